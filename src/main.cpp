@@ -1,0 +1,2 @@
+// The `audex` command: serve, user, import.
+int main() { return 0; }

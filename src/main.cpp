@@ -1,2 +1,183 @@
-// The `audex` command: serve, user, import.
-int main() { return 0; }
+// The `audex` command: `serve` runs the server; `user` manages users and API keys directly on a
+// data directory.
+#include "api/app.hpp"
+#include "auth/crypto.hpp"
+#include "http/server.hpp"
+#include "store/lmdb.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <thread>
+
+namespace {
+
+using namespace audex;
+
+struct serve_options {
+    std::string listen = "127.0.0.1:8443";
+    bool plain = false;
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned session_timeout = 600;
+    std::string access_log = "stderr";
+};
+
+std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected ADDR:PORT");
+    auto host = listen.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    return {host, static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)))};
+}
+
+// This node's serial number, created once per data directory.
+std::string node_serial(store::object_store& objects) {
+    return objects.env().write([&](store::transaction& txn) {
+        if (auto serial = objects.meta(txn, "node_serial")) return *serial;
+        std::string serial = "AUDEX-" + auth::new_token().substr(0, 12);
+        for (auto& c : serial)
+            c = char(std::toupper(static_cast<unsigned char>(c)));
+        objects.set_meta(txn, "node_serial", serial);
+        return serial;
+    });
+}
+
+int serve(const std::string& data, const serve_options& o) {
+    if (o.access_log == "off") {
+        spdlog::drop("access");
+    } else {
+        // Access lines go through a queue so that no request waits on the terminal or the disk.
+        spdlog::init_thread_pool(65536, 1);
+        auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+        auto access = std::make_shared<spdlog::async_logger>(
+            "access", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
+        spdlog::register_logger(access);
+    }
+    auth::init();
+    store::environment env(data);
+    api::app_settings settings;
+    settings.session_timeout = std::chrono::seconds(o.session_timeout);
+    {
+        store::object_store objects(env);
+        settings.node_serial = node_serial(objects);
+    }
+    if (const char* cost = std::getenv("AUDEX_PASSWORD_COST");
+        cost && std::string_view(cost) == "minimum")
+        settings.password_cost = auth::password_cost::minimum();
+    api::app application(settings, env);
+    std::optional<std::string> password;
+    if (const char* p = std::getenv("AUDEX_ADMIN_PASSWORD"); p && *p) password = p;
+    if (auto line = application.users().bootstrap(data, password)) spdlog::warn("{}", *line);
+
+    http::server_config config;
+    std::tie(config.address, config.port) = split_listen(o.listen);
+    config.tls = !o.plain;
+    config.certificate = std::filesystem::path(data) / "tls" / "certificate.pem";
+    config.private_key = std::filesystem::path(data) / "tls" / "private-key.pem";
+    config.threads = o.threads;
+    http::server server(config, application);
+    server.listen();
+    spdlog::info("audex ready on {}://{}:{} (data {}, {} threads)", o.plain ? "http" : "https",
+                 config.address, server.port(), data, o.threads);
+    server.run();
+    spdlog::info("audex stopped");
+    return 0;
+}
+
+std::string read_password(bool from_stdin) {
+    std::string password;
+    if (!from_stdin && isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
+    std::getline(std::cin, password);
+    if (password.size() < 8) throw std::runtime_error("the password needs at least 8 characters");
+    return password;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"Audex: the audit store of a privileged-access appliance"};
+    cli.require_subcommand(1);
+    std::string data = "./var";
+
+    serve_options serve_opts;
+    auto* serve_cmd = cli.add_subcommand("serve", "Run the HTTP(S) API server");
+    serve_cmd->add_option("--data", data, "Data directory")->capture_default_str();
+    serve_cmd->add_option("--listen", serve_opts.listen, "ADDR:PORT to listen on")
+        ->capture_default_str();
+    serve_cmd->add_flag("--plain", serve_opts.plain, "Serve plain HTTP instead of TLS");
+    serve_cmd->add_option("--threads", serve_opts.threads, "Worker threads")->capture_default_str();
+    serve_cmd
+        ->add_option("--session-timeout", serve_opts.session_timeout,
+                     "Idle seconds before a login session expires")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u * 365));
+    serve_cmd->add_option("--access-log", serve_opts.access_log, "stderr or off")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"stderr", "off"}));
+
+    auto* user_cmd = cli.add_subcommand("user", "Manage users directly on a data directory");
+    user_cmd->require_subcommand(1);
+    user_cmd->add_option("--data", data, "Data directory")->capture_default_str();
+    std::string name, role = "operator";
+    bool password_stdin = false;
+    auto* add_cmd = user_cmd->add_subcommand("add", "Create a user (password read from stdin)");
+    add_cmd->add_option("NAME", name, "User name")->required();
+    add_cmd->add_option("--role", role, "user, service, operator, admin or superadmin")
+        ->capture_default_str();
+    add_cmd->add_flag("--password-stdin", password_stdin,
+                      "Read the password from stdin without a prompt");
+    auto* passwd_cmd =
+        user_cmd->add_subcommand("passwd", "Set a user's password (read from stdin)");
+    passwd_cmd->add_option("NAME", name, "User name")->required();
+    passwd_cmd->add_flag("--password-stdin", password_stdin,
+                         "Read the password from stdin without a prompt");
+    auto* apikey_cmd =
+        user_cmd->add_subcommand("apikey", "Issue a new API key for a user and print it");
+    apikey_cmd->add_option("NAME", name, "User name")->required();
+
+    CLI11_PARSE(cli, argc, argv);
+    try {
+        if (serve_cmd->parsed()) return serve(data, serve_opts);
+
+        auth::init();
+        store::environment env(data);
+        store::object_store objects(env);
+        auth::user_directory users(objects, auth::password_cost::interactive());
+        if (add_cmd->parsed()) {
+            auto r = auth::parse_role(role);
+            if (!r) throw std::runtime_error("unknown role '" + role + "'");
+            auto password = read_password(password_stdin);
+            auto id = env.write(
+                [&](store::transaction& txn) { return users.add(txn, name, *r, password); });
+            if (!id) throw std::runtime_error(id.error().message);
+            std::cout << *id << "\n";
+        } else {
+            auto who = [&] {
+                auto txn = env.read();
+                auto p = users.find(txn, name);
+                if (!p) throw std::runtime_error("no user named '" + name + "'");
+                return *p;
+            }();
+            if (passwd_cmd->parsed()) {
+                auto password = read_password(password_stdin);
+                auto ok = env.write([&](store::transaction& txn) {
+                    return users.set_password(txn, who.user_id, password);
+                });
+                if (!ok) throw std::runtime_error(ok.error().message);
+            } else {
+                std::cout << env.write([&](store::transaction& txn) {
+                    return users.issue_api_key(txn, who.user_id);
+                }) << "\n";
+            }
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+}

@@ -1,4 +1,5 @@
-// The text of every file in schemas/, by file stem ("session", "errors", ...), built into the binary.
+// The text of every file in schemas/, by file stem ("session", "errors", ...), built into the
+// binary.
 #pragma once
 
 #include <map>

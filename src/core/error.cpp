@@ -12,12 +12,22 @@ struct catalogue_entry {
 };
 
 constexpr catalogue_entry catalogue[] = {
-    {"InvalidQueryValue", 400},     {"InvalidArgument", 400},      {"MalformedBody", 400},
-    {"TooMuchBucketsInResult", 400}, {"NotSupportedContentOption", 400},
-    {"Unauthenticated", 401},       {"AuthenticationFailure", 401}, {"Forbidden", 403},
-    {"NotFound", 404},              {"MethodNotAllowed", 405},     {"Conflict", 409},
-    {"PayloadTooLarge", 413},       {"UnsupportedMediaType", 415}, {"TooManyRequests", 429},
-    {"InternalError", 500},         {"SearchUnavailable", 503},
+    {"InvalidQueryValue", 400},
+    {"InvalidArgument", 400},
+    {"MalformedBody", 400},
+    {"TooMuchBucketsInResult", 400},
+    {"NotSupportedContentOption", 400},
+    {"Unauthenticated", 401},
+    {"AuthenticationFailure", 401},
+    {"Forbidden", 403},
+    {"NotFound", 404},
+    {"MethodNotAllowed", 405},
+    {"Conflict", 409},
+    {"PayloadTooLarge", 413},
+    {"UnsupportedMediaType", 415},
+    {"TooManyRequests", 429},
+    {"InternalError", 500},
+    {"SearchUnavailable", 503},
 };
 }  // namespace
 
@@ -25,7 +35,9 @@ std::string_view error_type_name(error_type type) {
     return catalogue[static_cast<std::size_t>(type)].name;
 }
 
-unsigned error_status(error_type type) { return catalogue[static_cast<std::size_t>(type)].status; }
+unsigned error_status(error_type type) {
+    return catalogue[static_cast<std::size_t>(type)].status;
+}
 
 api_error api_error::invalid_argument(std::string_view field, std::string message) {
     return {error_type::invalid_argument, std::move(message), {{"field", field}}};

@@ -1,0 +1,345 @@
+// The application: routes, authentication, body parsing and error answers.
+#include "api/app.hpp"
+
+#include "api/request.hpp"
+#include "api/v2/batch.hpp"
+#include "core/time.hpp"
+#include "store/lmdb.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <atomic>
+
+namespace audex::api {
+
+namespace json = boost::json;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+[[noreturn]] void fail(api_error e) {
+    throw api_exception(std::move(e));
+}
+
+[[noreturn]] void unauthenticated(std::string message) {
+    fail({error_type::unauthenticated, std::move(message), {}});
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
+    return s;
+}
+
+bool iequals_prefix(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+    return true;
+}
+
+// The value of cookie `name`, if the request has one.
+std::optional<std::string_view> cookie(const http::request& req, std::string_view name) {
+    auto range = req.equal_range(bhttp::field::cookie);
+    for (auto field = range.first; field != range.second; ++field) {
+        std::string_view rest = field->value();
+        while (!rest.empty()) {
+            auto semi = rest.find(';');
+            auto pair = trim(rest.substr(0, semi));
+            auto eq = pair.find('=');
+            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name)
+                return trim(pair.substr(eq + 1));
+            if (semi == std::string_view::npos) break;
+            rest.remove_prefix(semi + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view encoded) {
+    std::string decoded(encoded.size(), '\0');
+    std::size_t length = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(),
+                          encoded.data(), encoded.size(), nullptr, &length, nullptr,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return std::nullopt;
+    decoded.resize(length);
+    auto colon = decoded.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    return std::pair{decoded.substr(0, colon), decoded.substr(colon + 1)};
+}
+
+std::string request_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx",
+                  static_cast<unsigned long long>(counter.fetch_add(1) ^
+                                                  (std::uint64_t(now_micros()) << 20)));
+    return buf;
+}
+
+}  // namespace
+
+http::reply json_reply(unsigned status, std::string body) {
+    http::reply r;
+    r.head.result(status);
+    r.head.set(bhttp::field::content_type, "application/json");
+    r.head.body() = std::move(body);
+    return r;
+}
+
+http::reply error_reply(const api_error& error, const json::object* meta) {
+    auto body = error_object(error);
+    if (meta) body["meta"] = *meta;
+    return json_reply(error_status(error.type), json::serialize(body));
+}
+
+app::app(app_settings settings, store::environment& env)
+    : settings_(std::move(settings)),
+      env_(env),
+      objects_(env),
+      users_(objects_, settings_.password_cost),
+      logins_(settings_.session_timeout),
+      objects_api_(objects_, users_, logins_, {settings_.node_serial}) {
+    auto bind = [this](http::reply (app::*fn)(request_context&)) {
+        return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
+    };
+    add(verb::post, "/api/system/login", family::system, bind(&app::login), false);
+    add(verb::post, "/api/system/logout", family::system, bind(&app::logout));
+    add(verb::get, "/api/authentication", family::audit, bind(&app::authentication), false);
+    add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout));
+
+    add(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
+    add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
+    add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
+    add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
+    add(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
+    add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
+    for (auto& [name, m] : models()) {
+        if (!m.find("id")) continue;
+        auto collection = "/api/v2/" + name, item = collection + "/{}";
+        add(verb::get, collection, family::v2, bind(&app::v2));
+        add(verb::post, collection, family::v2, bind(&app::v2));
+        add(verb::get, item, family::v2, bind(&app::v2));
+        add(verb::patch, item, family::v2, bind(&app::v2));
+        add(verb::delete_, item, family::v2, bind(&app::v2));
+    }
+}
+
+void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate) {
+    router_.add(method, pattern, route{std::move(fn), fam, authenticate});
+}
+
+std::uint64_t app::body_limit(const http::request_header&) const {
+    return settings_.body_limit;
+}
+
+// ---- authentication --------------------------------------------------------------------------
+
+void app::authenticate(request_context& ctx) {
+    std::string_view credential;
+    if (auto it = ctx.req.find(bhttp::field::authorization); it != ctx.req.end()) {
+        credential = trim(it->value());
+        if (iequals_prefix(credential, "basic ")) {
+            auto pair = basic_credentials(trim(credential.substr(6)));
+            if (!pair) unauthenticated("malformed Basic credentials");
+            auto client = ctx.conn.remote.to_string();
+            if (auto wait = throttle_.check(pair->first, client))
+                fail({error_type::too_many_requests,
+                      "too many failed logins; retry later",
+                      {{"retry_after", wait->count()}}});
+            auto who = users_.verify(pair->first, pair->second);
+            if (!who) {
+                throttle_.failed(pair->first, client);
+                fail({error_type::authentication_failure, "wrong user name or password", {}});
+            }
+            throttle_.succeeded(pair->first, client);
+            ctx.who = std::move(who);
+            return;
+        }
+        if (iequals_prefix(credential, "bearer ")) credential = trim(credential.substr(7));
+    } else if (auto c = cookie(ctx.req, "session_id")) {
+        credential = *c;
+    }
+    if (credential.empty()) unauthenticated("authentication required");
+    ctx.token = credential;
+    std::optional<std::uint64_t> user;
+    if (auto hit = logins_.touch(credential)) {
+        user = parse_id(hit->user_id);
+        ctx.remaining = hit->remaining;
+    } else {
+        auto txn = env_.read();
+        user = users_.api_key_user(txn, credential);
+    }
+    if (!user) unauthenticated("unknown or expired token");
+    auto txn = env_.read();
+    ctx.who = users_.find(txn, *user);
+    if (!ctx.who) unauthenticated("the token's user no longer exists");
+}
+
+http::reply app::login(request_context& ctx) {
+    auto body = parse_json_body(ctx.req);
+    if (!body.is_object())
+        fail(api_error::invalid_argument("body", "expected {\"username\", \"password\"}"));
+    auto& o = body.get_object();
+    for (auto& [key, value] : o)
+        if ((key != "username" && key != "password") || !value.is_string())
+            fail(api_error::invalid_argument(key,
+                                             "expected string attributes username and password"));
+    if (!o.contains("username") || !o.contains("password"))
+        fail(api_error::invalid_argument(o.contains("username") ? "password" : "username",
+                                         "username and password are required"));
+    std::string name(o.at("username").as_string());
+    auto client = ctx.conn.remote.to_string();
+    if (auto wait = throttle_.check(name, client))
+        fail({error_type::too_many_requests,
+              "too many failed logins; retry later",
+              {{"retry_after", wait->count()}}});
+    auto who = users_.verify(name, o.at("password").as_string());
+    if (!who) {
+        throttle_.failed(name, client);
+        fail({error_type::authentication_failure, "wrong user name or password", {}});
+    }
+    throttle_.succeeded(name, client);
+    auto token = logins_.create(std::to_string(who->user_id));
+    return json_reply(200,
+                      json::serialize(json::object{{"result", "success"}, {"sessionid", token}}));
+}
+
+http::reply app::logout(request_context& ctx) {
+    if (!ctx.token.empty()) logins_.end(ctx.token);
+    auto r = json_reply(200, R"({"result":"success"})");
+    r.head.set(bhttp::field::set_cookie,
+               "session_id=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    return r;
+}
+
+http::reply app::authentication(request_context& ctx) {
+    authenticate(ctx);
+    if (!auth::can(ctx.who->role, auth::capability::read) &&
+        !auth::can(ctx.who->role, auth::capability::ingest))
+        fail({error_type::forbidden, "role 'user' has no API access", {}});
+    // Basic credentials open a new login session; a token keeps its own.
+    if (ctx.token.empty()) {
+        ctx.token = logins_.create(std::to_string(ctx.who->user_id));
+        ctx.remaining = logins_.idle_timeout();
+    }
+    json::object meta{{"href", "/api/authentication"}, {"parent", "/api"}};
+    if (ctx.remaining) meta["remaining_seconds"] = ctx.remaining->count();
+    auto r = json_reply(200, json::serialize(json::object{{"meta", meta}}));
+    std::string set = "session_id=" + ctx.token + "; Path=/; HttpOnly; SameSite=Strict";
+    if (ctx.conn.tls) set += "; Secure";
+    r.head.set(bhttp::field::set_cookie, set);
+    return r;
+}
+
+// ---- object API ------------------------------------------------------------------------------
+
+http::reply app::v2(request_context& ctx) {
+    call c;
+    c.method = ctx.req.method();
+    std::string_view rest = std::string_view(ctx.path).substr(std::string_view("/api/v2/").size());
+    while (!rest.empty()) {
+        auto slash = rest.find('/');
+        if (slash != 0) c.path.emplace_back(rest.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    c.params = std::move(ctx.params);
+    if (c.method == verb::post || c.method == verb::patch) c.body = parse_json_body(ctx.req);
+    if (auto list = objects_api_.as_list(*ctx.who, c)) {
+        auto r = json_reply(200, {});
+        r.stream = objects_api_.stream(std::move(*list));
+        return r;
+    }
+    json::object answer;
+    if (object_api::writes(c)) {
+        answer = env_.write(
+            [&](store::transaction& txn) { return objects_api_.execute(txn, *ctx.who, c); });
+    } else {
+        auto txn = env_.read();
+        answer = objects_api_.execute(txn, *ctx.who, c);
+    }
+    return json_reply(200, json::serialize(answer));
+}
+
+http::reply app::batch(request_context& ctx) {
+    return json_reply(
+        200, json::serialize(run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req))));
+}
+
+// ---- one request -----------------------------------------------------------------------------
+
+http::reply app::dispatch(request_context& ctx, const route& r) {
+    if (r.authenticate) authenticate(ctx);
+    if (ctx.who && !auth::can(ctx.who->role, auth::capability::read) &&
+        !auth::can(ctx.who->role, auth::capability::ingest))
+        fail({error_type::forbidden, "role 'user' has no API access", {}});
+    return r.fn(ctx);
+}
+
+http::net::awaitable<http::reply> app::handle(http::request req,
+                                              const http::connection_info& conn) {
+    auto parsed = boost::urls::parse_origin_form(req.target());
+    if (!parsed)
+        co_return error_reply(api_error::invalid_argument("target", "malformed request target"));
+    request_context ctx{req, conn, std::string(parsed->path()), {}, {}, {}, {}, {}};
+    while (ctx.path.size() > 1 && ctx.path.back() == '/')
+        ctx.path.pop_back();
+    for (auto p : parsed->params())
+        ctx.params.emplace_back(p.key, p.has_value ? p.value : "");
+
+    auto match = router_.find(req.method(), ctx.path);
+    using outcome = decltype(match)::outcome;
+    bool audit = ctx.path.starts_with("/api/audit") || ctx.path == "/api/authentication";
+    auto meta = [&]() {
+        json::object m{{"href", ctx.path}, {"parent", ctx.path.substr(0, ctx.path.rfind('/'))}};
+        if (ctx.remaining) m["remaining_seconds"] = ctx.remaining->count();
+        return m;
+    };
+    auto answer_error = [&](const api_error& e) {
+        if (!audit) return error_reply(e);
+        auto m = meta();
+        return error_reply(e, &m);
+    };
+    if (match.result == outcome::not_found)
+        co_return answer_error(api_error::not_found("no such resource: " + ctx.path));
+    if (match.result == outcome::method_not_allowed) {
+        auto r = answer_error(
+            {error_type::method_not_allowed,
+             std::string(bhttp::to_string(req.method())) + " is not allowed on " + ctx.path,
+             {{"allow", match.allow}}});
+        r.head.set(bhttp::field::allow, match.allow);
+        co_return r;
+    }
+    ctx.path_params = std::move(match.params);
+    try {
+        if (!req.body().empty() || req.method() == verb::post || req.method() == verb::patch)
+            check_content_type(req);
+        co_return dispatch(ctx, *match.route);
+    } catch (const api_exception& e) {
+        auto r = answer_error(e.error);
+        if (e.error.type == error_type::too_many_requests)
+            r.head.set(bhttp::field::retry_after,
+                       std::to_string(e.error.details.at("retry_after").as_int64()));
+        co_return r;
+    } catch (const store::store_full& e) {
+        co_return answer_error({error_type::search_unavailable, e.what(), {}});
+    } catch (const store::lmdb_error& e) {
+        if (e.code == ENOSPC || e.code == MDB_MAP_FULL)
+            co_return answer_error({error_type::search_unavailable, "the store is full", {}});
+        auto id = request_id();
+        spdlog::error("request {} {} failed: {}", id, ctx.path, e.what());
+        co_return answer_error(
+            {error_type::internal_error, "internal error", {{"request_id", id}}});
+    }
+}
+
+}  // namespace audex::api

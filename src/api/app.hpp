@@ -1,0 +1,88 @@
+// The Audex application behind the transport: the route table, authentication and roles, request
+// parsing, and the one place where errors become JSON answers.
+#pragma once
+
+#include "api/v2/object_api.hpp"
+#include "auth/login_sessions.hpp"
+#include "auth/throttle.hpp"
+#include "auth/user_directory.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "store/object_store.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace audex::api {
+
+struct app_settings {
+    std::chrono::seconds session_timeout{600};  // idle expiry of login sessions
+    std::uint64_t body_limit = 1 << 20;         // bytes, for every route but content ingestion
+    std::string node_serial;
+    auth::password_cost password_cost = auth::password_cost::interactive();
+};
+
+// What a route handler sees of one request.
+struct request_context {
+    const http::request& req;
+    const http::connection_info& conn;
+    std::string path;                                         // decoded, without the query
+    std::vector<std::pair<std::string, std::string>> params;  // decoded query parameters
+    std::vector<std::string_view> path_params;                // segments matched by "{}"
+    std::optional<auth::principal> who;
+    std::optional<std::chrono::seconds> remaining;  // set for login-session tokens
+    std::string token;                              // the token the request came with, if any
+};
+
+// The API family of a route decides the shape of its error answers.
+enum class family { system, v2, audit };
+
+class app : public http::application {
+  public:
+    app(app_settings settings, store::environment& env);
+
+    std::uint64_t body_limit(const http::request_header& head) const override;
+    http::net::awaitable<http::reply> handle(http::request req,
+                                             const http::connection_info& conn) override;
+
+    store::object_store& objects() { return objects_; }
+    auth::user_directory& users() { return users_; }
+
+  private:
+    using handler = std::function<http::reply(request_context&)>;
+    struct route {
+        handler fn;
+        family fam = family::v2;
+        bool authenticate = true;
+    };
+
+    void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
+             bool authenticate = true);
+    http::reply dispatch(request_context& ctx, const route& r);
+    void authenticate(request_context& ctx);
+
+    http::reply login(request_context& ctx);
+    http::reply logout(request_context& ctx);
+    http::reply authentication(request_context& ctx);
+    http::reply v2(request_context& ctx);
+    http::reply batch(request_context& ctx);
+
+    app_settings settings_;
+    store::environment& env_;
+    store::object_store objects_;
+    auth::user_directory users_;
+    auth::login_sessions logins_;
+    auth::login_throttle throttle_;
+    object_api objects_api_;
+    http::router<route> router_;
+};
+
+// A JSON answer.
+http::reply json_reply(unsigned status, std::string body);
+// The catalogue answer for an error, with the audit family's meta when `meta` is given.
+http::reply error_reply(const api_error& error, const boost::json::object* meta = nullptr);
+
+}  // namespace audex::api

@@ -1,0 +1,64 @@
+// Request body checks and JSON parsing with error positions.
+#include "api/request.hpp"
+
+#include "audex/error.hpp"
+
+#include <boost/json/stream_parser.hpp>
+
+#include <algorithm>
+
+namespace audex::api {
+
+namespace json = boost::json;
+
+namespace {
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+}  // namespace
+
+bool check_content_type(const http::request& req, bool ndjson) {
+    auto type = lower(req[boost::beast::http::field::content_type]);
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ')
+        type.pop_back();
+    if (type == "application/json") return false;
+    if (ndjson && type == "application/x-ndjson") return true;
+    throw api_exception({error_type::unsupported_media_type,
+                         "the body must be application/json" +
+                             std::string(ndjson ? " or application/x-ndjson" : ""),
+                         {{"content_type", req[boost::beast::http::field::content_type]}}});
+}
+
+json::value parse_json(std::string_view text) {
+    json::parse_options options;
+    options.max_depth = 64;
+    json::stream_parser parser({}, options);
+    boost::system::error_code ec;
+    std::size_t used = parser.write_some(text.data(), text.size(), ec);
+    if (!ec) parser.finish(ec);
+    auto rest = text.substr(std::min(used, text.size()));
+    bool trailing = rest.find_first_not_of(" \t\r\n") != std::string_view::npos;
+    if (ec || !parser.done() || trailing) {
+        if (!ec) used = text.size();
+        auto before = text.substr(0, std::min(used, text.size()));
+        auto line = std::count(before.begin(), before.end(), '\n') + 1;
+        throw api_exception({error_type::malformed_body,
+                             "the body is not valid JSON: " + (ec ? ec.message() : "incomplete"),
+                             {{"line", line}, {"position", used}}});
+    }
+    return parser.release();
+}
+
+json::value parse_json_body(const http::request& req) {
+    if (req.body().empty())
+        throw api_exception({error_type::malformed_body,
+                             "a JSON body is required",
+                             {{"line", 1}, {"position", 0}}});
+    return parse_json(req.body());
+}
+
+}  // namespace audex::api

@@ -1,0 +1,651 @@
+// The object API v2 operations (see object_api.hpp).
+#include "api/v2/object_api.hpp"
+
+#include "core/time.hpp"
+#include "index/query.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace audex::api {
+
+namespace {
+
+[[noreturn]] void fail(api_error e) {
+    throw api_exception(std::move(e));
+}
+
+[[noreturn]] void forbidden(std::string message) {
+    fail({error_type::forbidden, std::move(message), {}});
+}
+
+void require(const auth::principal& who, auth::capability what) {
+    if (!auth::can(who.role, what))
+        forbidden("role '" + std::string(auth::role_name(who.role)) + "' may not " +
+                  std::string(auth::capability_name(what)));
+}
+
+const model& model_named(std::string_view name) {
+    auto m = find_model(name);
+    if (!m || (!m->find("id") && name != "session_backup"))
+        fail(api_error::not_found("no such resource: /api/v2/" + std::string(name)));
+    return *m;
+}
+
+bool is_removed(const json::object& o) {
+    auto it = o.find("removed");
+    return it != o.end() && it->value() == true;
+}
+
+std::vector<std::string_view> split_list(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ')
+            item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ')
+            item.remove_suffix(1);
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::size_t parse_count(std::string_view name, std::string_view text, std::size_t max) {
+    std::size_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v > max)
+        fail(api_error::invalid_argument(
+            name, std::string(name) + " must be a whole number from 0 to " + std::to_string(max)));
+    return v;
+}
+
+// Orders stored values of one attribute: unset values last, numbers numerically.
+int compare_values(const json::value* a, const json::value* b) {
+    bool an = !a || a->is_null(), bn = !b || b->is_null();
+    if (an || bn) return an == bn ? 0 : an ? 1 : -1;
+    if (a->is_number() && b->is_number()) {
+        double x = a->to_number<double>(), y = b->to_number<double>();
+        return x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (a->is_string() && b->is_string()) {
+        std::string_view x = a->get_string(), y = b->get_string();
+        // Ids are decimal strings: a shorter one is smaller.
+        if (x.size() != y.size() && std::all_of(x.begin(), x.end(), ::isdigit) &&
+            std::all_of(y.begin(), y.end(), ::isdigit))
+            return x.size() < y.size() ? -1 : 1;
+        return x.compare(y) < 0 ? -1 : x.compare(y) > 0 ? 1 : 0;
+    }
+    if (a->is_bool() && b->is_bool()) return int(a->get_bool()) - int(b->get_bool());
+    return 0;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_id(std::string_view text) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return v;
+}
+
+object_api::object_api(store::object_store& objects, auth::user_directory& users,
+                       auth::login_sessions& logins, object_api_settings settings)
+    : objects_(objects), users_(users), logins_(logins), settings_(std::move(settings)) {}
+
+// ---- rendering -------------------------------------------------------------------------------
+
+json::value object_api::expensive(const store::transaction& txn, const json::object& s,
+                                  const attribute& a) const {
+    auto field = [&](std::string_view name) -> const json::value* {
+        auto it = s.find(name);
+        return it == s.end() ? nullptr : &it->value();
+    };
+    auto now = now_micros();
+    const std::string& name = a.name;
+    // user_name, user_removed, account_name, ...: from the object the session references.
+    for (std::string_view ref : {"user", "account", "server", "safe", "listener"}) {
+        if (!name.starts_with(ref) || name.size() <= ref.size() || name[ref.size()] != '_')
+            continue;
+        auto id_value = field(std::string(ref) + "_id");
+        if (!id_value || !id_value->is_string()) return nullptr;
+        auto id = parse_id(id_value->get_string());
+        auto o = id ? objects_.get(txn, *find_model(ref), *id) : std::nullopt;
+        if (!o) return nullptr;
+        auto suffix = std::string_view(name).substr(ref.size() + 1);
+        if (suffix == "removed") return is_removed(*o);
+        auto it = o->find(suffix == "organization" ? "organization" : "name");
+        return it == o->end() ? json::value(nullptr) : it->value();
+    }
+    if (name == "destination_address") {
+        auto ip = field("destination_ip");
+        auto port = field("destination_port");
+        if (!ip || !port) return nullptr;
+        std::string host(ip->as_string());
+        if (host.find(':') != std::string::npos) host = "[" + host + "]";
+        return json::value(host + ":" + std::to_string(port->to_number<std::int64_t>()));
+    }
+    auto started = field("started_at");
+    auto finished = field("finished_at");
+    if (name == "duration" || name == "activity") {
+        if (!started) return nullptr;
+        auto end = finished ? finished->as_int64() : now;
+        std::int64_t duration = std::max<std::int64_t>(0, (end - started->as_int64()) / 1'000'000);
+        if (name == "duration") return duration;
+        auto active = field("active_time");
+        if (!active || duration == 0) return nullptr;
+        return std::int64_t(std::llround(active->to_number<double>() * 100.0 / double(duration)));
+    }
+    if (name == "time_limit") {
+        auto terminate = field("terminate_at");
+        if (!terminate) return nullptr;
+        if (finished) return std::int64_t(0);
+        return std::max<std::int64_t>(0, (terminate->as_int64() - now) / 1'000'000);
+    }
+    if (name == "ocred") {
+        // Screen text of graphical sessions is what an OCR would have produced: true once screen
+        // content has been ingested for the session.
+        auto screens = field("_screen_records");
+        return screens && screens->to_number<std::int64_t>() > 0;
+    }
+    if (name == "availibility") return is_removed(s) ? "missing" : "available";
+    if (name == "created_on" || name == "replicated_on_nodes")
+        return json::value(settings_.node_serial);
+    // secret_exposure_state: Audex keeps no password checkouts, so it has no value to show.
+    return nullptr;
+}
+
+const json::value* object_api::value_of(const store::transaction& txn, const model& m,
+                                        const json::object& stored, const attribute& a,
+                                        std::map<std::string, json::value>& computed) const {
+    if (a.expensive && m.name == "session") {
+        auto [it, inserted] = computed.try_emplace(a.name);
+        if (inserted) it->second = expensive(txn, stored, a);
+        return &it->second;
+    }
+    auto it = stored.find(a.name);
+    return it == stored.end() ? nullptr : &it->value();
+}
+
+json::object object_api::render(const store::transaction& txn, const model& m,
+                                const json::object& stored,
+                                const std::vector<const attribute*>& fields) const {
+    json::object out;
+    std::map<std::string, json::value> computed;
+    for (auto* a : fields) {
+        auto v = value_of(txn, m, stored, *a, computed);
+        if (v && !v->is_null()) out[a->name] = to_output(*a, *v);
+    }
+    return out;
+}
+
+// ---- lists -----------------------------------------------------------------------------------
+
+std::optional<list_request> object_api::as_list(const auth::principal& who, const call& c) const {
+    if (c.method != verb::get || c.path.size() != 1 || c.path[0] == "session_backup" ||
+        c.path[0] == "objspec")
+        return std::nullopt;
+    const model& m = model_named(c.path[0]);
+    require(who, auth::capability::read);
+    list_request r;
+    r.m = &m;
+    r.limit = settings_.default_list_limit;
+    auto attribute_named = [&](std::string_view param, std::string_view name) {
+        auto a = m.find(name);
+        if (!a || a->is_protected)
+            fail(api_error::invalid_argument(param, "unknown attribute '" + std::string(name) +
+                                                        "' of " + m.name + " in " +
+                                                        std::string(param)));
+        return a;
+    };
+    bool fields_given = false;
+    for (auto& [key, value] : c.params) {
+        if (key == "filter") {
+            auto parsed = query::parse(value);
+            if (auto* e = std::get_if<query::parse_error>(&parsed))
+                fail({error_type::invalid_query_value,
+                      "filter: " + e->message,
+                      {{"field", "filter"}, {"position", e->position}}});
+            auto f = store::object_filter::compile(m, std::get<query::node>(parsed));
+            if (!f) fail(f.error());
+            r.include_removed = f->attributes().contains("removed");
+            r.filter = std::move(*f);
+        } else if (key == "order") {
+            for (auto item : split_list(value)) {
+                bool desc = item.front() == '-';
+                if (desc || item.front() == '+') item.remove_prefix(1);
+                r.order.emplace_back(attribute_named("order", item), desc);
+            }
+        } else if (key == "limit") {
+            r.limit = parse_count("limit", value, settings_.max_list_limit);
+        } else if (key == "offset") {
+            r.offset = parse_count("offset", value, std::numeric_limits<std::uint32_t>::max());
+        } else if (key == "fields") {
+            fields_given = true;
+            for (auto item : split_list(value)) {
+                if (item == "*") {
+                    for (auto& a : m.attributes)
+                        if (!a.is_protected) r.fields.push_back(&a);
+                } else {
+                    r.fields.push_back(attribute_named("fields", item));
+                }
+            }
+        } else {
+            fail(api_error::invalid_argument(key, "unknown parameter '" + key + "'"));
+        }
+    }
+    if (!fields_given)
+        for (auto& a : m.attributes)
+            if (!a.is_protected && !a.expensive) r.fields.push_back(&a);
+    if (r.order.empty()) r.order.emplace_back(m.find("id"), false);
+    return r;
+}
+
+// Where a streamed list stands between two slices.
+struct object_api::list_cursor {
+    list_request request;
+    bool by_id = false;              // id order: scanned from next_id, nothing held in memory
+    std::uint64_t next_id = 0;       //   the next id to scan from
+    std::vector<std::uint64_t> ids;  // other orders: every match, sorted, taken in one snapshot
+    std::size_t position = 0;        //   the next index into ids
+    bool sorted = false;
+    std::size_t skipped = 0, emitted = 0;
+    bool done = false;
+};
+
+bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std::string& out,
+                            std::size_t max_items) const {
+    const auto& r = cur.request;
+    const model& m = *r.m;
+    auto matches = [&](const json::object& o) {
+        if (!r.include_removed && is_removed(o)) return false;
+        if (!r.filter) return true;
+        std::map<std::string, json::value> computed;
+        return r.filter->matches(
+            [&](const attribute& a) { return value_of(txn, m, o, a, computed); });
+    };
+    auto emit = [&](const json::object& o) {
+        if (cur.skipped < r.offset) {
+            ++cur.skipped;
+            return;
+        }
+        if (cur.emitted++) out += ',';
+        out += json::serialize(render(txn, m, o, r.fields));
+    };
+    std::size_t produced = 0;
+    if (cur.by_id) {
+        std::size_t scanned = 0;
+        bool more = false;
+        objects_.scan(txn, m, cur.next_id, [&](std::uint64_t id, std::string_view raw) {
+            if (cur.emitted >= r.limit || produced >= max_items || scanned++ >= 20 * max_items) {
+                more = cur.emitted < r.limit;
+                cur.next_id = id;
+                return false;
+            }
+            auto o = store::object_store::parse(raw);
+            if (!matches(o)) return true;
+            auto before = cur.emitted;
+            emit(o);
+            produced += cur.emitted - before;
+            return true;
+        });
+        return more;
+    }
+    if (!cur.sorted) {
+        std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
+        objects_.scan(txn, m, 0, [&](std::uint64_t id, std::string_view raw) {
+            auto o = store::object_store::parse(raw);
+            if (!matches(o)) return true;
+            std::map<std::string, json::value> computed;
+            std::vector<json::value> keys;
+            for (auto& [a, desc] : r.order) {
+                auto v = value_of(txn, m, o, *a, computed);
+                keys.push_back(v ? *v : json::value(nullptr));
+            }
+            keyed.emplace_back(std::move(keys), id);
+            return true;
+        });
+        std::stable_sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {
+            for (std::size_t i = 0; i < r.order.size(); ++i) {
+                int c = compare_values(&x.first[i], &y.first[i]);
+                if (c) return r.order[i].second ? c > 0 : c < 0;
+            }
+            return x.second < y.second;
+        });
+        auto first = std::min(r.offset, keyed.size());
+        auto last = std::min(keyed.size(), first + r.limit);
+        for (auto i = first; i < last; ++i)
+            cur.ids.push_back(keyed[i].second);
+        cur.skipped = r.offset;
+        cur.sorted = true;
+    }
+    while (cur.position < cur.ids.size() && produced < max_items) {
+        auto id = cur.ids[cur.position++];
+        if (auto o = objects_.get(txn, m, id)) {
+            emit(*o);
+            ++produced;
+        }
+    }
+    return cur.position < cur.ids.size();
+}
+
+std::function<bool(std::string&)> object_api::stream(list_request request) const {
+    auto cur = std::make_shared<list_cursor>();
+    cur->by_id = request.order.size() == 1 && request.order[0].first->name == "id" &&
+                 !request.order[0].second;
+    cur->request = std::move(request);
+    auto started = std::make_shared<bool>(false);
+    return [this, cur, started](std::string& out) {
+        if (cur->done) return false;
+        if (!*started) {
+            *started = true;
+            out += "{\"result\":\"success\",\"" + cur->request.m->name + "\":[";
+        }
+        bool more;
+        {
+            auto txn = objects_.env().read();
+            more = list_slice(txn, *cur, out, 256);
+        }
+        if (!more) {
+            out += "]}";
+            cur->done = true;
+        }
+        return true;
+    };
+}
+
+json::object object_api::list_all(const store::transaction& txn,
+                                  const list_request& request) const {
+    list_cursor cur;
+    cur.request = request;
+    cur.by_id = request.order.size() == 1 && request.order[0].first->name == "id" &&
+                !request.order[0].second;
+    std::string items = "[";
+    while (list_slice(txn, cur, items, 1 << 20)) {
+    }
+    items += "]";
+    return {{"result", "success"}, {request.m->name, json::parse(items)}};
+}
+
+// ---- single objects --------------------------------------------------------------------------
+
+json::object object_api::live_object(const store::transaction& txn, const model& m,
+                                     std::uint64_t id) const {
+    auto o = objects_.get(txn, m, id);
+    if (!o || is_removed(*o))
+        fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
+    return std::move(*o);
+}
+
+json::object object_api::get(const store::transaction& txn, const model& m, std::uint64_t id,
+                             const call& c) const {
+    std::vector<const attribute*> fields;
+    bool fields_given = false;
+    for (auto& [key, value] : c.params) {
+        if (key != "fields")
+            fail(api_error::invalid_argument(key, "unknown parameter '" + key + "'"));
+        fields_given = true;
+        for (auto item : split_list(value)) {
+            if (item == "*") {
+                for (auto& a : m.attributes)
+                    if (!a.is_protected) fields.push_back(&a);
+                continue;
+            }
+            auto a = m.find(item);
+            if (!a || a->is_protected)
+                fail(api_error::invalid_argument("fields",
+                                                 "unknown attribute '" + std::string(item) + "'"));
+            fields.push_back(a);
+        }
+    }
+    if (!fields_given)
+        for (auto& a : m.attributes)
+            if (!a.is_protected && !a.expensive) fields.push_back(&a);
+    return {{"result", "success"}, {m.name, render(txn, m, live_object(txn, m, id), fields)}};
+}
+
+json::object object_api::validated(const model& m, const json::value& body,
+                                   const json::object* before) const {
+    if (!body.is_object())
+        fail(api_error::invalid_argument(
+            "body", "the body must be a JSON object of " + m.name + " attributes"));
+    json::object out = before ? *before : json::object();
+    for (auto& [key, value] : body.get_object()) {
+        auto a = m.find(key);
+        if (!a)
+            fail(api_error::invalid_argument(
+                key, "unknown attribute '" + std::string(key) + "' of " + m.name));
+        if (a->readonly || a->expensive)
+            fail(api_error::invalid_argument(key,
+                                             "attribute '" + std::string(key) + "' is read-only"));
+        auto stored = to_stored(*a, value, key);
+        if (!stored) fail(stored.error());
+        if (stored->is_null()) {
+            if (a->required)
+                fail(api_error::invalid_argument(
+                    key, "attribute '" + std::string(key) + "' is required"));
+            out.erase(key);
+        } else if (a->is_protected && a->name == "password") {
+            out[key] = auth::hash_password(stored->as_string(), users_.cost());
+        } else {
+            out[key] = std::move(*stored);
+        }
+    }
+    for (auto& a : m.attributes)
+        if (a.required && !out.contains(a.name))
+            fail(api_error::invalid_argument(a.name, "attribute '" + a.name + "' is required"));
+    return out;
+}
+
+void object_api::check_role_change(const auth::principal& who, const json::object* before,
+                                   const json::object& after) const {
+    auto role_of = [](const json::object& o) {
+        auto it = o.find("role");
+        return it == o.end() ? auth::role::user
+                             : auth::parse_role(it->value().as_string()).value_or(auth::role::user);
+    };
+    if (before && !auth::can_manage_role(who.role, role_of(*before)))
+        forbidden("role '" + std::string(auth::role_name(who.role)) + "' may not manage a " +
+                  std::string(auth::role_name(role_of(*before))));
+    if (!auth::can_manage_role(who.role, role_of(after)))
+        forbidden("role '" + std::string(auth::role_name(who.role)) + "' may not grant role " +
+                  std::string(auth::role_name(role_of(after))));
+}
+
+json::object object_api::create(store::transaction& txn, const auth::principal& who, const model& m,
+                                const json::value& body) {
+    require(who, m.name == "session" ? auth::capability::ingest : auth::capability::manage);
+    auto o = validated(m, body, nullptr);
+    if (m.name == "user") check_role_change(who, nullptr, o);
+    auto id = objects_.create(txn, m, std::move(o));
+    if (!id) fail(id.error());
+    return {{"result", "success"}, {m.name, {{"id", std::to_string(*id)}}}};
+}
+
+json::object object_api::patch(store::transaction& txn, const auth::principal& who, const model& m,
+                               std::uint64_t id, const json::value& body) {
+    require(who, m.name == "session" ? auth::capability::ingest : auth::capability::manage);
+    auto before = objects_.get(txn, m, id);
+    if (!before) fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
+    if (is_removed(*before))
+        fail(api_error::conflict(m.name + " " + std::to_string(id) + " is removed"));
+    auto after = validated(m, body, &*before);
+    if (m.name == "user") {
+        check_role_change(who, &*before, after);
+        // A new password or role ends the user's login sessions.
+        if (body.as_object().contains("password") || body.as_object().contains("role"))
+            logins_.end_all_of(std::to_string(id));
+    }
+    if (auto ok = objects_.replace(txn, m, id, *before, std::move(after)); !ok) fail(ok.error());
+    return {{"result", "success"}, {m.name, {{"id", std::to_string(id)}}}};
+}
+
+json::object object_api::remove(store::transaction& txn, const auth::principal& who, const model& m,
+                                std::uint64_t id) {
+    require(who, auth::capability::manage);
+    auto before = live_object(txn, m, id);
+    if (m.name == "session") {
+        if (auto it = before.find("retention_locked"); it != before.end() && it->value() == true)
+            fail(api_error::conflict("session " + std::to_string(id) + " is retention-locked"));
+    }
+    if (m.name == "user") {
+        check_role_change(who, &before, before);
+        if (id == who.user_id) forbidden("a user may not remove itself");
+        users_.revoke_api_key(txn, id);
+        logins_.end_all_of(std::to_string(id));
+    }
+    auto after = before;
+    after["removed"] = true;
+    if (auto ok = objects_.replace(txn, m, id, before, std::move(after)); !ok) fail(ok.error());
+    return {{"result", "success"}};
+}
+
+json::object object_api::assign_backups(store::transaction& txn, const json::value& body) {
+    const model& m = *find_model("session_backup");
+    if (!body.is_object())
+        fail(api_error::invalid_argument("body",
+                                         "the body must be a SessionBackupAssignmentModel object"));
+    auto& o = body.get_object();
+    for (auto& [key, value] : o) {
+        auto a = m.find(key);
+        if (!a)
+            fail(api_error::invalid_argument(key, "unknown attribute '" + std::string(key) + "'"));
+        if (auto ok = to_stored(*a, value, key); !ok) fail(ok.error());
+    }
+    bool one = o.contains("session_id"), many = o.contains("session_ids");
+    bool by_id = o.contains("backup_id"), by_name = o.contains("backup_name");
+    if (one == many)
+        fail(api_error::invalid_argument("session_id",
+                                         "give exactly one of session_id and session_ids"));
+    if (by_id == by_name)
+        fail(api_error::invalid_argument("backup_id",
+                                         "give exactly one of backup_id and backup_name"));
+    const model& backups = *find_model("backup");
+    std::uint64_t backup;
+    if (by_id) {
+        backup = *parse_id(o.at("backup_id").as_string());
+        live_object(txn, backups, backup);
+    } else {
+        auto found = objects_.find_unique(txn, backups, *backups.find("name"),
+                                          o.at("backup_name").as_string());
+        if (!found)
+            fail(api_error::not_found("no backup named '" +
+                                      std::string(o.at("backup_name").as_string()) + "'"));
+        backup = *found;
+    }
+    json::array ids;
+    if (one)
+        ids.push_back(o.at("session_id"));
+    else
+        ids = o.at("session_ids").as_array();
+    const model& sessions = *find_model("session");
+    for (auto& sid : ids) {
+        auto id = *parse_id(sid.as_string());
+        live_object(txn, sessions, id);
+        objects_.assign_backup(txn, id, backup);
+    }
+    json::object out{{"result", "success"}};
+    if (one)
+        out["session_id"] = o.at("session_id");
+    else
+        out["session_ids"] = ids;
+    return out;
+}
+
+json::object object_api::api_key(store::transaction& txn, const auth::principal& who,
+                                 std::uint64_t user, bool issue) {
+    require(who, auth::capability::manage);
+    auto target = live_object(txn, *find_model("user"), user);
+    check_role_change(who, &target, target);
+    if (!issue) {
+        if (!users_.revoke_api_key(txn, user))
+            fail(api_error::not_found("user " + std::to_string(user) + " has no API key"));
+        return {{"result", "success"}};
+    }
+    return {{"result", "success"}, {"api_key", users_.issue_api_key(txn, user)}};
+}
+
+// ---- dispatch --------------------------------------------------------------------------------
+
+json::object object_api::execute(store::transaction& txn, const auth::principal& who,
+                                 const call& c) {
+    const auto& p = c.path;
+    auto id_at = [&](std::size_t i) {
+        auto id = parse_id(p[i]);
+        if (!id) fail(api_error::not_found("no object with id '" + p[i] + "'"));
+        return *id;
+    };
+    auto no_params = [&] {
+        if (!c.params.empty())
+            fail(api_error::invalid_argument(c.params[0].first,
+                                             "unknown parameter '" + c.params[0].first + "'"));
+    };
+    auto not_allowed = [&] {
+        fail({error_type::method_not_allowed,
+              std::string(boost::beast::http::to_string(c.method)) + " is not allowed here",
+              {}});
+    };
+    if (p.empty()) fail(api_error::not_found("no such resource: /api/v2"));
+    if (p[0] == "objspec") {
+        if (p.size() != 2) fail(api_error::not_found("objspec needs a model name"));
+        if (c.method != verb::get) not_allowed();
+        no_params();
+        require(who, auth::capability::read);
+        auto m = find_model(p[1]);
+        if (!m) fail(api_error::not_found("no model named '" + p[1] + "'"));
+        return {{"result", "success"}, {m->name, objspec(*m)}};
+    }
+    if (p[0] == "session_backup" && p.size() == 1) {
+        if (c.method != verb::post) not_allowed();
+        no_params();
+        require(who, auth::capability::manage);
+        return assign_backups(txn, c.body);
+    }
+    const model& m = model_named(p[0]);
+    if (p.size() == 1) {
+        if (c.method == verb::get) return list_all(txn, *as_list(who, c));
+        if (c.method != verb::post) not_allowed();
+        no_params();
+        return create(txn, who, m, c.body);
+    }
+    auto id = id_at(1);
+    if (p.size() == 2) {
+        switch (c.method) {
+            case verb::get:
+                require(who, auth::capability::read);
+                return get(txn, m, id, c);
+            case verb::patch:
+                no_params();
+                return patch(txn, who, m, id, c.body);
+            case verb::delete_:
+                no_params();
+                return remove(txn, who, m, id);
+            default:
+                not_allowed();
+        }
+    }
+    if (m.name == "session" && p.size() == 4 && p[2] == "backup") {
+        if (c.method != verb::post) not_allowed();
+        no_params();
+        require(who, auth::capability::manage);
+        auto backup = id_at(3);
+        live_object(txn, m, id);
+        live_object(txn, *find_model("backup"), backup);
+        objects_.assign_backup(txn, id, backup);
+        return {{"result", "success"}};
+    }
+    if (m.name == "user" && p.size() == 3 && p[2] == "api_key") {
+        if (c.method != verb::post && c.method != verb::delete_) not_allowed();
+        no_params();
+        return api_key(txn, who, id, c.method == verb::post);
+    }
+    fail(api_error::not_found("no such resource"));
+}
+
+}  // namespace audex::api

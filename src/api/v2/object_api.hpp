@@ -1,0 +1,106 @@
+// The object API v2 as operations on the store: every call (list, get, create, patch, delete,
+// objspec, backup assignment, API keys) runs inside a caller's transaction, so that HTTP routes and
+// batches share one implementation. Errors are thrown as api_exception and abort the transaction.
+#pragma once
+
+#include "auth/login_sessions.hpp"
+#include "auth/user_directory.hpp"
+#include "store/object_filter.hpp"
+#include "store/object_store.hpp"
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace audex::api {
+
+namespace json = boost::json;
+using verb = boost::beast::http::verb;
+
+struct call {
+    verb method = verb::get;
+    std::vector<std::string> path;                            // the segments after /api/v2
+    std::vector<std::pair<std::string, std::string>> params;  // the query parameters, in order
+    json::value body;                                         // null without a body
+};
+
+// A parsed list request: filter, order, page and fields.
+struct list_request {
+    const model* m = nullptr;
+    std::optional<store::object_filter> filter;
+    bool include_removed = false;
+    std::vector<std::pair<const attribute*, bool>> order;  // attribute, descending
+    std::size_t limit = 100, offset = 0;
+    std::vector<const attribute*> fields;
+};
+
+struct object_api_settings {
+    std::string node_serial;  // this node's serial number (created_on, replicated_on_nodes)
+    std::size_t max_list_limit = 10000;
+    std::size_t default_list_limit = 100;
+};
+
+class object_api {
+  public:
+    object_api(store::object_store& objects, auth::user_directory& users,
+               auth::login_sessions& logins, object_api_settings settings);
+
+    // Whether the call writes (and so needs a write transaction).
+    static bool writes(const call& c) { return c.method != verb::get; }
+
+    // Runs one call; the answer is the JSON body of a 200.
+    json::object execute(store::transaction& txn, const auth::principal& who, const call& c);
+
+    // A GET of a model's list, checked and parsed, or nullopt when `c` is not one.
+    std::optional<list_request> as_list(const auth::principal& who, const call& c) const;
+    // Streams a list as `{"result": "success", "<model>": [...]}`, a slice per call, each slice in
+    // its own short read transaction.
+    std::function<bool(std::string&)> stream(list_request request) const;
+
+  private:
+    struct list_cursor;
+    json::object render(const store::transaction& txn, const model& m, const json::object& stored,
+                        const std::vector<const attribute*>& fields) const;
+    // A session's expensive attribute, computed from the stored session and the objects it names.
+    json::value expensive(const store::transaction& txn, const json::object& session,
+                          const attribute& a) const;
+    const json::value* value_of(const store::transaction& txn, const model& m,
+                                const json::object& stored, const attribute& a,
+                                std::map<std::string, json::value>& computed) const;
+    bool list_slice(const store::transaction& txn, list_cursor& cursor, std::string& out,
+                    std::size_t max_items) const;
+    json::object list_all(const store::transaction& txn, const list_request& request) const;
+
+    json::object get(const store::transaction& txn, const model& m, std::uint64_t id,
+                     const call& c) const;
+    json::object create(store::transaction& txn, const auth::principal& who, const model& m,
+                        const json::value& body);
+    json::object patch(store::transaction& txn, const auth::principal& who, const model& m,
+                       std::uint64_t id, const json::value& body);
+    json::object remove(store::transaction& txn, const auth::principal& who, const model& m,
+                        std::uint64_t id);
+    json::object assign_backups(store::transaction& txn, const json::value& body);
+    json::object api_key(store::transaction& txn, const auth::principal& who, std::uint64_t user,
+                         bool issue);
+
+    json::object live_object(const store::transaction& txn, const model& m, std::uint64_t id) const;
+    json::object validated(const model& m, const json::value& body,
+                           const json::object* before) const;
+    void check_role_change(const auth::principal& who, const json::object* before,
+                           const json::object& after) const;
+
+    store::object_store& objects_;
+    auth::user_directory& users_;
+    auth::login_sessions& logins_;
+    object_api_settings settings_;
+};
+
+// Parses a decimal object id; nullopt when it is not one.
+std::optional<std::uint64_t> parse_id(std::string_view text);
+
+}  // namespace audex::api

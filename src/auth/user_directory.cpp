@@ -1,0 +1,130 @@
+// Users, passwords and API keys on top of the object store.
+#include "auth/user_directory.hpp"
+
+#include "store/keys.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+namespace audex::auth {
+
+namespace json = boost::json;
+
+user_directory::user_directory(store::object_store& objects, password_cost cost)
+    : objects_(objects), cost_(cost), users_(*find_model("user")) {
+    keys_ = objects.env().open_table("api_keys");
+    key_of_user_ = objects.env().open_table("api_key_of_user");
+}
+
+namespace {
+std::optional<principal> to_principal(std::uint64_t id, const json::object& o) {
+    if (auto it = o.find("removed"); it != o.end() && it->value() == true) return std::nullopt;
+    principal p;
+    p.user_id = id;
+    p.name = o.at("name").as_string();
+    auto r = o.find("role");
+    p.role = r == o.end() ? role::user : parse_role(r->value().as_string()).value_or(role::user);
+    return p;
+}
+}  // namespace
+
+std::optional<principal> user_directory::find(const store::transaction& txn,
+                                              std::uint64_t id) const {
+    auto o = objects_.get(txn, users_, id);
+    if (!o) return std::nullopt;
+    return to_principal(id, *o);
+}
+
+std::optional<principal> user_directory::find(const store::transaction& txn,
+                                              std::string_view name) const {
+    auto id = objects_.find_unique(txn, users_, *users_.find("name"), name);
+    if (!id) return std::nullopt;
+    return find(txn, *id);
+}
+
+std::optional<principal> user_directory::verify(std::string_view name,
+                                                std::string_view password) const {
+    std::optional<principal> who;
+    std::string hash;
+    {
+        auto txn = objects_.env().read();
+        auto id = objects_.find_unique(txn, users_, *users_.find("name"), name);
+        if (id)
+            if (auto o = objects_.get(txn, users_, *id)) {
+                who = to_principal(*id, *o);
+                if (auto it = o->find("password"); it != o->end()) hash = it->value().as_string();
+            }
+    }
+    if (!who || hash.empty() || !verify_password(hash, password)) return std::nullopt;
+    return who;
+}
+
+result<std::uint64_t> user_directory::add(store::transaction& txn, std::string_view name, role r,
+                                          std::string_view password) const {
+    json::object o{
+        {"name", name}, {"role", role_name(r)}, {"password", hash_password(password, cost_)}};
+    return objects_.create(txn, users_, std::move(o));
+}
+
+result<void> user_directory::set_password(store::transaction& txn, std::uint64_t id,
+                                          std::string_view password) const {
+    auto o = objects_.get(txn, users_, id);
+    if (!o) return api_error::not_found("no user " + std::to_string(id));
+    auto after = *o;
+    after["password"] = hash_password(password, cost_);
+    return objects_.replace(txn, users_, id, *o, std::move(after));
+}
+
+std::string user_directory::issue_api_key(store::transaction& txn, std::uint64_t user_id) const {
+    revoke_api_key(txn, user_id);
+    auto token = new_token();
+    auto digest = token_digest(token);
+    txn.put(keys_, digest, store::u64_key(user_id));
+    txn.put(key_of_user_, store::u64_key(user_id), digest);
+    return token;
+}
+
+bool user_directory::revoke_api_key(store::transaction& txn, std::uint64_t user_id) const {
+    auto digest = txn.get(key_of_user_, store::u64_key(user_id));
+    if (!digest) return false;
+    txn.erase(keys_, std::string(*digest));
+    txn.erase(key_of_user_, store::u64_key(user_id));
+    return true;
+}
+
+std::optional<std::uint64_t> user_directory::api_key_user(const store::transaction& txn,
+                                                          std::string_view token) const {
+    if (!looks_like_token(token)) return std::nullopt;
+    auto id = txn.get(keys_, token_digest(token));
+    if (!id) return std::nullopt;
+    return store::read_u64(*id);
+}
+
+std::optional<std::string> user_directory::bootstrap(const std::filesystem::path& data,
+                                                     std::optional<std::string> password) const {
+    // Writing the password file inside the transaction is safe to repeat if the write is retried.
+    return objects_.env().write([&](store::transaction& txn) -> std::optional<std::string> {
+        bool any = false;
+        objects_.scan(txn, users_, 0, [&](std::uint64_t, std::string_view) {
+            any = true;
+            return false;
+        });
+        if (any) return std::nullopt;
+        bool generated = !password;
+        std::string secret = generated ? random_password() : *password;
+        if (auto id = add(txn, "admin", role::superadmin, secret); !id)
+            throw std::runtime_error(id.error().message);
+        if (!generated)
+            return "created superadmin 'admin' with the password from AUDEX_ADMIN_PASSWORD";
+        auto file = data / "initial-admin-password";
+        {
+            std::ofstream out(file, std::ios::trunc);
+            out << secret << "\n";
+        }
+        ::chmod(file.c_str(), 0600);
+        return "created superadmin 'admin'; its password is in " + file.string() + ": " + secret;
+    });
+}
+
+}  // namespace audex::auth

@@ -1,0 +1,37 @@
+// Key codecs: fixed-width big-endian integers so that LMDB's byte order is numeric order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace audex::store {
+
+inline void append_u64(std::string& out, std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.push_back(char((v >> shift) & 0xff));
+}
+
+// Signed values are stored with the sign bit flipped, so negatives sort first.
+inline void append_i64(std::string& out, std::int64_t v) {
+    append_u64(out, std::uint64_t(v) ^ (1ull << 63));
+}
+
+inline std::string u64_key(std::uint64_t v) {
+    std::string out;
+    append_u64(out, v);
+    return out;
+}
+
+inline std::uint64_t read_u64(std::string_view bytes, std::size_t offset = 0) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+        v = (v << 8) | std::uint8_t(bytes[offset + i]);
+    return v;
+}
+
+inline std::int64_t read_i64(std::string_view bytes, std::size_t offset = 0) {
+    return std::int64_t(read_u64(bytes, offset) ^ (1ull << 63));
+}
+
+}  // namespace audex::store

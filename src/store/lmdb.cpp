@@ -1,0 +1,177 @@
+// The RAII layer over LMDB: error mapping, transactions, cursors and map growth.
+#include "store/lmdb.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace audex::store {
+
+namespace {
+void check(int rc, std::string_view what) {
+    if (rc != MDB_SUCCESS) throw lmdb_error(rc, what);
+}
+MDB_val to_val(std::string_view s) {
+    return {s.size(), const_cast<char*>(s.data())};
+}
+}  // namespace
+
+lmdb_error::lmdb_error(int code, std::string_view what)
+    : std::runtime_error(std::string(what) + ": " + mdb_strerror(code)), code(code) {}
+
+cursor::cursor(MDB_txn* txn, table t) {
+    check(mdb_cursor_open(txn, t, &handle_), "cursor open");
+}
+cursor::~cursor() {
+    mdb_cursor_close(handle_);
+}
+
+bool cursor::move(MDB_cursor_op op) {
+    int rc = mdb_cursor_get(handle_, &key_, &value_, op);
+    if (rc == MDB_NOTFOUND) return false;
+    check(rc, "cursor get");
+    return true;
+}
+
+bool cursor::seek(std::string_view key) {
+    key_ = to_val(key);
+    return move(MDB_SET_RANGE);
+}
+bool cursor::first() {
+    return move(MDB_FIRST);
+}
+bool cursor::last() {
+    return move(MDB_LAST);
+}
+bool cursor::next() {
+    return move(MDB_NEXT);
+}
+bool cursor::prev() {
+    return move(MDB_PREV);
+}
+
+transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock)
+    : handle_(handle), lock_(std::move(lock)) {}
+
+transaction::transaction(transaction&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), lock_(std::move(other.lock_)) {}
+
+transaction::~transaction() {
+    abort();
+}
+
+void transaction::abort() noexcept {
+    if (handle_) mdb_txn_abort(std::exchange(handle_, nullptr));
+    if (lock_.owns_lock()) lock_.unlock();
+}
+
+void transaction::commit() {
+    int rc = mdb_txn_commit(std::exchange(handle_, nullptr));
+    if (lock_.owns_lock()) lock_.unlock();
+    check(rc, "commit");
+}
+
+std::optional<std::string_view> transaction::get(table t, std::string_view key) const {
+    MDB_val k = to_val(key), v;
+    int rc = mdb_get(handle_, t, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::nullopt;
+    check(rc, "get");
+    return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+void transaction::put(table t, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    check(mdb_put(handle_, t, &k, &v, 0), "put");
+}
+
+bool transaction::insert(table t, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    int rc = mdb_put(handle_, t, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return false;
+    check(rc, "insert");
+    return true;
+}
+
+bool transaction::erase(table t, std::string_view key) {
+    MDB_val k = to_val(key);
+    int rc = mdb_del(handle_, t, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    check(rc, "erase");
+    return true;
+}
+
+void transaction::nested(const std::function<void(transaction&)>& body) {
+    MDB_txn* child;
+    check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested");
+    transaction t(child, {});
+    body(t);
+    t.commit();
+}
+
+environment::environment(const std::filesystem::path& directory, environment_options options)
+    : options_(options) {
+    std::filesystem::create_directories(directory);
+    check(mdb_env_create(&env_), "env create");
+    try {
+        check(mdb_env_set_maxdbs(env_, options.max_tables), "set maxdbs");
+        check(mdb_env_set_maxreaders(env_, options.max_readers), "set maxreaders");
+        // The map starts at the larger of the configured size and what the file already holds.
+        std::uint64_t size = options.initial_map_size;
+        auto file = directory / "data.mdb";
+        if (std::filesystem::exists(file))
+            size = std::max<std::uint64_t>(size, std::filesystem::file_size(file));
+        check(mdb_env_set_mapsize(env_, size), "set mapsize");
+        // MDB_NOTLS: read transactions are not bound to threads, since coroutines move between
+        // them.
+        check(mdb_env_open(env_, directory.c_str(), MDB_NOTLS, 0600), "env open");
+    } catch (...) {
+        mdb_env_close(env_);
+        throw;
+    }
+}
+
+environment::~environment() {
+    mdb_env_close(env_);
+}
+
+table environment::open_table(const std::string& name) {
+    return write([&](transaction& txn) {
+        table t;
+        check(mdb_dbi_open(txn.handle(), name.c_str(), MDB_CREATE, &t), "open table " + name);
+        return t;
+    });
+}
+
+transaction environment::begin(unsigned flags) const {
+    for (;;) {
+        std::shared_lock lock(resize_mutex_);
+        MDB_txn* txn;
+        int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
+        if (rc == MDB_SUCCESS) return transaction(txn, std::move(lock));
+        if (rc != MDB_MAP_RESIZED) check(rc, "begin transaction");
+        // Another process (the `audex user` command) grew the map: adopt its size, which LMDB
+        // allows only while no transaction of this process is active.
+        lock.unlock();
+        std::unique_lock exclusive(resize_mutex_);
+        check(mdb_env_set_mapsize(env_, 0), "adopt map size");
+    }
+}
+
+transaction environment::read() const {
+    return begin(MDB_RDONLY);
+}
+
+std::uint64_t environment::map_size() const {
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    return info.me_mapsize;
+}
+
+void environment::grow() {
+    std::unique_lock lock(resize_mutex_);
+    std::uint64_t size = map_size();
+    if (size >= options_.max_map_size) throw store_full("the store reached its maximum size");
+    std::uint64_t next = std::min(size * 2, options_.max_map_size);
+    check(mdb_env_set_mapsize(env_, next), "grow map");
+    spdlog::info("store map grown to {} MiB", next >> 20);
+}
+
+}  // namespace audex::store

@@ -1,0 +1,311 @@
+// Compilation of a query tree into a typed predicate over stored objects.
+#include "store/object_filter.hpp"
+
+#include "core/time.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+namespace audex::store {
+
+namespace json = boost::json;
+using predicate = object_filter::predicate;
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// 16 bytes that order addresses numerically; IPv4 is mapped into IPv6.
+std::optional<std::string> ip_key(std::string_view text) {
+    std::string s(text);
+    unsigned char v6[16];
+    if (inet_pton(AF_INET6, s.c_str(), v6) == 1)
+        return std::string(reinterpret_cast<char*>(v6), 16);
+    unsigned char v4[4];
+    if (inet_pton(AF_INET, s.c_str(), v4) != 1) return std::nullopt;
+    std::string out(10, '\0');
+    out += "\xff\xff";
+    out.append(reinterpret_cast<char*>(v4), 4);
+    return out;
+}
+
+bool glob(std::string_view pattern, std::string_view text) {
+    // Iterative matcher with one backtrack point for the last `*`.
+    std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && pattern[p] == '\\' && p + 1 < pattern.size() &&
+            pattern[p + 1] == text[t]) {
+            p += 2;
+            ++t;
+        } else if (p < pattern.size() &&
+                   (pattern[p] == '?' ||
+                    (pattern[p] == text[t] && pattern[p] != '*' && pattern[p] != '\\'))) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = t;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            t = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*')
+        ++p;
+    return p == pattern.size();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// A comparable form of one value of an attribute: numbers (and date-times) as doubles or
+// integers, everything else as a string key.
+struct key {
+    bool numeric = false;
+    double number = 0;
+    std::string text;
+
+    friend int compare(const key& a, const key& b) {
+        if (a.numeric) return a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
+        return a.text.compare(b.text) < 0 ? -1 : a.text.compare(b.text) > 0 ? 1 : 0;
+    }
+};
+
+std::optional<key> stored_key(const attribute& a, const json::value& v) {
+    switch (a.kind) {
+        case attribute_kind::integer:
+        case attribute_kind::number:
+        case attribute_kind::datetime:
+            if (v.is_int64()) return key{true, double(v.get_int64()), {}};
+            if (v.is_uint64()) return key{true, double(v.get_uint64()), {}};
+            if (v.is_double()) return key{true, v.get_double(), {}};
+            return std::nullopt;
+        case attribute_kind::boolean:
+            if (!v.is_bool()) return std::nullopt;
+            return key{false, 0, v.get_bool() ? "true" : "false"};
+        case attribute_kind::id:
+            if (!v.is_string()) return std::nullopt;
+            // Ids compare as numbers: pad to the width of the largest 64-bit value.
+            return key{false, 0,
+                       std::string(20 - std::min<std::size_t>(20, v.get_string().size()), '0') +
+                           std::string(v.get_string())};
+        case attribute_kind::ip:
+            if (!v.is_string()) return std::nullopt;
+            if (auto k = ip_key(v.get_string())) return key{false, 0, *k};
+            return std::nullopt;
+        default:
+            if (!v.is_string()) return std::nullopt;
+            return key{false, 0, lower(v.get_string())};
+    }
+}
+
+struct compiler {
+    const model& m;
+    std::set<std::string>& names;
+
+    api_error bad_value(const attribute& a, std::string_view text, std::string_view expected) {
+        return {error_type::invalid_query_value,
+                "'" + std::string(text) + "' is not " + std::string(expected) + " for " + a.name,
+                {{"field", a.name}}};
+    }
+
+    result<const attribute*> lookup(const std::string& field) {
+        if (field.empty())
+            return api_error::invalid_argument(
+                "filter", "filter terms need an attribute name, e.g. protocol:ssh");
+        auto a = m.find(field);
+        if (!a || a->is_protected)
+            return api_error::invalid_argument(field,
+                                               "unknown attribute '" + field + "' of " + m.name);
+        if (a->kind == attribute_kind::object || a->kind == attribute_kind::array)
+            return api_error::invalid_argument(field,
+                                               "attribute '" + field + "' cannot be filtered");
+        names.insert(field);
+        return a;
+    }
+
+    // The query text as a key of the attribute's type, with the span it covers for date-times.
+    result<std::pair<key, double>> query_key(const attribute& a, const std::string& text) {
+        switch (a.kind) {
+            case attribute_kind::integer:
+            case attribute_kind::number: {
+                char* end = nullptr;
+                double d = std::strtod(text.c_str(), &end);
+                if (text.empty() || *end) return bad_value(a, text, "a number");
+                return std::pair{key{true, d, {}}, 0.0};
+            }
+            case attribute_kind::datetime: {
+                auto t = parse_time(text);
+                if (!t) return bad_value(a, text, "a date-time");
+                return std::pair{key{true, double(t->at), {}}, double(t->precision)};
+            }
+            case attribute_kind::boolean: {
+                auto l = lower(text);
+                if (l != "true" && l != "false") return bad_value(a, text, "true or false");
+                return std::pair{key{false, 0, l}, 0.0};
+            }
+            case attribute_kind::ip: {
+                auto k = ip_key(text);
+                if (!k) return bad_value(a, text, "an IP address");
+                return std::pair{key{false, 0, *k}, 0.0};
+            }
+            default: {
+                auto k = stored_key(a, json::value(text));
+                return std::pair{*k, 0.0};
+            }
+        }
+    }
+
+    // Matches objects whose value of `a` satisfies `test`.
+    static predicate on_value(const attribute* a, std::function<bool(const key&)> test) {
+        return [a, test = std::move(test)](const attribute_source& source) {
+            auto v = source(*a);
+            if (!v || v->is_null()) return false;
+            auto k = stored_key(*a, *v);
+            return k && test(*k);
+        };
+    }
+
+    result<predicate> equals(const std::string& field, const std::string& text) {
+        auto a = lookup(field);
+        if (!a) return a.error();
+        auto q = query_key(**a, text);
+        if (!q) return q.error();
+        auto [k, span] = *q;
+        if ((*a)->kind == attribute_kind::datetime)
+            return on_value(*a, [k, span](const key& v) {
+                return v.number >= k.number && v.number < k.number + span;
+            });
+        return on_value(*a, [k](const key& v) { return compare(v, k) == 0; });
+    }
+
+    result<predicate> operator()(const query::term_query& q) { return equals(q.field, q.text); }
+    result<predicate> operator()(const query::phrase_query& q) { return equals(q.field, q.text); }
+
+    result<predicate> operator()(const query::wildcard_query& q) {
+        auto a = lookup(q.field);
+        if (!a) return a.error();
+        auto pattern = lower(q.pattern);
+        return on_value(*a,
+                        [pattern](const key& v) { return !v.numeric && glob(pattern, v.text); });
+    }
+
+    result<predicate> operator()(const query::fuzzy_query& q) {
+        auto a = lookup(q.field);
+        if (!a) return a.error();
+        auto text = lower(q.text);
+        auto distance = q.distance;
+        return on_value(*a, [text, distance](const key& v) {
+            return !v.numeric && edit_distance(text, v.text) <= distance;
+        });
+    }
+
+    result<predicate> operator()(const query::range_query& q) {
+        auto a = lookup(q.field);
+        if (!a) return a.error();
+        std::optional<key> lo, hi;
+        double hi_span = 0;
+        if (q.lower) {
+            auto k = query_key(**a, *q.lower);
+            if (!k) return k.error();
+            lo = k->first;
+            // An exclusive lower date bound excludes the whole span it names.
+            if (!q.include_lower && lo->numeric) lo->number += std::max(k->second, 1.0) - 1;
+        }
+        if (q.upper) {
+            auto k = query_key(**a, *q.upper);
+            if (!k) return k.error();
+            hi = k->first;
+            hi_span = k->second;
+            // An inclusive upper date bound includes the whole span it names (to 2022-04-05 = to
+            // the end of that day).
+            if (q.include_upper && hi->numeric && hi_span > 1) hi->number += hi_span - 1;
+        }
+        bool il = q.include_lower, iu = q.include_upper;
+        return on_value(*a, [lo, hi, il, iu](const key& v) {
+            if (lo) {
+                int c = compare(v, *lo);
+                if (c < 0 || (c == 0 && !il)) return false;
+            }
+            if (hi) {
+                int c = compare(v, *hi);
+                if (c > 0 || (c == 0 && !iu)) return false;
+            }
+            return true;
+        });
+    }
+
+    result<predicate> operator()(const query::exists_query& q) {
+        auto a = lookup(q.field);
+        if (!a) return a.error();
+        return predicate([a = *a](const attribute_source& source) {
+            auto v = source(*a);
+            return v && !v->is_null();
+        });
+    }
+
+    result<predicate> operator()(const query::match_all_query&) {
+        return predicate([](const attribute_source&) { return true; });
+    }
+
+    result<predicate> operator()(const query::boolean_query& q) {
+        std::vector<predicate> must, should, must_not;
+        for (auto& c : q.clauses) {
+            auto p = compile(c.query);
+            if (!p) return p.error();
+            (c.how == query::occur::must     ? must
+             : c.how == query::occur::should ? should
+                                             : must_not)
+                .push_back(std::move(*p));
+        }
+        return predicate([must = std::move(must), should = std::move(should),
+                          must_not = std::move(must_not)](const attribute_source& s) {
+            for (auto& p : must)
+                if (!p(s)) return false;
+            for (auto& p : must_not)
+                if (p(s)) return false;
+            if (!must.empty() || should.empty()) return true;
+            return std::any_of(should.begin(), should.end(), [&](auto& p) { return p(s); });
+        });
+    }
+
+    result<predicate> compile(const query::node& n) {
+        return std::visit([this](auto& q) { return (*this)(q); }, n.value);
+    }
+};
+
+}  // namespace
+
+result<object_filter> object_filter::compile(const model& m, const query::node& q) {
+    object_filter f;
+    compiler c{m, f.attributes_};
+    auto p = c.compile(q);
+    if (!p) return p.error();
+    f.predicate_ = std::move(*p);
+    return f;
+}
+
+}  // namespace audex::store

@@ -1,0 +1,200 @@
+// The object tables and their secondary indexes (layouts in docs/storage.md).
+#include "store/object_store.hpp"
+
+#include "core/time.hpp"
+#include "store/keys.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace audex::store {
+
+namespace {
+std::string fold(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::uint64_t id_of(const json::value& v) {
+    return std::stoull(std::string(v.as_string()));
+}
+
+bool removed(const json::object& o) {
+    auto it = o.find("removed");
+    return it != o.end() && it->value().is_bool() && it->value().get_bool();
+}
+
+std::string pair_key(std::uint64_t a, std::uint64_t b) {
+    std::string key;
+    append_u64(key, a);
+    append_u64(key, b);
+    return key;
+}
+}  // namespace
+
+object_store::object_store(environment& env) : env_(env) {
+    meta_ = env.open_table("meta");
+    started_ = env.open_table("by_time.session.started_at");
+    assignments_ = env.open_table("session_backup");
+    for (auto& [name, m] : models()) {
+        if (!m.find("id")) continue;  // an assignment model, not a table of objects
+        model_tables t;
+        t.objects = env.open_table("objects." + name);
+        for (auto& a : m.attributes) {
+            if (a.unique) t.unique.emplace(a.name, env.open_table("unique." + name + "." + a.name));
+            if (!a.references.empty())
+                t.references.emplace(a.name, env.open_table("by_ref." + name + "." + a.name));
+        }
+        tables_.emplace(name, std::move(t));
+    }
+}
+
+json::object object_store::parse(std::string_view raw) {
+    return json::parse(raw).as_object();
+}
+
+std::string object_store::unique_key(const attribute& a, std::string_view value) {
+    return a.ignore_case ? fold(value) : std::string(value);
+}
+
+std::optional<json::object> object_store::get(const transaction& txn, const model& m,
+                                              std::uint64_t id) const {
+    auto raw = txn.get(tables(m).objects, u64_key(id));
+    if (!raw) return std::nullopt;
+    return parse(*raw);
+}
+
+std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, const model& m,
+                                                       const attribute& a,
+                                                       std::string_view value) const {
+    auto raw = txn.get(tables(m).unique.at(a.name), unique_key(a, value));
+    if (!raw) return std::nullopt;
+    return read_u64(*raw);
+}
+
+void object_store::scan(const transaction& txn, const model& m, std::uint64_t from,
+                        const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+    auto c = txn.open_cursor(tables(m).objects);
+    for (bool ok = c.seek(u64_key(from)); ok; ok = c.next())
+        if (!visit(read_u64(c.key()), c.value())) return;
+}
+
+void object_store::scan_references(const transaction& txn, const model& m, const attribute& a,
+                                   std::uint64_t target,
+                                   const std::function<bool(std::uint64_t)>& visit) const {
+    auto c = txn.open_cursor(tables(m).references.at(a.name));
+    auto prefix = u64_key(target);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+        if (!visit(read_u64(c.key(), 8))) return;
+}
+
+void object_store::scan_started(
+    const transaction& txn, std::int64_t from, std::int64_t to,
+    const std::function<bool(std::uint64_t, std::int64_t)>& visit) const {
+    auto c = txn.open_cursor(started_);
+    std::string start;
+    append_i64(start, from);
+    for (bool ok = c.seek(start); ok; ok = c.next()) {
+        auto t = read_i64(c.key());
+        if (t > to || !visit(read_u64(c.key(), 8), t)) return;
+    }
+}
+
+std::uint64_t object_store::next_id(transaction& txn) {
+    // Ids grow with the clock (microseconds << 10, as large as the appliance's own ids) and never
+    // repeat, even when the clock steps back.
+    std::uint64_t last = 0;
+    if (auto raw = txn.get(meta_, "last_id")) last = read_u64(*raw);
+    std::uint64_t id = std::max(last + 1, std::uint64_t(now_micros()) << 10);
+    txn.put(meta_, "last_id", u64_key(id));
+    return id;
+}
+
+result<void> object_store::check_unique(const transaction& txn, const model& m, std::uint64_t id,
+                                        const json::object& o) const {
+    if (removed(o)) return {};
+    for (auto& [name, t] : tables(m).unique) {
+        auto it = o.find(name);
+        if (it == o.end() || !it->value().is_string()) continue;
+        auto holder = txn.get(t, unique_key(*m.find(name), it->value().get_string()));
+        if (holder && read_u64(*holder) != id)
+            return api_error{
+                error_type::conflict,
+                m.name + " " + name + " '" + std::string(it->value().get_string()) + "' is taken",
+                {{"field", name}}};
+    }
+    return {};
+}
+
+void object_store::index(transaction& txn, const model& m, std::uint64_t id, const json::object& o,
+                         bool add) {
+    auto& t = tables(m);
+    auto id_key = u64_key(id);
+    if (!removed(o))
+        for (auto& [name, table] : t.unique)
+            if (auto it = o.find(name); it != o.end() && it->value().is_string()) {
+                auto key = unique_key(*m.find(name), it->value().get_string());
+                add ? txn.put(table, key, id_key) : (void)txn.erase(table, key);
+            }
+    for (auto& [name, table] : t.references)
+        if (auto it = o.find(name); it != o.end() && it->value().is_string()) {
+            auto key = pair_key(id_of(it->value()), id);
+            add ? txn.put(table, key, {}) : (void)txn.erase(table, key);
+        }
+    if (m.name == "session")
+        if (auto it = o.find("started_at"); it != o.end() && it->value().is_int64()) {
+            std::string key;
+            append_i64(key, it->value().get_int64());
+            append_u64(key, id);
+            add ? txn.put(started_, key, {}) : (void)txn.erase(started_, key);
+        }
+}
+
+result<std::uint64_t> object_store::create(transaction& txn, const model& m, json::object object) {
+    auto id = next_id(txn);
+    auto now = now_micros();
+    object["id"] = std::to_string(id);
+    object["created_at"] = now;
+    object["modified_at"] = now;
+    if (auto ok = check_unique(txn, m, id, object); !ok) return ok.error();
+    txn.put(tables(m).objects, u64_key(id), json::serialize(object));
+    index(txn, m, id, object, true);
+    return id;
+}
+
+result<void> object_store::replace(transaction& txn, const model& m, std::uint64_t id,
+                                   const json::object& before, json::object after) {
+    after["modified_at"] = now_micros();
+    if (auto ok = check_unique(txn, m, id, after); !ok) return ok.error();
+    index(txn, m, id, before, false);
+    txn.put(tables(m).objects, u64_key(id), json::serialize(after));
+    index(txn, m, id, after, true);
+    return {};
+}
+
+void object_store::assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup) {
+    txn.put(assignments_, pair_key(session, backup), u64_key(std::uint64_t(now_micros())));
+}
+
+void object_store::scan_assignments(
+    const transaction& txn, const std::function<bool(std::uint64_t, std::uint64_t)>& visit) const {
+    auto c = txn.open_cursor(assignments_);
+    for (bool ok = c.first(); ok; ok = c.next())
+        if (!visit(read_u64(c.key()), read_u64(c.key(), 8))) return;
+}
+
+std::optional<std::string> object_store::meta(const transaction& txn, std::string_view key) const {
+    auto raw = txn.get(meta_, key);
+    if (!raw) return std::nullopt;
+    return std::string(*raw);
+}
+
+void object_store::set_meta(transaction& txn, std::string_view key, std::string_view value) {
+    txn.put(meta_, key, value);
+}
+
+}  // namespace audex::store

@@ -1,0 +1,85 @@
+// The object tables of the object API: one LMDB table of stored JSON objects per model, kept in
+// step with its secondary indexes (unique attributes, references, start time). docs/storage.md
+// describes the layouts.
+#pragma once
+
+#include "audex/error.hpp"
+#include "core/schema.hpp"
+#include "store/lmdb.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace audex::store {
+
+namespace json = boost::json;
+
+class object_store {
+  public:
+    explicit object_store(environment& env);
+
+    environment& env() const { return env_; }
+
+    std::optional<json::object> get(const transaction& txn, const model& m, std::uint64_t id) const;
+    // The object holding `value` in the unique attribute `a` (compared case-insensitively when the
+    // attribute ignores case), removed objects excepted.
+    std::optional<std::uint64_t> find_unique(const transaction& txn, const model& m,
+                                             const attribute& a, std::string_view value) const;
+
+    // Visits objects in id order from `from` (inclusive) while `visit` returns true.
+    void scan(const transaction& txn, const model& m, std::uint64_t from,
+              const std::function<bool(std::uint64_t id, std::string_view raw)>& visit) const;
+    // Visits the ids of `m` objects whose reference attribute `a` holds `target`.
+    void scan_references(const transaction& txn, const model& m, const attribute& a,
+                         std::uint64_t target,
+                         const std::function<bool(std::uint64_t id)>& visit) const;
+    // Visits session ids by start time in [from, to], ascending.
+    void scan_started(
+        const transaction& txn, std::int64_t from, std::int64_t to,
+        const std::function<bool(std::uint64_t id, std::int64_t started)>& visit) const;
+
+    // Stores a new object (already validated into the stored form); sets id, created_at and
+    // modified_at. Conflict when a unique attribute is taken.
+    result<std::uint64_t> create(transaction& txn, const model& m, json::object object);
+    // Replaces an object; `after` gets modified_at. Conflict when a unique attribute is taken.
+    result<void> replace(transaction& txn, const model& m, std::uint64_t id,
+                         const json::object& before, json::object after);
+
+    // Session backup assignments.
+    void assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup);
+    void scan_assignments(
+        const transaction& txn,
+        const std::function<bool(std::uint64_t session, std::uint64_t backup)>& visit) const;
+
+    // A value of the `meta` table.
+    std::optional<std::string> meta(const transaction& txn, std::string_view key) const;
+    void set_meta(transaction& txn, std::string_view key, std::string_view value);
+
+    // Reads a stored object's bytes back into JSON.
+    static json::object parse(std::string_view raw);
+    // The key of a unique attribute's value (case-folded when the attribute ignores case).
+    static std::string unique_key(const attribute& a, std::string_view value);
+
+  private:
+    struct model_tables {
+        table objects;
+        std::map<std::string, table, std::less<>> unique;      // by attribute
+        std::map<std::string, table, std::less<>> references;  // by attribute
+    };
+    std::uint64_t next_id(transaction& txn);
+    void index(transaction& txn, const model& m, std::uint64_t id, const json::object& o, bool add);
+    result<void> check_unique(const transaction& txn, const model& m, std::uint64_t id,
+                              const json::object& o) const;
+    const model_tables& tables(const model& m) const { return tables_.at(m.name); }
+
+    environment& env_;
+    table meta_, started_, assignments_;
+    std::map<std::string, model_tables, std::less<>> tables_;
+};
+
+}  // namespace audex::store

@@ -73,8 +73,11 @@ std::optional<parsed_time> parse_time(std::string_view s) {
             ++pos;
             int oh, om = 0;
             if (!digits(s, pos, 2, oh) || oh > 23) return std::nullopt;
-            if (pos < s.size() && s[pos] == ':') ++pos;
-            if (pos < s.size() && !digits(s, pos, 2, om)) return std::nullopt;
+            // `+HH:` must go on with the minutes.
+            bool colon = pos < s.size() && s[pos] == ':';
+            if (colon) ++pos;
+            if ((colon || pos < s.size()) && (!digits(s, pos, 2, om) || om > 59))
+                return std::nullopt;
             offset = (oh * 3600 + om * 60) * us_per_second * (sign == '-' ? -1 : 1);
         }
     }

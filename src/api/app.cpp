@@ -87,6 +87,12 @@ std::string request_id() {
 
 }  // namespace
 
+json::object audit_meta(const request_context& ctx) {
+    json::object m{{"href", ctx.path}, {"parent", ctx.path.substr(0, ctx.path.rfind('/'))}};
+    if (ctx.remaining) m["remaining_seconds"] = ctx.remaining->count();
+    return m;
+}
+
 http::reply json_reply(unsigned status, std::string body) {
     http::reply r;
     r.head.result(status);
@@ -107,7 +113,8 @@ app::app(app_settings settings, store::environment& env)
       objects_(env),
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
-      objects_api_(objects_, users_, logins_, {settings_.node_serial}) {
+      objects_api_(objects_, users_, logins_, {settings_.node_serial}),
+      content_(env) {
     auto bind = [this](http::reply (app::*fn)(request_context&)) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
@@ -117,6 +124,10 @@ app::app(app_settings settings, store::environment& env)
     add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout));
 
     add(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
+    add(verb::post, "/api/v2/session/{}/content", family::v2, bind(&app::ingest_content), true,
+        true);
+    add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
+    add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
@@ -133,8 +144,9 @@ app::app(app_settings settings, store::environment& env)
     }
 }
 
-void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate) {
-    router_.add(method, pattern, route{std::move(fn), fam, authenticate});
+void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
+              bool ndjson) {
+    router_.add(method, pattern, route{std::move(fn), fam, authenticate, ndjson});
 }
 
 std::uint64_t app::body_limit(const http::request_header&) const {
@@ -299,14 +311,9 @@ http::net::awaitable<http::reply> app::handle(http::request req,
     auto match = router_.find(req.method(), ctx.path);
     using outcome = decltype(match)::outcome;
     bool audit = ctx.path.starts_with("/api/audit") || ctx.path == "/api/authentication";
-    auto meta = [&]() {
-        json::object m{{"href", ctx.path}, {"parent", ctx.path.substr(0, ctx.path.rfind('/'))}};
-        if (ctx.remaining) m["remaining_seconds"] = ctx.remaining->count();
-        return m;
-    };
     auto answer_error = [&](const api_error& e) {
         if (!audit) return error_reply(e);
-        auto m = meta();
+        auto m = audit_meta(ctx);
         return error_reply(e, &m);
     };
     if (match.result == outcome::not_found)
@@ -321,8 +328,9 @@ http::net::awaitable<http::reply> app::handle(http::request req,
     }
     ctx.path_params = std::move(match.params);
     try {
-        if (!req.body().empty() || req.method() == verb::post || req.method() == verb::patch)
-            check_content_type(req);
+        // Only a body has a media type: bare POSTs (logout, backup assignment, API keys, as
+        // in the seed) carry none.
+        if (!req.body().empty()) check_content_type(req);
         co_return dispatch(ctx, *match.route);
     } catch (const api_exception& e) {
         auto r = answer_error(e.error);

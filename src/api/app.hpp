@@ -8,6 +8,7 @@
 #include "auth/user_directory.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "index/content_index.hpp"
 #include "store/object_store.hpp"
 
 #include <chrono>
@@ -19,8 +20,9 @@
 namespace audex::api {
 
 struct app_settings {
-    std::chrono::seconds session_timeout{600};  // idle expiry of login sessions
-    std::uint64_t body_limit = 1 << 20;         // bytes, for every route but content ingestion
+    std::chrono::seconds session_timeout{600};    // idle expiry of login sessions
+    std::uint64_t body_limit = 1 << 20;           // bytes, for every route but content ingestion
+    std::uint64_t content_body_limit = 64 << 20;  // bytes, for content ingestion
     std::string node_serial;
     auth::password_cost password_cost = auth::password_cost::interactive();
 };
@@ -35,6 +37,7 @@ struct request_context {
     std::optional<auth::principal> who;
     std::optional<std::chrono::seconds> remaining;  // set for login-session tokens
     std::string token;                              // the token the request came with, if any
+    bool ndjson = false;                            // the body is application/x-ndjson
 };
 
 // The API family of a route decides the shape of its error answers.
@@ -57,10 +60,11 @@ class app : public http::application {
         handler fn;
         family fam = family::v2;
         bool authenticate = true;
+        bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
     };
 
     void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
-             bool authenticate = true);
+             bool authenticate = true, bool ndjson = false);
     http::reply dispatch(request_context& ctx, const route& r);
     void authenticate(request_context& ctx);
 
@@ -69,6 +73,11 @@ class app : public http::application {
     http::reply authentication(request_context& ctx);
     http::reply v2(request_context& ctx);
     http::reply batch(request_context& ctx);
+    http::reply ingest_content(request_context& ctx);
+    http::reply audit_content(request_context& ctx);
+    http::reply audit_events(request_context& ctx);
+    // The live session an audit or content route names; 404 otherwise.
+    boost::json::object session_for(const store::transaction& txn, std::string_view key) const;
 
     app_settings settings_;
     store::environment& env_;
@@ -77,9 +86,12 @@ class app : public http::application {
     auth::login_sessions logins_;
     auth::login_throttle throttle_;
     object_api objects_api_;
+    index::content_index content_;
     http::router<route> router_;
 };
 
+// The audit family's meta: href, parent and, for login sessions, remaining_seconds.
+boost::json::object audit_meta(const request_context& ctx);
 // A JSON answer.
 http::reply json_reply(unsigned status, std::string body);
 // The catalogue answer for an error, with the audit family's meta when `meta` is given.

@@ -463,6 +463,13 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
     require(who, m.name == "session" ? auth::capability::ingest : auth::capability::manage);
     auto o = validated(m, body, nullptr);
     if (m.name == "user") check_role_change(who, nullptr, o);
+    if (m.name == "session") {
+        // The trail number: the audit view's psm.content_reference_id and content hits' trail_id.
+        auto last = objects_.meta(txn, "last_trail");
+        auto trail = (last ? std::stoll(*last) : 0) + 1;
+        objects_.set_meta(txn, "last_trail", std::to_string(trail));
+        o["_trail"] = trail;
+    }
     auto id = objects_.create(txn, m, std::move(o));
     if (!id) fail(id.error());
     return {{"result", "success"}, {m.name, {{"id", std::to_string(*id)}}}};

@@ -1,0 +1,439 @@
+// Content records, their postings and the content query executor with BM25 ranking.
+#include "index/content_index.hpp"
+
+#include "index/analyzer.hpp"
+#include "store/keys.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <roaring/roaring.hh>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace audex::index {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr double bm25_k1 = 1.2, bm25_b = 0.75;
+constexpr std::size_t max_expanded_terms = 4096;
+
+std::string u32_key(std::uint32_t v) {
+    std::string k(4, '\0');
+    for (int i = 0; i < 4; ++i)
+        k[i] = char((v >> (24 - 8 * i)) & 0xff);
+    return k;
+}
+
+std::uint32_t read_u32(std::string_view b, std::size_t at = 0) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i)
+        v = (v << 8) | std::uint8_t(b[at + i]);
+    return v;
+}
+
+// A term's postings are split in chunks of 65,536 record numbers, so that adding to a common
+// term rewrites one bounded bitmap, not the whole list.
+std::string posting_key(std::string_view term, std::uint32_t number) {
+    std::string k(term);
+    k.push_back('\0');
+    k.push_back(char(number >> 24));
+    k.push_back(char((number >> 16) & 0xff));
+    return k;
+}
+
+std::string session_key(std::uint64_t session, std::uint32_t number) {
+    auto k = store::u64_key(session);
+    k += u32_key(number);
+    return k;
+}
+
+Roaring read_bitmap(std::string_view raw) {
+    return Roaring::readSafe(raw.data(), raw.size());
+}
+
+std::string write_bitmap(Roaring& r) {
+    r.runOptimize();
+    std::string out(r.getSizeInBytes(), '\0');
+    r.write(out.data());
+    return out;
+}
+
+std::uint64_t stat(const store::transaction& txn, store::table t, std::string_view key) {
+    auto raw = txn.get(t, key);
+    return raw ? store::read_u64(*raw) : 0;
+}
+
+json::object to_json(const content_record& r, std::size_t tokens) {
+    return {{"s", r.session}, {"c", r.channel}, {"t", r.type},      {"x", r.text},
+            {"b", r.start},   {"e", r.end},     {"r", r.record_id}, {"n", tokens}};
+}
+
+content_record from_json(const json::object& o) {
+    content_record r;
+    r.session = o.at("s").to_number<std::uint64_t>();
+    r.channel = o.at("c").to_number<std::int64_t>();
+    r.type = o.at("t").as_string();
+    r.text = o.at("x").as_string();
+    r.start = o.at("b").to_number<std::int64_t>();
+    r.end = o.at("e").to_number<std::int64_t>();
+    r.record_id = o.at("r").as_object();
+    return r;
+}
+
+bool glob(std::string_view p, std::string_view t) {
+    std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+    while (ti < t.size()) {
+        if (pi < p.size() && p[pi] == '\\' && pi + 1 < p.size() && p[pi + 1] == t[ti]) {
+            pi += 2;
+            ++ti;
+        } else if (pi < p.size() &&
+                   (p[pi] == '?' || (p[pi] == t[ti] && p[pi] != '*' && p[pi] != '\\'))) {
+            ++pi;
+            ++ti;
+        } else if (pi < p.size() && p[pi] == '*') {
+            star = pi++;
+            mark = ti;
+        } else if (star != std::string_view::npos) {
+            pi = star + 1;
+            ti = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (pi < p.size() && p[pi] == '*')
+        ++pi;
+    return pi == p.size();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// Whether `words` holds `phrase` with at most `slop` extra positions between its first and last
+// word (in order when slop is 0).
+bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::string>& phrase,
+                  unsigned slop) {
+    if (phrase.empty()) return false;
+    if (slop == 0)
+        return std::search(words.begin(), words.end(), phrase.begin(), phrase.end()) != words.end();
+    // Smallest window that holds every phrase word (as often as it occurs in the phrase).
+    std::map<std::string_view, int> need;
+    for (auto& w : phrase)
+        ++need[w];
+    std::map<std::string_view, int> have;
+    std::size_t missing = need.size(), left = 0, best = std::string::npos;
+    for (std::size_t right = 0; right < words.size(); ++right) {
+        auto it = need.find(words[right]);
+        if (it == need.end()) continue;
+        if (++have[it->first] == it->second) --missing;
+        while (missing == 0) {
+            best = std::min(best, right - left + 1);
+            auto l = need.find(words[left]);
+            if (l != need.end() && have[l->first]-- == l->second) ++missing;
+            ++left;
+        }
+    }
+    return best != std::string::npos && best - phrase.size() <= slop;
+}
+
+}  // namespace
+
+// The state of one search: the session's records, statistics and the terms that score.
+struct content_query {
+    const content_index& index;
+    const store::transaction& txn;
+    Roaring universe;
+    std::map<std::uint32_t, std::vector<std::string>> words;  // analyzed texts, by record
+    struct scored_term {
+        std::string term;
+        double weight;  // boost x idf
+    };
+    std::vector<scored_term> scoring;
+    double records = 0, avg_length = 1;
+
+    const std::vector<std::string>& words_of(std::uint32_t n) {
+        auto it = words.find(n);
+        if (it != words.end()) return it->second;
+        auto r = index.record(txn, n);
+        return words.emplace(n, r ? analyze(r->text) : std::vector<std::string>()).first->second;
+    }
+
+    Roaring postings(std::string_view term, std::uint64_t* document_frequency = nullptr) {
+        Roaring all;
+        auto c = txn.open_cursor(index.postings_);
+        std::string prefix(term);
+        prefix.push_back('\0');
+        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+            all |= read_bitmap(c.value());
+        if (document_frequency) *document_frequency = all.cardinality();
+        return all & universe;
+    }
+
+    void score(const std::string& term, double boost) {
+        std::uint64_t df = 0;
+        postings(term, &df);
+        double idf = std::log(1.0 + (records - double(df) + 0.5) / (double(df) + 0.5));
+        scoring.push_back({term, boost * idf});
+    }
+
+    // Records whose single terms, within the universe, satisfy `keep`.
+    Roaring filter(const std::function<bool(const std::vector<std::string>&)>& keep) {
+        Roaring out;
+        for (auto n : universe)
+            if (keep(words_of(n))) out.add(n);
+        return out;
+    }
+
+    result<Roaring> phrase(const std::vector<std::string>& terms, unsigned slop, double boost) {
+        Roaring candidates = universe;
+        for (auto& t : terms) {
+            candidates &= postings(t);
+            score(t, boost);
+        }
+        Roaring out;
+        for (auto n : candidates)
+            if (holds_phrase(words_of(n), terms, slop)) out.add(n);
+        return out;
+    }
+
+    result<Roaring> text(const std::string& field, const std::string& text, unsigned slop,
+                         double boost) {
+        if (auto bad = check_field(field)) return *bad;
+        auto terms = analyze(text);
+        if (terms.empty()) return Roaring();
+        if (terms.size() == 1) {
+            score(terms[0], boost);
+            return postings(terms[0]);
+        }
+        return phrase(terms, slop, boost);
+    }
+
+    static std::optional<api_error> check_field(const std::string& field) {
+        if (field.empty() || field == "text" || field == "content") return std::nullopt;
+        return api_error{error_type::invalid_query_value,
+                         "content has no field '" + field + "'; search its text",
+                         {{"field", field}}};
+    }
+
+    result<Roaring> operator()(const query::term_query& q, double boost) {
+        return text(q.field, q.text, 0, boost);
+    }
+    result<Roaring> operator()(const query::phrase_query& q, double boost) {
+        return text(q.field, q.text, q.slop, boost);
+    }
+    result<Roaring> operator()(const query::wildcard_query& q, double) {
+        if (auto bad = check_field(q.field)) return *bad;
+        std::string pattern;
+        for (char ch : q.pattern)
+            pattern += char(std::tolower(static_cast<unsigned char>(ch)));
+        auto literal = pattern.substr(0, pattern.find_first_of("*?\\"));
+        Roaring out;
+        std::size_t terms = 0;
+        auto c = txn.open_cursor(index.postings_);
+        for (bool ok = c.seek(literal); ok && c.key().starts_with(literal); ok = c.next()) {
+            auto term = c.key().substr(0, c.key().find('\0'));
+            if (!glob(pattern, term)) continue;
+            if (++terms > max_expanded_terms * 16)
+                return api_error{error_type::invalid_query_value,
+                                 "'" + q.pattern + "' matches too many terms",
+                                 {}};
+            out |= read_bitmap(c.value()) & universe;
+        }
+        return out;
+    }
+    result<Roaring> operator()(const query::fuzzy_query& q, double boost) {
+        if (auto bad = check_field(q.field)) return *bad;
+        auto terms = analyze(q.text);
+        if (terms.size() != 1) return text(q.field, q.text, 0, boost);
+        auto target = terms[0];
+        auto distance = q.distance;
+        return filter([&](const std::vector<std::string>& words) {
+            return std::any_of(words.begin(), words.end(),
+                               [&](auto& w) { return edit_distance(w, target) <= distance; });
+        });
+    }
+    result<Roaring> operator()(const query::range_query& q, double) {
+        if (auto bad = check_field(q.field)) return *bad;
+        auto bound = [](const std::optional<std::string>& b) -> std::optional<std::string> {
+            if (!b) return std::nullopt;
+            auto t = analyze(*b);
+            return t.empty() ? std::string() : t[0];
+        };
+        auto lo = bound(q.lower), hi = bound(q.upper);
+        return filter([&](const std::vector<std::string>& words) {
+            return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+                if (lo && (w < *lo || (w == *lo && !q.include_lower))) return false;
+                if (hi && (w > *hi || (w == *hi && !q.include_upper))) return false;
+                return true;
+            });
+        });
+    }
+    result<Roaring> operator()(const query::exists_query& q, double) {
+        if (auto bad = check_field(q.field)) return *bad;
+        return universe;
+    }
+    result<Roaring> operator()(const query::match_all_query&, double) { return universe; }
+    result<Roaring> operator()(const query::boolean_query& q, double boost) {
+        std::optional<Roaring> must;
+        Roaring should, must_not;
+        bool any_should = false;
+        for (auto& c : q.clauses) {
+            auto r = run(c.query, c.how == query::occur::must_not ? 0.0 : boost);
+            if (!r) return r;
+            if (c.how == query::occur::must) {
+                must = must ? (*must & *r) : *r;
+            } else if (c.how == query::occur::should) {
+                should |= *r;
+                any_should = true;
+            } else {
+                must_not |= *r;
+            }
+        }
+        Roaring out = must ? *must : any_should ? should : universe;
+        out -= must_not;
+        return out;
+    }
+
+    result<Roaring> run(const query::node& n, double boost) {
+        return std::visit([&](auto& q) { return (*this)(q, boost * n.boost); }, n.value);
+    }
+
+    double bm25(std::uint32_t n) {
+        auto& w = words_of(n);
+        double length = double(w.size()), rank = 0;
+        for (auto& s : scoring) {
+            double tf = double(std::count(w.begin(), w.end(), s.term));
+            if (tf == 0) continue;
+            rank += s.weight * tf * (bm25_k1 + 1) /
+                    (tf + bm25_k1 * (1 - bm25_b + bm25_b * length / avg_length));
+        }
+        return rank;
+    }
+};
+
+content_index::content_index(store::environment& env) {
+    records_ = env.open_table("content.records");
+    by_session_ = env.open_table("content.by_session");
+    postings_ = env.open_table("content.postings");
+    stats_ = env.open_table("content.stats");
+}
+
+void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
+    auto next = std::uint32_t(stat(txn, stats_, "next_record"));
+    auto count = stat(txn, stats_, "records"), tokens = stat(txn, stats_, "tokens");
+    std::map<std::string, std::vector<std::uint32_t>> pending;
+    std::vector<std::string> words;
+    for (auto& r : records) {
+        auto number = next++;
+        words.clear();
+        analyze(r.text, words);
+        txn.put(records_, u32_key(number), json::serialize(to_json(r, words.size())));
+        txn.put(by_session_, session_key(r.session, number), {});
+        std::sort(words.begin(), words.end());
+        tokens += words.size();
+        ++count;
+        for (auto it = words.begin(); it != words.end();
+             it = std::upper_bound(it, words.end(), *it))
+            pending[posting_key(*it, number)].push_back(number);
+    }
+    for (auto& [key, numbers] : pending) {
+        auto raw = txn.get(postings_, key);
+        Roaring bitmap = raw ? read_bitmap(*raw) : Roaring();
+        bitmap.addMany(numbers.size(), numbers.data());
+        txn.put(postings_, key, write_bitmap(bitmap));
+    }
+    txn.put(stats_, "next_record", store::u64_key(next));
+    txn.put(stats_, "records", store::u64_key(count));
+    txn.put(stats_, "tokens", store::u64_key(tokens));
+}
+
+std::optional<content_record> content_index::record(const store::transaction& txn,
+                                                    std::uint32_t number) const {
+    auto raw = txn.get(records_, u32_key(number));
+    if (!raw) return std::nullopt;
+    return from_json(json::parse(*raw).as_object());
+}
+
+void content_index::scan_session(
+    const store::transaction& txn, std::uint64_t session,
+    const std::function<bool(std::uint32_t, const content_record&)>& visit) const {
+    auto c = txn.open_cursor(by_session_);
+    auto prefix = store::u64_key(session);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+        auto number = read_u32(c.key(), 8);
+        if (auto r = record(txn, number))
+            if (!visit(number, *r)) return;
+    }
+}
+
+result<std::vector<content_hit>> content_index::search(const store::transaction& txn,
+                                                       const query::node& q,
+                                                       std::uint64_t session) const {
+    content_query run{*this, txn, {}, {}, {}, 0, 1};
+    auto c = txn.open_cursor(by_session_);
+    auto prefix = store::u64_key(session);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+        run.universe.add(read_u32(c.key(), 8));
+    run.records = double(stat(txn, stats_, "records"));
+    if (run.records > 0)
+        run.avg_length = std::max(1.0, double(stat(txn, stats_, "tokens")) / run.records);
+    auto matches = run.run(q, 1.0);
+    if (!matches) return matches.error();
+    std::vector<content_hit> hits;
+    for (auto n : *matches)
+        if (auto r = record(txn, n)) hits.push_back({n, run.bm25(n), std::move(*r)});
+    std::stable_sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.rank > b.rank; });
+    return hits;
+}
+
+void content_index::purge_session(store::transaction& txn, std::uint64_t session) {
+    std::vector<std::uint32_t> numbers;
+    std::map<std::string, std::vector<std::uint32_t>> postings;
+    auto count = stat(txn, stats_, "records"), tokens = stat(txn, stats_, "tokens");
+    scan_session(txn, session, [&](std::uint32_t n, const content_record& r) {
+        numbers.push_back(n);
+        auto words = analyze(r.text);
+        tokens -= std::min<std::uint64_t>(tokens, words.size());
+        std::set<std::string> distinct(words.begin(), words.end());
+        for (auto& w : distinct)
+            postings[posting_key(w, n)].push_back(n);
+        return true;
+    });
+    for (auto& [key, gone] : postings) {
+        auto raw = txn.get(postings_, key);
+        if (!raw) continue;
+        Roaring bitmap = read_bitmap(*raw);
+        for (auto n : gone)
+            bitmap.remove(n);
+        if (bitmap.isEmpty())
+            txn.erase(postings_, key);
+        else
+            txn.put(postings_, key, write_bitmap(bitmap));
+    }
+    for (auto n : numbers) {
+        txn.erase(records_, u32_key(n));
+        txn.erase(by_session_, session_key(session, n));
+    }
+    count -= std::min<std::uint64_t>(count, numbers.size());
+    txn.put(stats_, "records", store::u64_key(count));
+    txn.put(stats_, "tokens", store::u64_key(tokens));
+}
+
+}  // namespace audex::index

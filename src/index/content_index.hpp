@@ -1,0 +1,62 @@
+// Session content (commands, screen text, window titles) and its inverted index, both in LMDB and
+// written in the caller's transaction: records by number, records by session, and per term the
+// Roaring bitmaps of the records that hold it. Phrases are verified against the stored text.
+#pragma once
+
+#include "audex/error.hpp"
+#include "core/time.hpp"
+#include "index/query.hpp"
+#include "store/lmdb.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace audex::index {
+
+struct content_record {
+    std::uint64_t session = 0;
+    std::int64_t channel = 0;
+    std::string type;  // command, screen or window_title
+    std::string text;
+    micros start = 0, end = 0;
+    boost::json::object record_id;  // {"begin", "end", "for_screenshot"}
+};
+
+struct content_hit {
+    std::uint32_t number;  // the record's number in the store
+    double rank;           // BM25 with boosts
+    content_record record;
+};
+
+class content_index {
+  public:
+    explicit content_index(store::environment& env);
+
+    // Stores and indexes the records; they are searchable once the transaction commits.
+    void add(store::transaction& txn, const std::vector<content_record>& records);
+
+    // Visits a session's records in the order they were added while `visit` returns true.
+    void scan_session(const store::transaction& txn, std::uint64_t session,
+                      const std::function<bool(std::uint32_t, const content_record&)>& visit) const;
+
+    // The records of `session` matching `q`, best rank first (ties by record number).
+    // InvalidQueryValue for fields the content does not have.
+    result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
+                                            std::uint64_t session) const;
+
+    // Removes a session's records and their postings.
+    void purge_session(store::transaction& txn, std::uint64_t session);
+
+  private:
+    std::optional<content_record> record(const store::transaction& txn, std::uint32_t number) const;
+
+    store::table records_, by_session_, postings_, stats_;
+    friend struct content_query;
+};
+
+}  // namespace audex::index

@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <boost/system/result.hpp>
 
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ enum class error_type {
 
 // The catalogue name of a type, e.g. "InvalidQueryValue".
 std::string_view error_type_name(error_type type);
+inline std::ostream& operator<<(std::ostream& out, error_type type) {
+    return out << error_type_name(type);
+}
 // The HTTP status code that goes with a type.
 unsigned error_status(error_type type);
 

@@ -1,0 +1,213 @@
+// The content index: storage, search and purge, and a randomised comparison of its executor with a
+// brute-force scan of the same records.
+#include "index/content_index.hpp"
+#include "index/analyzer.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+
+namespace {
+
+using namespace audex;
+
+struct temp_store {
+    std::filesystem::path dir;
+    std::unique_ptr<store::environment> env;
+    std::unique_ptr<index::content_index> content;
+
+    temp_store() {
+        dir = std::filesystem::temp_directory_path() /
+              ("audex-content-" + std::to_string(std::random_device{}()));
+        env = std::make_unique<store::environment>(dir);
+        content = std::make_unique<index::content_index>(*env);
+    }
+    ~temp_store() {
+        content.reset();
+        env.reset();
+        std::filesystem::remove_all(dir);
+    }
+
+    void add(std::uint64_t session, std::vector<std::string> texts) {
+        std::vector<index::content_record> records;
+        for (auto& t : texts) {
+            index::content_record r;
+            r.session = session;
+            r.type = "command";
+            r.text = t;
+            records.push_back(r);
+        }
+        env->write([&](store::transaction& txn) { content->add(txn, records); });
+    }
+
+    std::vector<std::string> search(std::uint64_t session, std::string_view q) {
+        auto parsed = query::parse(q);
+        BOOST_TEST_REQUIRE(std::holds_alternative<query::node>(parsed), "query: " << q);
+        auto txn = env->read();
+        auto hits = content->search(txn, std::get<query::node>(parsed), session);
+        BOOST_TEST_REQUIRE(hits.has_value(), "query: " << q);
+        std::vector<std::string> texts;
+        for (auto& h : *hits)
+            texts.push_back(h.record.text);
+        return texts;
+    }
+};
+
+// The brute-force reading of a query over one record's words.
+bool brute(const query::node& n, const std::vector<std::string>& words) {
+    auto holds = [&](const std::string& text) {
+        auto phrase = index::analyze(text);
+        if (phrase.empty()) return false;
+        return std::search(words.begin(), words.end(), phrase.begin(), phrase.end()) != words.end();
+    };
+    if (auto* t = std::get_if<query::term_query>(&n.value)) return holds(t->text);
+    if (auto* p = std::get_if<query::phrase_query>(&n.value)) return holds(p->text);
+    if (auto* w = std::get_if<query::wildcard_query>(&n.value)) {
+        auto prefix = w->pattern.substr(0, w->pattern.size() - 1);
+        return std::any_of(words.begin(), words.end(),
+                           [&](auto& x) { return x.starts_with(prefix); });
+    }
+    auto& b = std::get<query::boolean_query>(n.value);
+    bool any_must = false, any_should = false, should = false;
+    for (auto& c : b.clauses) {
+        bool m = brute(c.query, words);
+        if (c.how == query::occur::must) {
+            any_must = true;
+            if (!m) return false;
+        } else if (c.how == query::occur::must_not) {
+            if (m) return false;
+        } else {
+            any_should = true;
+            should = should || m;
+        }
+    }
+    return any_must || !any_should || should;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(content_index)
+
+BOOST_AUTO_TEST_CASE(finds_what_the_screen_showed) {
+    temp_store s;
+    s.add(1, {"myuser@host:~$ man iptables", "cat /etc/shadow", "ping 10.0.0.1",
+              "systemctl restart nginx.service", "tail -f /var/log/nginx/error.log"});
+    s.add(2, {"man iptables on another session"});
+    BOOST_TEST(s.search(1, "iptables") == std::vector<std::string>{"myuser@host:~$ man iptables"});
+    BOOST_TEST(s.search(1, "\"man iptables\"").size() == 1u);
+    BOOST_TEST(s.search(1, "\"/etc/shadow\"") == std::vector<std::string>{"cat /etc/shadow"});
+    BOOST_TEST(s.search(1, "10.0.0.1") == std::vector<std::string>{"ping 10.0.0.1"});
+    BOOST_TEST(s.search(1, "\"10.0.0.2\"").empty());
+    BOOST_TEST(s.search(1, "nginx").size() == 2u);
+    BOOST_TEST(s.search(1, "ngin*").size() == 2u);
+    BOOST_TEST(s.search(1, "iptablez~1").size() == 1u);
+    BOOST_TEST(s.search(1, "\"restart nginx\"~0").size() == 1u);
+    BOOST_TEST(s.search(1, "\"nginx restart\"").empty());
+    BOOST_TEST(s.search(1, "\"nginx restart\"~2").size() == 1u);
+    BOOST_TEST(s.search(1, "nginx AND NOT error").size() == 1u);
+    BOOST_TEST(s.search(1, "NOT nginx").size() == 3u);
+    BOOST_TEST(s.search(2, "shadow").empty());
+}
+
+BOOST_AUTO_TEST_CASE(ranks_rarer_and_boosted_terms_higher) {
+    temp_store s;
+    s.add(1, {"ls ls ls", "ls secret", "secret"});
+    auto hits = s.search(1, "ls OR secret^5");
+    BOOST_TEST_REQUIRE(hits.size() == 3u);
+    // BM25: the boosted term outweighs three hits of the other; shorter records weigh more.
+    BOOST_TEST(hits[0] == "secret");
+    BOOST_TEST(hits[1] == "ls secret");
+    BOOST_TEST(hits[2] == "ls ls ls");
+    BOOST_TEST(s.search(1, "ls^5 OR secret")[0] == "ls ls ls");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_fields_content_does_not_have) {
+    temp_store s;
+    s.add(1, {"x"});
+    auto parsed = query::parse("protocol:ssh");
+    auto txn = s.env->read();
+    auto hits = s.content->search(txn, std::get<query::node>(parsed), 1);
+    BOOST_TEST_REQUIRE(!hits.has_value());
+    BOOST_TEST(hits.error().type == audex::error_type::invalid_query_value);
+}
+
+BOOST_AUTO_TEST_CASE(purge_removes_records_and_postings) {
+    temp_store s;
+    s.add(1, {"alpha beta", "gamma"});
+    s.add(2, {"alpha"});
+    s.env->write([&](store::transaction& txn) { s.content->purge_session(txn, 1); });
+    BOOST_TEST(s.search(1, "alpha").empty());
+    BOOST_TEST(s.search(2, "alpha").size() == 1u);
+    std::size_t left = 0;
+    auto txn = s.env->read();
+    s.content->scan_session(txn, 1, [&](auto, auto&) { return ++left, true; });
+    BOOST_TEST(left == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(survives_reopening) {
+    temp_store s;
+    s.add(7, {"persisted words"});
+    s.content.reset();
+    s.env.reset();
+    s.env = std::make_unique<store::environment>(s.dir);
+    s.content = std::make_unique<index::content_index>(*s.env);
+    BOOST_TEST(s.search(7, "persisted").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_a_brute_force_scan) {
+    temp_store s;
+    std::mt19937 rng(20261123);
+    const std::vector<std::string> vocabulary = {"ls",  "cat", "etc",   "passwd", "sudo", "rm",
+                                                 "var", "log", "nginx", "root",   "ssh",  "10",
+                                                 "0",   "1",   "grep",  "error"};
+    auto word = [&] {
+        // Zipf-like: low indices far more often.
+        std::uniform_real_distribution<double> u(0, 1);
+        return vocabulary[std::size_t(std::pow(u(rng), 2.5) * vocabulary.size())];
+    };
+    std::vector<std::string> texts;
+    for (int i = 0; i < 400; ++i) {
+        std::string t;
+        int n = 1 + int(rng() % 8);
+        for (int j = 0; j < n; ++j)
+            t += (j ? (rng() % 3 ? " " : "/") : "") + word();
+        texts.push_back(t);
+    }
+    s.add(1, texts);
+    s.add(2, {"ls cat etc passwd"});  // another session's records must never show up
+    std::vector<std::vector<std::string>> words;
+    for (auto& t : texts)
+        words.push_back(index::analyze(t));
+    auto leaf = [&] {
+        switch (rng() % 4) {
+            case 0:
+                return "\"" + word() + " " + word() + "\"";
+            case 1:
+                return word().substr(0, 2) + "*";
+            default:
+                return word();
+        }
+    };
+    for (int i = 0; i < 300; ++i) {
+        std::string q = leaf();
+        int n = int(rng() % 4);
+        for (int j = 0; j < n; ++j) {
+            static const char* ops[] = {" AND ", " OR ", " AND NOT ", " "};
+            q += ops[rng() % 4] + leaf();
+        }
+        auto parsed = query::parse(q);
+        BOOST_TEST_REQUIRE(std::holds_alternative<query::node>(parsed), q);
+        std::multiset<std::string> expected;
+        for (std::size_t r = 0; r < texts.size(); ++r)
+            if (brute(std::get<query::node>(parsed), words[r])) expected.insert(texts[r]);
+        auto got = s.search(1, q);
+        BOOST_TEST((std::multiset<std::string>(got.begin(), got.end()) == expected),
+                   "query: " << q);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -133,6 +134,12 @@ app::app(app_settings settings, store::environment& env)
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
     add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
+    // Purges that a stop interrupted go on.
+    {
+        auto txn = env.read();
+        for (auto session : content_.pending_purges(txn))
+            purge_later(session);
+    }
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
@@ -142,6 +149,20 @@ app::app(app_settings settings, store::environment& env)
         add(verb::patch, item, family::v2, bind(&app::v2));
         add(verb::delete_, item, family::v2, bind(&app::v2));
     }
+}
+
+app::~app() {
+    purger_.join();
+}
+
+void app::purge_later(std::uint64_t session) {
+    boost::asio::post(purger_, [this, session] {
+        try {
+            env_.write([&](store::transaction& txn) { content_.purge_session(txn, session); });
+        } catch (const std::exception& e) {
+            spdlog::error("purging the content of session {} failed: {}", session, e.what());
+        }
+    });
 }
 
 void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
@@ -273,8 +294,14 @@ http::reply app::v2(request_context& ctx) {
     }
     json::object answer;
     if (object_api::writes(c)) {
-        answer = env_.write(
-            [&](store::transaction& txn) { return objects_api_.execute(txn, *ctx.who, c); });
+        bool removes_session =
+            c.method == verb::delete_ && c.path.size() == 2 && c.path[0] == "session";
+        answer = env_.write([&](store::transaction& txn) {
+            auto a = objects_api_.execute(txn, *ctx.who, c);
+            if (removes_session) content_.mark_for_purge(txn, *parse_id(c.path[1]));
+            return a;
+        });
+        if (removes_session) purge_later(*parse_id(c.path[1]));
     } else {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);

@@ -11,6 +11,8 @@
 #include "index/content_index.hpp"
 #include "store/object_store.hpp"
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -46,6 +48,7 @@ enum class family { system, v2, audit };
 class app : public http::application {
   public:
     app(app_settings settings, store::environment& env);
+    ~app() override;
 
     std::uint64_t body_limit(const http::request_header& head) const override;
     http::net::awaitable<http::reply> handle(http::request req,
@@ -76,6 +79,8 @@ class app : public http::application {
     http::reply ingest_content(request_context& ctx);
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
+    // Purges a removed session's content in the background.
+    void purge_later(std::uint64_t session);
     // The live session an audit or content route names; 404 otherwise.
     boost::json::object session_for(const store::transaction& txn, std::string_view key) const;
 
@@ -87,6 +92,7 @@ class app : public http::application {
     auth::login_throttle throttle_;
     object_api objects_api_;
     index::content_index content_;
+    boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     http::router<route> router_;
 };
 

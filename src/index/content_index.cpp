@@ -333,6 +333,19 @@ content_index::content_index(store::environment& env) {
     by_session_ = env.open_table("content.by_session");
     postings_ = env.open_table("content.postings");
     stats_ = env.open_table("content.stats");
+    purges_ = env.open_table("content.purge_queue");
+}
+
+void content_index::mark_for_purge(store::transaction& txn, std::uint64_t session) {
+    txn.put(purges_, store::u64_key(session), {});
+}
+
+std::vector<std::uint64_t> content_index::pending_purges(const store::transaction& txn) const {
+    std::vector<std::uint64_t> out;
+    auto c = txn.open_cursor(purges_);
+    for (bool ok = c.first(); ok; ok = c.next())
+        out.push_back(store::read_u64(c.key()));
+    return out;
 }
 
 void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
@@ -431,6 +444,7 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
         txn.erase(records_, u32_key(n));
         txn.erase(by_session_, session_key(session, n));
     }
+    txn.erase(purges_, store::u64_key(session));
     count -= std::min<std::uint64_t>(count, numbers.size());
     txn.put(stats_, "records", store::u64_key(count));
     txn.put(stats_, "tokens", store::u64_key(tokens));

@@ -49,13 +49,17 @@ class content_index {
     result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
                                             std::uint64_t session) const;
 
-    // Removes a session's records and their postings.
+    // Records that a session's content is to be purged, in the transaction that removes it, so
+    // that a purge interrupted by a stop is found again.
+    void mark_for_purge(store::transaction& txn, std::uint64_t session);
+    std::vector<std::uint64_t> pending_purges(const store::transaction& txn) const;
+    // Removes a session's records and their postings, and its purge mark.
     void purge_session(store::transaction& txn, std::uint64_t session);
 
   private:
     std::optional<content_record> record(const store::transaction& txn, std::uint32_t number) const;
 
-    store::table records_, by_session_, postings_, stats_;
+    store::table records_, by_session_, postings_, stats_, purges_;
     friend struct content_query;
 };
 

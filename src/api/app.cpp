@@ -3,6 +3,7 @@
 
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
+#include "core/json_text.hpp"
 #include "core/time.hpp"
 #include "store/lmdb.hpp"
 
@@ -94,18 +95,18 @@ json::object audit_meta(const request_context& ctx) {
     return m;
 }
 
-http::reply json_reply(unsigned status, std::string body) {
+http::reply json_reply(unsigned status, const json::value& body) {
     http::reply r;
     r.head.result(status);
     r.head.set(bhttp::field::content_type, "application/json");
-    r.head.body() = std::move(body);
+    r.head.body() = to_json_text(body);
     return r;
 }
 
 http::reply error_reply(const api_error& error, const json::object* meta) {
     auto body = error_object(error);
     if (meta) body["meta"] = *meta;
-    return json_reply(error_status(error.type), json::serialize(body));
+    return json_reply(error_status(error.type), body);
 }
 
 app::app(app_settings settings, store::environment& env)
@@ -242,13 +243,12 @@ http::reply app::login(request_context& ctx) {
     }
     throttle_.succeeded(name, client);
     auto token = logins_.create(std::to_string(who->user_id));
-    return json_reply(200,
-                      json::serialize(json::object{{"result", "success"}, {"sessionid", token}}));
+    return json_reply(200, json::object{{"result", "success"}, {"sessionid", token}});
 }
 
 http::reply app::logout(request_context& ctx) {
     if (!ctx.token.empty()) logins_.end(ctx.token);
-    auto r = json_reply(200, R"({"result":"success"})");
+    auto r = json_reply(200, json::object{{"result", "success"}});
     r.head.set(bhttp::field::set_cookie,
                "session_id=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
     return r;
@@ -266,7 +266,7 @@ http::reply app::authentication(request_context& ctx) {
     }
     json::object meta{{"href", "/api/authentication"}, {"parent", "/api"}};
     if (ctx.remaining) meta["remaining_seconds"] = ctx.remaining->count();
-    auto r = json_reply(200, json::serialize(json::object{{"meta", meta}}));
+    auto r = json_reply(200, json::object{{"meta", meta}});
     std::string set = "session_id=" + ctx.token + "; Path=/; HttpOnly; SameSite=Strict";
     if (ctx.conn.tls) set += "; Secure";
     r.head.set(bhttp::field::set_cookie, set);
@@ -288,7 +288,8 @@ http::reply app::v2(request_context& ctx) {
     c.params = std::move(ctx.params);
     if (c.method == verb::post || c.method == verb::patch) c.body = parse_json_body(ctx.req);
     if (auto list = objects_api_.as_list(*ctx.who, c)) {
-        auto r = json_reply(200, {});
+        http::reply r;
+        r.head.set(bhttp::field::content_type, "application/json");
         r.stream = objects_api_.stream(std::move(*list));
         return r;
     }
@@ -306,12 +307,11 @@ http::reply app::v2(request_context& ctx) {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);
     }
-    return json_reply(200, json::serialize(answer));
+    return json_reply(200, answer);
 }
 
 http::reply app::batch(request_context& ctx) {
-    return json_reply(
-        200, json::serialize(run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req))));
+    return json_reply(200, run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req)));
 }
 
 // ---- one request -----------------------------------------------------------------------------

@@ -99,7 +99,7 @@ class app : public http::application {
 // The audit family's meta: href, parent and, for login sessions, remaining_seconds.
 boost::json::object audit_meta(const request_context& ctx);
 // A JSON answer.
-http::reply json_reply(unsigned status, std::string body);
+http::reply json_reply(unsigned status, const boost::json::value& body);
 // The catalogue answer for an error, with the audit family's meta when `meta` is given.
 http::reply error_reply(const api_error& error, const boost::json::object* meta = nullptr);
 

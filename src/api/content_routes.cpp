@@ -170,8 +170,7 @@ http::reply app::ingest_content(request_context& ctx) {
                 fail(ok.error());
         }
     });
-    return json_reply(
-        200, json::serialize(json::object{{"result", "success"}, {"indexed", records.size()}}));
+    return json_reply(200, json::object{{"result", "success"}, {"indexed", records.size()}});
 }
 
 http::reply app::audit_content(request_context& ctx) {
@@ -211,8 +210,7 @@ http::reply app::audit_content(request_context& ctx) {
                                          {"trail_id", trail}});
         }
     }
-    return json_reply(
-        200, json::serialize(json::object{{"items", std::move(items)}, {"meta", audit_meta(ctx)}}));
+    return json_reply(200, json::object{{"items", std::move(items)}, {"meta", audit_meta(ctx)}});
 }
 
 http::reply app::audit_events(request_context& ctx) {
@@ -244,8 +242,7 @@ http::reply app::audit_events(request_context& ctx) {
         });
     auto meta = audit_meta(ctx);
     page_links(meta, ctx.path, total, limit, offset);
-    return json_reply(
-        200, json::serialize(json::object{{"items", std::move(items)}, {"meta", std::move(meta)}}));
+    return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
 }
 
 }  // namespace audex::api

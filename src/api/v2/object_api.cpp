@@ -1,6 +1,7 @@
 // The object API v2 operations (see object_api.hpp).
 #include "api/v2/object_api.hpp"
 
+#include "core/json_text.hpp"
 #include "core/time.hpp"
 #include "index/query.hpp"
 
@@ -276,7 +277,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
             return;
         }
         if (cur.emitted++) out += ',';
-        out += json::serialize(render(txn, m, o, r.fields));
+        append_json_text(out, render(txn, m, o, r.fields));
     };
     std::size_t produced = 0;
     if (cur.by_id) {

@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
         user_cmd->add_subcommand("apikey", "Issue a new API key for a user and print it");
     apikey_cmd->add_option("NAME", name, "User name")->required();
 
+    // `--data` may also follow the user subcommands: `audex user add NAME --data DIR`.
+    for (auto* sub : {add_cmd, passwd_cmd, apikey_cmd})
+        sub->fallthrough();
     CLI11_PARSE(cli, argc, argv);
     try {
         if (serve_cmd->parsed()) return serve(data, serve_opts);

@@ -357,7 +357,7 @@ http::net::awaitable<http::reply> app::handle(http::request req,
     try {
         // Only a body has a media type: bare POSTs (logout, backup assignment, API keys, as
         // in the seed) carry none.
-        if (!req.body().empty()) check_content_type(req);
+        if (!req.body().empty()) ctx.ndjson = check_content_type(req, match.route->ndjson);
         co_return dispatch(ctx, *match.route);
     } catch (const api_exception& e) {
         auto r = answer_error(e.error);

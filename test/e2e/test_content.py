@@ -1,0 +1,144 @@
+"""Content ingestion (JSON and NDJSON), content search and events through the real server."""
+import pytest
+
+RECORDS = [
+    {"channel_id": 5, "type": "command", "text": "myuser@examplehost:~$ man iptables",
+     "start_time": "2017-08-14T10:35:19.098", "end_time": "2017-08-14T10:35:43.957",
+     "record_id": {"begin": 158, "end": 160, "for_screenshot": 158}},
+    {"channel_id": 5, "type": "screen", "text": "root@host:~# cat /etc/shadow\nping 10.0.0.1",
+     "start_time": "2017-08-14T10:36:00", "end_time": "2017-08-14T10:36:05",
+     "record_id": {"begin": 161, "end": 170, "for_screenshot": 165}},
+    {"channel_id": 0, "type": "window_title", "text": "Terminal - nginx.service",
+     "start_time": "2017-08-14T10:37:00", "record_id": {"begin": 171, "end": 171, "for_screenshot": 171}},
+]
+
+
+@pytest.fixture(scope="module")
+def content_session(shared_server):
+    admin = shared_server.login()
+    sid = admin.create("session", protocol="ssh", started_at="2017-08-14T10:35:00Z")
+    r = admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[:2])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"result": "success", "indexed": 2}
+    import json
+    r = admin.post(f"/api/v2/session/{sid}/content", data=json.dumps(RECORDS[2]) + "\n",
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    assert r.json()["indexed"] == 1
+    return admin, sid
+
+
+def search(admin, sid, q):
+    r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": q})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_content_hit_has_the_seed_shape(content_session):
+    admin, sid = content_session
+    body = search(admin, sid, "iptables")
+    assert len(body["items"]) == 1
+    item = body["items"][0]
+    assert set(item) == {"psm.channel.id", "end_time", "rank", "record_id", "start_time", "trail_id"}
+    assert item["psm.channel.id"] == 5
+    assert item["start_time"] == "2017-08-14T10:35:19.098000"
+    assert item["end_time"] == "2017-08-14T10:35:43.957000"
+    assert item["record_id"] == {"begin": 158, "end": 160, "for_screenshot": 158}
+    assert isinstance(item["trail_id"], str) and item["trail_id"].isdigit()
+    assert item["rank"] > 0
+    assert body["meta"]["href"] == f"/api/audit/sessions/{sid}/content"
+    assert body["meta"]["parent"] == f"/api/audit/sessions/{sid}"
+    assert body["meta"]["remaining_seconds"] == 600
+
+
+@pytest.mark.parametrize("q,begins", [
+    ("iptables", [158]), ('"man iptables"', [158]), ('"/etc/shadow"', [161]),
+    ("10.0.0.1", [161]), ("nginx", [171]), ("ngin*", [171]), ("shadow OR iptables", None),
+    ("iptables AND shadow", []), ('"iptables man"', []), ("10.0.0.2", []),
+])
+def test_finds_what_the_session_showed(content_session, q, begins):
+    admin, sid = content_session
+    got = [i["record_id"]["begin"] for i in search(admin, sid, q)["items"]]
+    if begins is None:
+        assert sorted(got) == [158, 161]
+    else:
+        assert got == begins
+
+
+def test_empty_or_missing_q_gives_no_items(content_session):
+    admin, sid = content_session
+    assert search(admin, sid, "")["items"] == []
+    r = admin.get(f"/api/audit/sessions/{sid}/content")
+    assert r.status_code == 200 and r.json()["items"] == []
+
+
+@pytest.mark.parametrize("q", ["*tables", "iptables AND (", "protocol:ssh"])
+def test_bad_content_queries_are_invalid_query_values(content_session, q):
+    admin, sid = content_session
+    r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": q})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["type"] == "InvalidQueryValue"
+    assert "meta" in r.json()
+
+
+def test_events_list_commands_and_window_titles(content_session):
+    admin, sid = content_session
+    r = admin.get(f"/api/audit/sessions/{sid}/events")
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert items == [
+        {"psm.channels.id": 5, "psm.events.content": "myuser@examplehost:~$ man iptables",
+         "psm.events.record_id": 158, "psm.events.time": "2017-08-14T10:35:19.098000",
+         "psm.events.type": "adp.event.command"},
+        {"psm.channels.id": 0, "psm.events.content": "Terminal - nginx.service",
+         "psm.events.record_id": 171, "psm.events.time": "2017-08-14T10:37:00.000000",
+         "psm.events.type": "adp.event.screen.windowtitle"},
+    ]
+    page = admin.get(f"/api/audit/sessions/{sid}/events", params={"limit": 1, "offset": 1}).json()
+    assert [i["psm.events.record_id"] for i in page["items"]] == [171]
+    assert page["meta"]["previous"] == f"/api/audit/sessions/{sid}/events?limit=1&offset=0"
+    assert page["meta"]["next"] is None
+    assert page["meta"]["last"] == f"/api/audit/sessions/{sid}/events?limit=1&offset=1"
+
+
+def test_bad_records_change_nothing(content_session):
+    admin, sid = content_session
+    bad = [dict(RECORDS[0], text="unique-marker-word"), {"type": "command", "start_time": "2017-01-01"}]
+    r = admin.post(f"/api/v2/session/{sid}/content", json=bad)
+    assert r.status_code == 400
+    assert r.json()["error"]["type"] == "InvalidArgument"
+    assert r.json()["error"]["details"]["field"] == "1.text"
+    assert search(admin, sid, "unique-marker-word")["items"] == []
+    r = admin.post(f"/api/v2/session/{sid}/content", data='{"type": "command"\nnot json\n',
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "MalformedBody"
+    assert r.json()["error"]["details"]["line"] == 1
+
+
+def test_unknown_and_removed_sessions(shared_server):
+    admin = shared_server.login()
+    r = admin.post("/api/v2/session/12345/content", json=RECORDS[:1])
+    assert r.status_code == 404 and r.json()["error"]["type"] == "NotFound"
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    assert admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[:1]).status_code == 200
+    assert admin.delete(f"/api/v2/session/{sid}").status_code == 200
+    r = admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[:1])
+    assert r.status_code == 409 and r.json()["error"]["type"] == "Conflict"
+    r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": "iptables"})
+    assert r.status_code == 404
+
+
+def test_content_survives_a_crash(server_factory):
+    s = server_factory()
+    admin = s.login()
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    assert admin.post(f"/api/v2/session/{sid}/content", json=RECORDS).status_code == 200
+    s.kill()
+    s.start()
+    admin = s.login()
+    assert len(search(admin, sid, "iptables")["items"]) == 1
+
+
+def test_ocred_after_screen_content(content_session):
+    admin, sid = content_session
+    assert admin.fetch("session", sid, fields="ocred")["ocred"] is True

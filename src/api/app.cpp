@@ -286,7 +286,13 @@ http::reply app::v2(request_context& ctx) {
         rest.remove_prefix(slash + 1);
     }
     c.params = std::move(ctx.params);
-    if (c.method == verb::post || c.method == verb::patch) c.body = parse_json_body(ctx.req);
+    // The actions /session/<sid>/backup/<bid> and /user/<id>/api_key take no body (the seed
+    // sends a bare POST); creates, patches and /session_backup need one.
+    bool action = (c.path.size() == 4 && c.path[2] == "backup") ||
+                  (c.path.size() == 3 && c.path[2] == "api_key");
+    if ((c.method == verb::post || c.method == verb::patch) &&
+        (!action || !ctx.req.body().empty()))
+        c.body = parse_json_body(ctx.req);
     if (auto list = objects_api_.as_list(*ctx.who, c)) {
         http::reply r;
         r.head.set(bhttp::field::content_type, "application/json");

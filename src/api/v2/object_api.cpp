@@ -268,8 +268,13 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
         if (!r.include_removed && is_removed(o)) return false;
         if (!r.filter) return true;
         std::map<std::string, json::value> computed;
-        return r.filter->matches(
-            [&](const attribute& a) { return value_of(txn, m, o, a, computed); });
+        // A live object stores no `removed` flag; to a filter it is removed:false.
+        static const json::value not_removed(false);
+        return r.filter->matches([&](const attribute& a) -> const json::value* {
+            auto v = value_of(txn, m, o, a, computed);
+            if (a.name == "removed" && (!v || v->is_null())) return &not_removed;
+            return v;
+        });
     };
     auto emit = [&](const json::object& o) {
         if (cur.skipped < r.offset) {

@@ -290,8 +290,7 @@ http::reply app::v2(request_context& ctx) {
     // sends a bare POST); creates, patches and /session_backup need one.
     bool action = (c.path.size() == 4 && c.path[2] == "backup") ||
                   (c.path.size() == 3 && c.path[2] == "api_key");
-    if ((c.method == verb::post || c.method == verb::patch) &&
-        (!action || !ctx.req.body().empty()))
+    if ((c.method == verb::post || c.method == verb::patch) && (!action || !ctx.req.body().empty()))
         c.body = parse_json_body(ctx.req);
     if (auto list = objects_api_.as_list(*ctx.who, c)) {
         http::reply r;

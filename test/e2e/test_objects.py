@@ -1,0 +1,193 @@
+"""Object API v2 CRUD (API.md section 3) for every model: create, get, list, patch, delete, removed."""
+import itertools
+import re
+
+import pytest
+
+from conftest import PASSWORD, assert_error
+
+_n = itertools.count()
+
+
+def unique(prefix):
+    return f"{prefix}-{next(_n)}"
+
+
+# What to create and what to change, per model.
+MODELS = {
+    "session": (lambda: {"protocol": "ssh", "started_at": "2022-04-05 16:06:07.313862+02",
+                         "source_ip": "10.2.0.0", "source_port": 65331},
+                {"status": "terminated", "finished_at": "2022-04-05T14:07:58.65701Z"}),
+    "user": (lambda: {"name": unique("user"), "role": "operator", "password": PASSWORD,
+                      "organization": "Acme"},
+             {"email": "someone@example.org"}),
+    "account": (lambda: {"name": unique("account"), "description": "root on db1"},
+                {"description": "root on db2"}),
+    "server": (lambda: {"name": unique("server"), "address": "db1.example.org"},
+               {"address": "db2.example.org"}),
+    "safe": (lambda: {"name": unique("safe")}, {"description": "the finance safe"}),
+    "listener": (lambda: {"name": unique("listener"), "protocol": "rdp", "address": "10.0.0.5",
+                          "port": 3389},
+                 {"port": 3390}),
+    "backup": (lambda: {"name": unique("backup"), "target": "nfs://backup/audex"},
+               {"description": "nightly"}),
+    "content_policy": (lambda: {"name": unique("policy"), "rules": [
+                           {"name": "rm", "event_type": "command", "match": ["rm -rf"],
+                            "ignore": [], "store_alert": True}]},
+                       {"rules": [{"name": "shadow", "event_type": "screen.content",
+                                   "match": ["/etc/shadow"], "store_alert": False}]}),
+}
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?\+00$")
+
+
+def without_secrets(attrs):
+    return {k: v for k, v in attrs.items() if k != "password"}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_create_answers_the_new_id(admin, model):
+    r = admin.post(f"/api/v2/{model}", json=MODELS[model][0]())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body.keys() == {"result", model} and body["result"] == "success"
+    assert body[model].keys() == {"id"}
+    assert re.fullmatch(r"\d+", body[model]["id"])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_get_returns_what_was_created(admin, model):
+    attrs = MODELS[model][0]()
+    oid = admin.create(model, **attrs)
+    r = admin.get(f"/api/v2/{model}/{oid}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body.keys() == {"result", model} and body["result"] == "success"
+    got = body[model]
+    assert got["id"] == oid
+    assert TIMESTAMP.match(got["created_at"]) and TIMESTAMP.match(got["modified_at"])
+    assert "password" not in got
+    assert "removed" not in got
+    for key, value in without_secrets(attrs).items():
+        if key not in ("started_at", "finished_at"):
+            assert got[key] == value, key
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_list_contains_the_created_object(admin, model):
+    oid = admin.create(model, **MODELS[model][0]())
+    r = admin.get(f"/api/v2/{model}", params={"limit": 10000})
+    assert r.status_code == 200
+    body = r.json()
+    assert body.keys() == {"result", model} and body["result"] == "success"
+    assert isinstance(body[model], list)
+    assert oid in [o["id"] for o in body[model]]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_patch_changes_the_object(admin, model):
+    attrs, change = MODELS[model][0](), MODELS[model][1]
+    oid = admin.create(model, **attrs)
+    r = admin.patch(f"/api/v2/{model}/{oid}", json=change)
+    assert r.status_code == 200, r.text
+    assert r.json()["result"] == "success"
+    got = admin.fetch(model, oid)
+    for key, value in change.items():
+        if key != "finished_at":
+            assert got[key] == value, key
+    for key, value in without_secrets(attrs).items():
+        if key not in change and key != "started_at":
+            assert got[key] == value, key
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_delete_removes_the_object(admin, model):
+    oid = admin.create(model, **MODELS[model][0]())
+    r = admin.delete(f"/api/v2/{model}/{oid}")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"result": "success"}
+    assert_error(admin.get(f"/api/v2/{model}/{oid}"), 404, "NotFound")
+    assert oid not in admin.ids(model, limit=10000)
+    removed = admin.list(model, filter="removed:true", limit=10000)
+    assert oid in [o["id"] for o in removed]
+    assert all(o["removed"] is True for o in removed)
+    # A second delete finds nothing.
+    assert_error(admin.delete(f"/api/v2/{model}/{oid}"), 404, "NotFound")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_unknown_id_is_not_found(admin, model):
+    assert_error(admin.get(f"/api/v2/{model}/42"), 404, "NotFound")
+    assert_error(admin.patch(f"/api/v2/{model}/42", json=MODELS[model][1]), 404, "NotFound")
+    assert_error(admin.delete(f"/api/v2/{model}/42"), 404, "NotFound")
+
+
+def test_non_numeric_id_is_not_found(admin):
+    assert_error(admin.get("/api/v2/session/abc"), 404, "NotFound")
+
+
+def test_ids_are_unique_and_increasing(admin):
+    ids = [int(admin.create("server", name=unique("order"))) for _ in range(5)]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+
+
+def test_default_list_order_is_id_ascending(admin):
+    created = [admin.create("safe", name=unique("asc")) for _ in range(3)]
+    ids = admin.ids("safe", limit=10000)
+    positions = [ids.index(i) for i in created]
+    assert positions == sorted(positions)
+    assert [int(i) for i in ids] == sorted(int(i) for i in ids)
+
+
+def test_removed_filter_false_lists_live_objects_only(admin):
+    live = admin.create("safe", name=unique("live"))
+    dead = admin.create("safe", name=unique("dead"))
+    admin.delete(f"/api/v2/safe/{dead}")
+    ids = admin.ids("safe", filter="removed:false", limit=10000)
+    assert live in ids and dead not in ids
+
+
+def test_user_password_is_never_shown(admin):
+    uid = admin.create("user", name=unique("secret"), role="operator", password=PASSWORD)
+    assert "password" not in admin.fetch("user", uid, fields="*")
+    assert all("password" not in u for u in admin.list("user", fields="*"))
+    assert_error(admin.get("/api/v2/user", params={"fields": "password"}), 400, "InvalidArgument")
+
+
+def test_patched_password_is_the_new_login_password(shared_server, admin):
+    name = unique("pw")
+    uid = admin.create("user", name=name, role="operator", password=PASSWORD)
+    assert admin.patch(f"/api/v2/user/{uid}", json={"password": "another-password"}).status_code == 200
+    assert shared_server.login(name, "another-password").get("/api/v2/session").status_code == 200
+
+
+def test_a_user_created_without_a_role_has_no_api_access(shared_server, admin):
+    name = unique("plain")
+    admin.create("user", name=name, password=PASSWORD)
+    assert_error(shared_server.login(name).get("/api/v2/session"), 403, "Forbidden")
+
+
+def test_content_policy_rules_round_trip(admin):
+    rules = [{"name": "cards", "event_type": "screen.creditcard", "match": [".*"],
+              "ignore": ["4111"], "store_alert": True}]
+    pid = admin.create("content_policy", name=unique("cards"), rules=rules)
+    assert admin.fetch("content_policy", pid)["rules"] == rules
+
+
+def test_content_policy_rule_with_a_bad_event_type_is_invalid(admin):
+    r = admin.post("/api/v2/content_policy", json={"name": unique("bad"), "rules": [
+        {"name": "x", "event_type": "keyboard", "match": ["a"]}]})
+    assert_error(r, 400, "InvalidArgument")
+
+
+def test_concurrent_creates_get_distinct_ids(shared_server, admin):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i):
+        c = shared_server.login()
+        return [c.create("server", name=unique(f"conc{i}")) for _ in range(25)]
+
+    with ThreadPoolExecutor(8) as pool:
+        created = [oid for chunk in pool.map(work, range(8)) for oid in chunk]
+    assert len(set(created)) == 200
+    listed = admin.ids("server", limit=10000)
+    assert set(created) <= set(listed)

@@ -1,0 +1,124 @@
+"""The role matrix (API.md section 2): which role may call which endpoint, and who manages whom."""
+import pytest
+
+from conftest import PASSWORD, ROLES, assert_error
+
+SESSION = {"protocol": "ssh", "started_at": "2022-04-05 16:06:07+02"}
+
+
+@pytest.fixture(scope="module")
+def clients(shared_server, admin):
+    """A logged-in client per role."""
+    return {role: shared_server.add_user(admin, f"matrix-{role}", role) for role in ROLES}
+
+
+def session(admin):
+    return admin.create("session", **SESSION)
+
+
+# Each action does one request as client `c`; `a` (the superadmin) prepares what it needs.
+ACTIONS = {
+    "GET session list": lambda a, c: c.get("/api/v2/session"),
+    "GET session": lambda a, c: c.get(f"/api/v2/session/{session(a)}"),
+    "POST session": lambda a, c: c.post("/api/v2/session", json=SESSION),
+    "PATCH session": lambda a, c: c.patch(f"/api/v2/session/{session(a)}",
+                                          json={"status": "terminated"}),
+    "DELETE session": lambda a, c: c.delete(f"/api/v2/session/{session(a)}"),
+    "GET objspec": lambda a, c: c.get("/api/v2/objspec/session"),
+    "GET server list": lambda a, c: c.get("/api/v2/server"),
+    "POST server": lambda a, c: c.post("/api/v2/server", json={"name": f"srv-{id(c)}-{session(a)}"}),
+    "PATCH server": lambda a, c: c.patch(
+        f"/api/v2/server/{a.create('server', name=f'p-{session(a)}')}", json={"address": "x"}),
+    "DELETE server": lambda a, c: c.delete(
+        f"/api/v2/server/{a.create('server', name=f'd-{session(a)}')}"),
+    "POST backup assignment": lambda a, c: c.post(
+        f"/api/v2/session/{session(a)}/backup/{a.create('backup', name=f'b-{session(a)}')}",
+        json={}),
+    "GET users": lambda a, c: c.get("/api/v2/user"),
+    "POST user": lambda a, c: c.post("/api/v2/user", json={"name": f"u-{session(a)}",
+                                                           "role": "operator"}),
+    "GET authentication": lambda a, c: c.get("/api/authentication"),
+}
+
+#                            user service operator admin superadmin
+EXPECTED = {
+    "GET session list":       [403, 403, 200, 200, 200],
+    "GET session":            [403, 403, 200, 200, 200],
+    "POST session":           [403, 200, 403, 200, 200],
+    "PATCH session":          [403, 200, 403, 200, 200],
+    "DELETE session":         [403, 403, 403, 200, 200],
+    "GET objspec":            [403, 403, 200, 200, 200],
+    "GET server list":        [403, 403, 200, 200, 200],
+    "POST server":            [403, 403, 403, 200, 200],
+    "PATCH server":           [403, 403, 403, 200, 200],
+    "DELETE server":          [403, 403, 403, 200, 200],
+    "POST backup assignment": [403, 403, 403, 200, 200],
+    "GET users":              [403, 403, 200, 200, 200],
+    "POST user":              [403, 403, 403, 200, 200],
+    "GET authentication":     [403, 200, 200, 200, 200],
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_role_matrix(admin, clients, action, role):
+    r = ACTIONS[action](admin, clients[role])
+    expected = EXPECTED[action][ROLES.index(role)]
+    if expected == 403:
+        assert_error(r, 403, "Forbidden")
+    else:
+        assert r.status_code == expected, r.text
+
+
+def test_forbidden_request_changes_nothing(admin, clients):
+    sid = session(admin)
+    assert_error(clients["operator"].patch(f"/api/v2/session/{sid}", json={"status": "rejected"}),
+                 403, "Forbidden")
+    assert_error(clients["service"].delete(f"/api/v2/session/{sid}"), 403, "Forbidden")
+    s = admin.fetch("session", sid)
+    assert "status" not in s and "removed" not in s
+
+
+def test_admin_may_not_create_a_superadmin(clients):
+    r = clients["admin"].post("/api/v2/user", json={"name": "would-be-root", "role": "superadmin",
+                                                    "password": PASSWORD})
+    assert_error(r, 403, "Forbidden")
+
+
+def test_admin_may_not_modify_or_delete_a_superadmin(admin, clients):
+    uid = admin.create("user", name="root-2", role="superadmin", password=PASSWORD)
+    assert_error(clients["admin"].patch(f"/api/v2/user/{uid}", json={"email": "x@y"}),
+                 403, "Forbidden")
+    assert_error(clients["admin"].patch(f"/api/v2/user/{uid}", json={"role": "operator"}),
+                 403, "Forbidden")
+    assert_error(clients["admin"].delete(f"/api/v2/user/{uid}"), 403, "Forbidden")
+    assert admin.fetch("user", uid)["role"] == "superadmin"
+
+
+def test_admin_may_not_promote_to_superadmin(admin, clients):
+    uid = admin.create("user", name="climber", role="operator", password=PASSWORD)
+    assert_error(clients["admin"].patch(f"/api/v2/user/{uid}", json={"role": "superadmin"}),
+                 403, "Forbidden")
+    assert admin.fetch("user", uid)["role"] == "operator"
+
+
+def test_admin_manages_users_below_superadmin(admin, clients):
+    boss = clients["admin"]
+    uid = boss.create("user", name="managed", role="operator", password=PASSWORD)
+    assert boss.patch(f"/api/v2/user/{uid}", json={"role": "admin"}).status_code == 200
+    assert boss.delete(f"/api/v2/user/{uid}").status_code == 200
+
+
+def test_superadmin_creates_and_modifies_superadmins(admin):
+    uid = admin.create("user", name="root-3", role="superadmin", password=PASSWORD)
+    assert admin.patch(f"/api/v2/user/{uid}", json={"email": "root@example.org"}).status_code == 200
+    assert admin.fetch("user", uid)["email"] == "root@example.org"
+    assert admin.delete(f"/api/v2/user/{uid}").status_code == 200
+
+
+def test_a_role_change_ends_the_users_login_sessions(shared_server, admin):
+    c = shared_server.add_user(admin, "demoted", "operator")
+    uid = c.get("/api/v2/user", params={"filter": "name:demoted"}).json()["user"][0]["id"]
+    assert admin.patch(f"/api/v2/user/{uid}", json={"role": "user"}).status_code == 200
+    assert_error(c.get("/api/v2/session"), 401, "Unauthenticated")
+    assert_error(shared_server.login("demoted", PASSWORD).get("/api/v2/session"), 403, "Forbidden")

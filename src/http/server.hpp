@@ -42,6 +42,8 @@ struct limits {
     std::chrono::seconds write_timeout{30};        // to write one response (or one chunk)
     std::chrono::seconds idle_timeout{60};         // keep-alive wait for the next request
     std::chrono::seconds handshake_timeout{10};    // TLS handshake
+    std::chrono::seconds linger_timeout{2};        // after a last answer: wait for the client's
+                                                   // TLS close_notify or drain its unread bytes
     std::size_t max_connections = 10000;           // open connections; more are closed at once
     std::size_t max_requests_per_connection = 0;   // 0: unlimited
 };
@@ -53,7 +55,7 @@ struct server_config {
     std::filesystem::path certificate;  // PEM; created self-signed with `private_key` when missing
     std::filesystem::path private_key;
     unsigned threads = 1;
-    limits limits;
+    http::limits limits;  // qualified: g++ rejects a member that changes what `limits` means
 };
 
 // What the transport serves.

@@ -1,0 +1,278 @@
+// Tests of the plain-HTTP transport: keep-alive, limits, error answers, streaming, timeouts,
+// connection limits and graceful shutdown, against a real server on a loopback port.
+#include "fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+using namespace audex::http;
+using namespace audex::http::test;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(http_server)
+
+BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_connection) {
+    running_server s;
+    plain_client client{s.port()};
+    for (int i = 0; i < 3; ++i) {
+        auto res = round_trip(client, make_request(bhttp::verb::post, "/echo/" + std::to_string(i),
+                                                   "body " + std::to_string(i)));
+        BOOST_TEST(res.result_int() == 200u);
+        BOOST_TEST(res.keep_alive());
+        BOOST_TEST(res[bhttp::field::server] == "audex");
+        auto echo = boost::json::parse(res.body()).as_object();
+        BOOST_TEST(echo.at("method").as_string() == "POST");
+        BOOST_TEST(echo.at("target").as_string() == "/echo/" + std::to_string(i));
+        BOOST_TEST(echo.at("body").as_string() == "body " + std::to_string(i));
+        BOOST_TEST(echo.at("tls").as_bool() == false);
+        BOOST_TEST(echo.at("remote").as_string() == "127.0.0.1");
+    }
+    BOOST_TEST(s.app.handled == 3);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string two = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    net::write(client.socket(), net::buffer(two));
+    auto first = read_response(client);
+    auto second = read_response(client);
+    BOOST_TEST(boost::json::parse(first.body()).at("target").as_string() == "/a");
+    BOOST_TEST(boost::json::parse(second.body()).at("target").as_string() == "/b");
+}
+
+BOOST_AUTO_TEST_CASE(declared_length_over_the_limit_is_refused_before_the_body) {
+    running_server s;
+    plain_client client{s.port()};
+    // Only the header: the server must answer without waiting for a body that never comes.
+    std::string head =
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 10000000\r\n\r\n";
+    net::write(client.socket(), net::buffer(head));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 413u);
+    BOOST_TEST(res[bhttp::field::content_type] == "application/json");
+    BOOST_TEST(!res.keep_alive());
+    auto error = parse_error(res);
+    BOOST_TEST(error.at("type").as_string() == "PayloadTooLarge");
+    BOOST_TEST(closed_by_server(client));
+    BOOST_TEST(s.app.handled == 0);
+}
+
+BOOST_AUTO_TEST_CASE(declared_length_at_the_limit_is_accepted) {
+    running_server s;
+    plain_client client{s.port()};
+    auto res = round_trip(client,
+                          make_request(bhttp::verb::post, "/x", std::string(test_body_limit, 'a')));
+    BOOST_TEST(res.result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(chunked_body_over_the_limit_is_refused_while_reading) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string chunk(800, 'x');
+    std::string req =
+        "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "320\r\n" +
+        chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
+    net::write(client.socket(), net::buffer(req));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 413u);
+    BOOST_TEST(parse_error(res).at("type").as_string() == "PayloadTooLarge");
+    BOOST_TEST(closed_by_server(client));
+    BOOST_TEST(s.app.handled == 0);
+}
+
+BOOST_AUTO_TEST_CASE(chunked_body_under_the_limit_is_reassembled) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string req =
+        "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    net::write(client.socket(), net::buffer(req));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(boost::json::parse(res.body()).at("body").as_string() == "hello world");
+}
+
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_honoured) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string head =
+        "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        "Expect: 100-continue\r\n\r\n";
+    net::write(client.socket(), net::buffer(head));
+    bhttp::response_parser<bhttp::empty_body> interim;
+    bhttp::read_header(client.stream, client.buffer, interim);
+    BOOST_TEST(interim.get().result_int() == 100u);
+    net::write(client.socket(), net::buffer(std::string("abcde")));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(boost::json::parse(res.body()).at("body").as_string() == "abcde");
+}
+
+BOOST_AUTO_TEST_CASE(garbage_gets_a_json_400) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string garbage = "\x01\x02\x03 this is not http\r\n\r\n";
+    net::write(client.socket(), net::buffer(garbage));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 400u);
+    BOOST_TEST(res[bhttp::field::content_type] == "application/json");
+    auto error = parse_error(res);
+    BOOST_TEST(error.at("type").as_string() == "InvalidArgument");
+    BOOST_TEST(error.at("message").as_string().starts_with("malformed HTTP request: "));
+    BOOST_TEST(error.at("details").at("field").as_string() == "request");
+    BOOST_TEST(closed_by_server(client));
+}
+
+BOOST_AUTO_TEST_CASE(header_over_the_limit_gets_a_json_400) {
+    auto config = plain_config();
+    config.limits.header_limit = 1024;
+    running_server s{config};
+    plain_client client{s.port()};
+    auto req = make_request(bhttp::verb::get, "/big-header");
+    req.set("X-Filler", std::string(2000, 'f'));
+    bhttp::write(client.stream, req);
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 400u);
+    auto error = parse_error(res);
+    BOOST_TEST(error.at("type").as_string() == "InvalidArgument");
+    BOOST_TEST(error.at("details").at("field").as_string() == "header");
+    BOOST_TEST(closed_by_server(client));
+}
+
+BOOST_AUTO_TEST_CASE(streamed_reply_is_chunked_and_complete) {
+    running_server s;
+    plain_client client{s.port()};
+    auto res = round_trip(client, make_request(bhttp::verb::get, "/stream"));
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(res.chunked());
+    BOOST_TEST(res[bhttp::field::server] == "audex");
+    std::string expected;
+    for (int i = 0; i < stream_pieces; ++i)
+        expected += stream_piece(i);
+    BOOST_TEST(res.body() == expected);
+    // The connection stays usable after a streamed reply.
+    auto next = round_trip(client, make_request(bhttp::verb::get, "/after"));
+    BOOST_TEST(next.result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(stream_failure_truncates_and_closes) {
+    running_server s;
+    plain_client client{s.port()};
+    bhttp::write(client.stream, make_request(bhttp::verb::get, "/stream-throw"));
+    response res;
+    boost::beast::error_code ec;
+    bhttp::read(client.stream, client.buffer, res, ec);
+    BOOST_TEST((ec == bhttp::error::partial_message));
+}
+
+BOOST_AUTO_TEST_CASE(handler_exception_gets_a_json_500_with_request_id) {
+    running_server s;
+    {
+        plain_client client{s.port()};
+        auto res = round_trip(client, make_request(bhttp::verb::get, "/throw"));
+        BOOST_TEST(res.result_int() == 500u);
+        BOOST_TEST(res[bhttp::field::content_type] == "application/json");
+        auto error = parse_error(res);
+        BOOST_TEST(error.at("type").as_string() == "InternalError");
+        BOOST_TEST(!error.at("details").at("request_id").as_string().empty());
+        BOOST_TEST(closed_by_server(client));
+    }
+    plain_client next{s.port()};
+    BOOST_TEST(round_trip(next, make_request(bhttp::verb::get, "/ok")).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_connection_is_closed_after_the_idle_timeout) {
+    auto config = plain_config();
+    config.limits.idle_timeout = 1s;
+    running_server s{config};
+    plain_client client{s.port()};
+    BOOST_TEST(round_trip(client, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    auto start = std::chrono::steady_clock::now();
+    BOOST_TEST(closed_by_server(client));
+    auto waited = std::chrono::steady_clock::now() - start;
+    BOOST_TEST((waited >= 900ms));
+    BOOST_TEST((waited < 3s));
+}
+
+BOOST_AUTO_TEST_CASE(max_requests_per_connection_closes_after_the_last) {
+    auto config = plain_config();
+    config.limits.max_requests_per_connection = 2;
+    running_server s{config};
+    plain_client client{s.port()};
+    BOOST_TEST(round_trip(client, make_request(bhttp::verb::get, "/1")).keep_alive());
+    BOOST_TEST(!round_trip(client, make_request(bhttp::verb::get, "/2")).keep_alive());
+    BOOST_TEST(closed_by_server(client));
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_maximum_are_closed) {
+    auto config = plain_config();
+    config.limits.max_connections = 2;
+    running_server s{config};
+    auto first = std::make_unique<plain_client>(s.port());
+    plain_client second{s.port()};
+    // A round trip on each proves the server counts both.
+    BOOST_TEST(round_trip(*first, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    BOOST_TEST(round_trip(second, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+
+    plain_client third{s.port()};
+    BOOST_TEST(closed_by_server(third));
+
+    // Once one leaves, a new connection is served again.
+    first.reset();
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+        plain_client again{s.port()};
+        boost::beast::error_code ec;
+        bhttp::write(again.stream, make_request(bhttp::verb::get, "/"), ec);
+        response res;
+        if (!ec) bhttp::read(again.stream, again.buffer, res, ec);
+        served = !ec && res.result_int() == 200u;
+        if (!served) std::this_thread::sleep_for(20ms);
+    }
+    BOOST_TEST(served);
+}
+
+BOOST_AUTO_TEST_CASE(stop_lets_the_request_in_flight_finish) {
+    running_server s;
+    plain_client idle{s.port()};
+    BOOST_TEST(round_trip(idle, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+
+    plain_client busy{s.port()};
+    bhttp::write(busy.stream, make_request(bhttp::verb::get, "/slow"));
+    std::this_thread::sleep_for(100ms);  // the handler is now sleeping
+    s.srv.stop();
+
+    auto res = read_response(busy);
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(res.body() == "slow done");
+    BOOST_TEST(!res.keep_alive());
+    BOOST_TEST(closed_by_server(idle));
+    BOOST_TEST(s.finished_within(2000ms));
+}
+
+BOOST_AUTO_TEST_CASE(stop_with_no_connections_returns_at_once) {
+    running_server s;
+    auto start = std::chrono::steady_clock::now();
+    s.srv.stop();
+    BOOST_TEST(s.finished_within(1000ms));
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 500ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_single_thread_server_serves_concurrent_connections) {
+    auto config = plain_config();
+    config.threads = 1;
+    running_server s{config};
+    plain_client slow{s.port()};
+    bhttp::write(slow.stream, make_request(bhttp::verb::get, "/slow"));
+    plain_client fast{s.port()};
+    auto start = std::chrono::steady_clock::now();
+    BOOST_TEST(round_trip(fast, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 300ms));
+    BOOST_TEST(read_response(slow).body() == "slow done");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,121 @@
+// Tests of the TLS side of the transport: the self-signed certificate an appliance creates on first
+// start, and requests served over TLS.
+#include "fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <ctime>
+
+using namespace audex::http;
+using namespace audex::http::test;
+
+namespace {
+
+server_config tls_config(const temp_dir& dir) {
+    auto config = plain_config();
+    config.tls = true;
+    config.certificate = dir.path / "tls" / "server.crt";
+    config.private_key = dir.path / "tls" / "server.key";
+    return config;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_tls)
+
+BOOST_AUTO_TEST_CASE(self_signed_certificate_has_the_expected_shape) {
+    temp_dir dir;
+    auto cert_path = dir.path / "c.pem";
+    auto key_path = dir.path / "k.pem";
+    create_self_signed_certificate(cert_path, key_path, "audex.example");
+
+    struct stat st {};
+    BOOST_REQUIRE(::stat(key_path.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+    std::FILE* f = std::fopen(cert_path.c_str(), "r");
+    BOOST_REQUIRE(f);
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    BOOST_REQUIRE(cert);
+    BOOST_TEST(X509_check_host(cert, "audex.example", 0, 0, nullptr) == 1);
+    BOOST_TEST(X509_check_ip_asc(cert, "127.0.0.1", 0) == 1);
+    BOOST_TEST(X509_check_host(cert, "other.example", 0, 0, nullptr) != 1);
+
+    // Valid now and for about ten years.
+    std::time_t nine_years = std::time(nullptr) + 9L * 365 * 24 * 3600;
+    std::time_t eleven_years = std::time(nullptr) + 11L * 365 * 24 * 3600;
+    BOOST_TEST(X509_cmp_time(X509_get0_notBefore(cert), nullptr) < 0);
+    BOOST_TEST(X509_cmp_time(X509_get0_notAfter(cert), &nine_years) > 0);
+    BOOST_TEST(X509_cmp_time(X509_get0_notAfter(cert), &eleven_years) < 0);
+
+    EVP_PKEY* key = X509_get0_pubkey(cert);
+    BOOST_REQUIRE(key);
+    BOOST_TEST(EVP_PKEY_is_a(key, "EC") == 1);
+    X509_free(cert);
+}
+
+BOOST_AUTO_TEST_CASE(tls_server_creates_its_certificate_and_serves_keep_alive) {
+    temp_dir dir;
+    auto config = tls_config(dir);
+    running_server s{config};
+    BOOST_TEST(std::filesystem::exists(config.certificate));
+    BOOST_TEST(std::filesystem::exists(config.private_key));
+
+    tls_client client{s.port()};
+    for (int i = 0; i < 3; ++i) {
+        auto res = round_trip(client, make_request(bhttp::verb::post, "/tls", "over tls"));
+        BOOST_TEST(res.result_int() == 200u);
+        BOOST_TEST(res.keep_alive());
+        auto echo = boost::json::parse(res.body()).as_object();
+        BOOST_TEST(echo.at("tls").as_bool());
+        BOOST_TEST(echo.at("body").as_string() == "over tls");
+    }
+    auto streamed = round_trip(client, make_request(bhttp::verb::get, "/stream"));
+    std::string expected;
+    for (int i = 0; i < stream_pieces; ++i)
+        expected += stream_piece(i);
+    BOOST_TEST(streamed.body() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(tls_errors_are_answered_in_json) {
+    temp_dir dir;
+    running_server s{tls_config(dir)};
+    tls_client client{s.port()};
+    std::string head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n";
+    net::write(client.stream, net::buffer(head));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 413u);
+    BOOST_TEST(parse_error(res).at("type").as_string() == "PayloadTooLarge");
+}
+
+BOOST_AUTO_TEST_CASE(plain_bytes_on_the_tls_port_do_not_hurt_the_server) {
+    temp_dir dir;
+    running_server s{tls_config(dir)};
+    {
+        plain_client wrong{s.port()};
+        std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(wrong.socket(), net::buffer(req));
+        BOOST_TEST(closed_by_server(wrong));
+    }
+    tls_client client{s.port()};
+    BOOST_TEST(round_trip(client, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(stop_closes_idle_tls_connections) {
+    temp_dir dir;
+    running_server s{tls_config(dir)};
+    tls_client client{s.port()};
+    BOOST_TEST(round_trip(client, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    s.srv.stop();
+    BOOST_TEST(s.finished_within(std::chrono::milliseconds(2000)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #include "api/request.hpp"
 
 #include "audex/error.hpp"
+#include "core/text.hpp"
 
 #include <boost/json/stream_parser.hpp>
 
@@ -11,17 +12,8 @@ namespace audex::api {
 
 namespace json = boost::json;
 
-namespace {
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-}  // namespace
-
 bool check_content_type(const http::request& req, bool ndjson) {
-    auto type = lower(req[boost::beast::http::field::content_type]);
+    auto type = lower_ascii(req[boost::beast::http::field::content_type]);
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ')
         type.pop_back();

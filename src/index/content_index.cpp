@@ -1,6 +1,7 @@
 // Content records, their postings and the content query executor with BM25 ranking.
 #include "index/content_index.hpp"
 
+#include "core/text.hpp"
 #include "index/analyzer.hpp"
 #include "store/keys.hpp"
 
@@ -83,47 +84,6 @@ content_record from_json(const json::object& o) {
     r.end = o.at("e").to_number<std::int64_t>();
     r.record_id = o.at("r").as_object();
     return r;
-}
-
-bool glob(std::string_view p, std::string_view t) {
-    std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
-    while (ti < t.size()) {
-        if (pi < p.size() && p[pi] == '\\' && pi + 1 < p.size() && p[pi + 1] == t[ti]) {
-            pi += 2;
-            ++ti;
-        } else if (pi < p.size() &&
-                   (p[pi] == '?' || (p[pi] == t[ti] && p[pi] != '*' && p[pi] != '\\'))) {
-            ++pi;
-            ++ti;
-        } else if (pi < p.size() && p[pi] == '*') {
-            star = pi++;
-            mark = ti;
-        } else if (star != std::string_view::npos) {
-            pi = star + 1;
-            ti = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '*')
-        ++pi;
-    return pi == p.size();
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
 }
 
 // Whether `words` holds `phrase` with at most `slop` extra positions between its first and last
@@ -249,7 +209,7 @@ struct content_query {
         auto c = txn.open_cursor(index.postings_);
         for (bool ok = c.seek(literal); ok && c.key().starts_with(literal); ok = c.next()) {
             auto term = c.key().substr(0, c.key().find('\0'));
-            if (!glob(pattern, term)) continue;
+            if (!glob_match(pattern, term)) continue;
             if (++terms > max_expanded_terms * 16)
                 return api_error{error_type::invalid_query_value,
                                  "'" + q.pattern + "' matches too many terms",

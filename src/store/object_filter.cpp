@@ -1,6 +1,7 @@
 // Compilation of a query tree into a typed predicate over stored objects.
 #include "store/object_filter.hpp"
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 
 #include <arpa/inet.h>
@@ -16,13 +17,6 @@ using predicate = object_filter::predicate;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
 // 16 bytes that order addresses numerically; IPv4 is mapped into IPv6.
 std::optional<std::string> ip_key(std::string_view text) {
     std::string s(text);
@@ -35,50 +29,6 @@ std::optional<std::string> ip_key(std::string_view text) {
     out += "\xff\xff";
     out.append(reinterpret_cast<char*>(v4), 4);
     return out;
-}
-
-bool glob(std::string_view pattern, std::string_view text) {
-    // Iterative matcher with one backtrack point for the last `*`.
-    std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-    while (t < text.size()) {
-        if (p < pattern.size() && pattern[p] == '\\' && p + 1 < pattern.size() &&
-            pattern[p + 1] == text[t]) {
-            p += 2;
-            ++t;
-        } else if (p < pattern.size() &&
-                   (pattern[p] == '?' ||
-                    (pattern[p] == text[t] && pattern[p] != '*' && pattern[p] != '\\'))) {
-            ++p;
-            ++t;
-        } else if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            mark = t;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            t = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*')
-        ++p;
-    return p == pattern.size();
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = up;
-        }
-    }
-    return row[b.size()];
 }
 
 // A comparable form of one value of an attribute: numbers (and date-times) as doubles or
@@ -118,7 +68,7 @@ std::optional<key> stored_key(const attribute& a, const json::value& v) {
             return std::nullopt;
         default:
             if (!v.is_string()) return std::nullopt;
-            return key{false, 0, lower(v.get_string())};
+            return key{false, 0, lower_ascii(v.get_string())};
     }
 }
 
@@ -163,7 +113,7 @@ struct compiler {
                 return std::pair{key{true, double(t->at), {}}, double(t->precision)};
             }
             case attribute_kind::boolean: {
-                auto l = lower(text);
+                auto l = lower_ascii(text);
                 if (l != "true" && l != "false") return bad_value(a, text, "true or false");
                 return std::pair{key{false, 0, l}, 0.0};
             }
@@ -208,15 +158,15 @@ struct compiler {
     result<predicate> operator()(const query::wildcard_query& q) {
         auto a = lookup(q.field);
         if (!a) return a.error();
-        auto pattern = lower(q.pattern);
-        return on_value(*a,
-                        [pattern](const key& v) { return !v.numeric && glob(pattern, v.text); });
+        auto pattern = lower_ascii(q.pattern);
+        return on_value(
+            *a, [pattern](const key& v) { return !v.numeric && glob_match(pattern, v.text); });
     }
 
     result<predicate> operator()(const query::fuzzy_query& q) {
         auto a = lookup(q.field);
         if (!a) return a.error();
-        auto text = lower(q.text);
+        auto text = lower_ascii(q.text);
         auto distance = q.distance;
         return on_value(*a, [text, distance](const key& v) {
             return !v.numeric && edit_distance(text, v.text) <= distance;

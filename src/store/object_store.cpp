@@ -1,6 +1,7 @@
 // The object tables and their secondary indexes (layouts in docs/storage.md).
 #include "store/object_store.hpp"
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "store/keys.hpp"
 
@@ -12,13 +13,6 @@
 namespace audex::store {
 
 namespace {
-std::string fold(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
 std::uint64_t id_of(const json::value& v) {
     return std::stoull(std::string(v.as_string()));
 }
@@ -58,7 +52,7 @@ json::object object_store::parse(std::string_view raw) {
 }
 
 std::string object_store::unique_key(const attribute& a, std::string_view value) {
-    return a.ignore_case ? fold(value) : std::string(value);
+    return a.ignore_case ? lower_ascii(value) : std::string(value);
 }
 
 std::optional<json::object> object_store::get(const transaction& txn, const model& m,
@@ -155,12 +149,13 @@ void object_store::index(transaction& txn, const model& m, std::uint64_t id, con
 }
 
 result<std::uint64_t> object_store::create(transaction& txn, const model& m, json::object object) {
+    // Checked before an id is handed out, so that a conflict writes nothing (0 is never an id).
+    if (auto ok = check_unique(txn, m, 0, object); !ok) return ok.error();
     auto id = next_id(txn);
     auto now = now_micros();
     object["id"] = std::to_string(id);
     object["created_at"] = now;
     object["modified_at"] = now;
-    if (auto ok = check_unique(txn, m, id, object); !ok) return ok.error();
     txn.put(tables(m).objects, u64_key(id), json::serialize(object));
     index(txn, m, id, object, true);
     return id;

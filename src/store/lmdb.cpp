@@ -32,6 +32,7 @@ bool cursor::move(MDB_cursor_op op) {
 }
 
 bool cursor::seek(std::string_view key) {
+    if (key.empty()) return first();  // LMDB refuses empty keys; every key is >= ""
     key_ = to_val(key);
     return move(MDB_SET_RANGE);
 }

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -102,9 +103,12 @@ struct compiler {
         switch (a.kind) {
             case attribute_kind::integer:
             case attribute_kind::number: {
+                // Decimal numbers only: strtod alone would take "nan", "inf", hex and blanks.
                 char* end = nullptr;
                 double d = std::strtod(text.c_str(), &end);
-                if (text.empty() || *end) return bad_value(a, text, "a number");
+                if (text.empty() || *end || !std::isfinite(d) ||
+                    text.find_first_not_of("0123456789+-.eE") != std::string::npos)
+                    return bad_value(a, text, "a number");
                 return std::pair{key{true, d, {}}, 0.0};
             }
             case attribute_kind::datetime: {

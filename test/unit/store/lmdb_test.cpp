@@ -1,0 +1,400 @@
+// Tests of store/lmdb.hpp: put/get/insert/erase, cursors, nested transactions, failed writes,
+// snapshots, map growth (also under concurrent readers), the maximum map size, and reopening.
+#include "store/lmdb.hpp"
+
+#include "store/keys.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace audex::store;
+using audex::store::test::temp_dir;
+
+namespace {
+
+constexpr std::uint64_t mib = 1ull << 20;
+
+std::optional<std::string> read_value(environment& env, table t, std::string_view key) {
+    auto txn = env.read();
+    auto v = txn.get(t, key);
+    if (!v) return std::nullopt;
+    return std::string(*v);
+}
+
+// All keys of a table, in order.
+std::vector<std::string> keys(environment& env, table t) {
+    std::vector<std::string> out;
+    auto txn = env.read();
+    auto c = txn.open_cursor(t);
+    for (bool ok = c.first(); ok; ok = c.next())
+        out.emplace_back(c.key());
+    return out;
+}
+
+std::string value_of(std::size_t i, std::size_t size) {
+    std::string v = std::to_string(i);
+    v.resize(size, char('a' + i % 26));
+    return v;
+}
+
+std::string key_of(std::size_t i) {
+    return u64_key(i);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(store_lmdb)
+
+BOOST_AUTO_TEST_CASE(put_get_insert_erase) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) {
+        BOOST_TEST(!txn.get(t, "a").has_value());
+        txn.put(t, "a", "1");
+        BOOST_TEST(*txn.get(t, "a") == "1");  // a write transaction sees its own writes
+        txn.put(t, "a", "2");                 // put overwrites
+        BOOST_TEST(*txn.get(t, "a") == "2");
+        BOOST_TEST(txn.insert(t, "b", "x"));
+        BOOST_TEST(!txn.insert(t, "b", "y"));  // insert keeps the value already there
+        BOOST_TEST(*txn.get(t, "b") == "x");
+        BOOST_TEST(!txn.insert(t, "a", "3"));
+        txn.put(t, "empty", "");
+        txn.put(t, "c", "gone");
+        BOOST_TEST(txn.erase(t, "c"));
+        BOOST_TEST(!txn.erase(t, "c"));
+        BOOST_TEST(!txn.erase(t, "never"));
+        std::string binary("\0\xff\0", 3);
+        txn.put(t, binary, binary);
+    });
+    BOOST_TEST(*read_value(env, t, "a") == "2");
+    BOOST_TEST(*read_value(env, t, "b") == "x");
+    BOOST_TEST(!read_value(env, t, "c").has_value());
+    auto empty = read_value(env, t, "empty");
+    BOOST_TEST_REQUIRE(empty.has_value());  // an empty value is a value
+    BOOST_TEST(empty->empty());
+    std::string binary("\0\xff\0", 3);
+    BOOST_TEST(*read_value(env, t, binary) == binary);
+}
+
+BOOST_AUTO_TEST_CASE(tables_are_separate) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto a = env.open_table("a"), b = env.open_table("b");
+    BOOST_TEST(a != b);
+    BOOST_TEST(env.open_table("a") == a);  // opening again gives the same table
+    env.write([&](transaction& txn) { txn.put(a, "k", "in a"); });
+    BOOST_TEST(*read_value(env, a, "k") == "in a");
+    BOOST_TEST(!read_value(env, b, "k").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(write_returns_the_body_result) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    int n = env.write([&](transaction& txn) {
+        txn.put(t, "k", "v");
+        return 42;
+    });
+    BOOST_TEST(n == 42);
+    BOOST_TEST(*read_value(env, t, "k") == "v");
+}
+
+BOOST_AUTO_TEST_CASE(writes_in_a_read_transaction_fail) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    auto txn = env.read();
+    try {
+        txn.put(t, "k", "v");
+        BOOST_FAIL("put in a read transaction did not throw");
+    } catch (const lmdb_error& e) {
+        BOOST_TEST(e.code == EACCES);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cursor_moves) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    {
+        auto txn = env.read();
+        auto c = txn.open_cursor(t);
+        BOOST_TEST(!c.first());  // an empty table
+        BOOST_TEST(!c.last());
+        BOOST_TEST(!c.seek("a"));
+    }
+    env.write([&](transaction& txn) {
+        for (auto k : {"e", "a", "d", "b"})
+            txn.put(t, k, std::string("v") + k);
+    });
+    auto txn = env.read();
+    auto c = txn.open_cursor(t);
+    BOOST_TEST_REQUIRE(c.seek("c"));  // the first key >= "c"
+    BOOST_TEST(c.key() == "d");
+    BOOST_TEST(c.value() == "vd");
+    BOOST_TEST_REQUIRE(c.next());
+    BOOST_TEST(c.key() == "e");
+    BOOST_TEST(!c.next());
+
+    BOOST_TEST_REQUIRE(c.seek("b"));  // an exact hit
+    BOOST_TEST(c.key() == "b");
+    BOOST_TEST_REQUIRE(c.prev());
+    BOOST_TEST(c.key() == "a");
+    BOOST_TEST(!c.prev());
+
+    BOOST_TEST(!c.seek("f"));  // past the end
+    BOOST_TEST(c.seek(""));
+    BOOST_TEST(c.key() == "a");
+
+    BOOST_TEST_REQUIRE(c.last());
+    BOOST_TEST(c.key() == "e");
+    BOOST_TEST_REQUIRE(c.prev());
+    BOOST_TEST(c.key() == "d");
+    BOOST_TEST_REQUIRE(c.first());
+    BOOST_TEST(c.key() == "a");
+    BOOST_TEST(c.value() == "va");
+}
+
+BOOST_AUTO_TEST_CASE(cursor_order_is_numeric_for_integer_keys) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto u = env.open_table("u"), s = env.open_table("s");
+    const std::uint64_t unsigned_values[] = {256, 1, 0, ~0ull, 65536, 255, 1ull << 63};
+    const std::int64_t signed_values[] = {3, -1, 0, INT64_MIN, INT64_MAX, -256, 255};
+    env.write([&](transaction& txn) {
+        for (auto v : unsigned_values)
+            txn.put(u, u64_key(v), {});
+        for (auto v : signed_values) {
+            std::string k;
+            append_i64(k, v);
+            txn.put(s, k, {});
+        }
+    });
+    std::vector<std::uint64_t> got_u;
+    for (auto& k : keys(env, u))
+        got_u.push_back(read_u64(k));
+    std::vector<std::uint64_t> want_u = {0, 1, 255, 256, 65536, 1ull << 63, ~0ull};
+    BOOST_TEST(got_u == want_u, boost::test_tools::per_element());
+    std::vector<std::int64_t> got_s;
+    for (auto& k : keys(env, s))
+        got_s.push_back(read_i64(k));
+    std::vector<std::int64_t> want_s = {INT64_MIN, -256, -1, 0, 3, 255, INT64_MAX};
+    BOOST_TEST(got_s == want_s, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(nested_keeps_or_undoes) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) { txn.put(t, "before", "1"); });
+    env.write([&](transaction& txn) {
+        txn.put(t, "outer", "1");
+        txn.nested([&](transaction& child) {
+            BOOST_TEST(child.get(t, "outer").has_value());  // the child sees its parent's writes
+            child.put(t, "kept", "1");
+            child.nested([&](transaction& grandchild) { grandchild.put(t, "deep", "1"); });
+        });
+        BOOST_TEST(txn.get(t, "kept").has_value());
+        BOOST_TEST(txn.get(t, "deep").has_value());
+        BOOST_CHECK_THROW(txn.nested([&](transaction& child) {
+            child.put(t, "undone", "1");
+            child.put(t, "outer", "changed");
+            child.erase(t, "before");
+            child.erase(t, "kept");
+            throw std::runtime_error("fails");
+        }),
+                          std::runtime_error);
+        BOOST_TEST(!txn.get(t, "undone").has_value());
+        BOOST_TEST(*txn.get(t, "outer") == "1");
+        BOOST_TEST(txn.get(t, "before").has_value());
+        BOOST_TEST(txn.get(t, "kept").has_value());
+        // A failure deep down undoes only the innermost level.
+        txn.nested([&](transaction& child) {
+            child.put(t, "middle", "1");
+            try {
+                child.nested([&](transaction& grandchild) {
+                    grandchild.put(t, "inner", "1");
+                    throw std::runtime_error("fails");
+                });
+            } catch (const std::runtime_error&) {
+            }
+        });
+        BOOST_TEST(txn.get(t, "middle").has_value());
+        BOOST_TEST(!txn.get(t, "inner").has_value());
+        // The parent goes on writing after a failed child.
+        txn.put(t, "after", "1");
+    });
+    std::vector<std::string> want = {"after", "before", "deep", "kept", "middle", "outer"};
+    BOOST_TEST(keys(env, t) == want, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_write_that_throws_commits_nothing) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) { txn.put(t, "kept", "1"); });
+    BOOST_CHECK_THROW(env.write([&](transaction& txn) {
+        txn.put(t, "a", "1");
+        txn.put(t, "kept", "changed");
+        txn.nested([&](transaction& child) { child.put(t, "b", "1"); });
+        throw std::logic_error("fails");
+    }),
+                      std::logic_error);
+    std::vector<std::string> want = {"kept"};
+    BOOST_TEST(keys(env, t) == want, boost::test_tools::per_element());
+    BOOST_TEST(*read_value(env, t, "kept") == "1");
+    // The writer is free again.
+    env.write([&](transaction& txn) { txn.put(t, "next", "1"); });
+    BOOST_TEST(read_value(env, t, "next").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(readers_see_a_snapshot) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) { txn.put(t, "k", "old"); });
+    auto snapshot = env.read();
+    env.write([&](transaction& txn) {
+        txn.put(t, "k", "new");
+        txn.put(t, "added", "1");
+    });
+    BOOST_TEST(*snapshot.get(t, "k") == "old");
+    BOOST_TEST(!snapshot.get(t, "added").has_value());
+    BOOST_TEST(*read_value(env, t, "k") == "new");
+}
+
+BOOST_AUTO_TEST_CASE(the_map_grows) {
+    temp_dir dir;
+    environment env(dir.path, {.initial_map_size = 1 * mib});
+    auto t = env.open_table("t");
+    auto meta = env.open_table("meta");
+    BOOST_TEST(env.map_size() == 1 * mib);
+
+    // Readers run throughout: growing the map must wait for their transactions, and they must
+    // always see a consistent store.
+    std::atomic<bool> done{false};
+    std::atomic<int> reader_errors{0}, reads{0};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 2; ++r)
+        readers.emplace_back([&] {
+            while (!done) {
+                auto txn = env.read();
+                auto count = txn.get(meta, "count");
+                if (count) {
+                    auto n = read_u64(*count);
+                    if (n > 0 && !txn.get(t, key_of(n - 1))) ++reader_errors;
+                }
+                ++reads;
+            }
+        });
+
+    // ~20 MiB in 40 transactions of 512 values of 1 KiB.
+    const std::size_t per_txn = 512, txns = 40, size = 1024;
+    try {
+        for (std::size_t i = 0; i < txns; ++i)
+            env.write([&](transaction& txn) {
+                for (std::size_t j = 0; j < per_txn; ++j) {
+                    auto n = i * per_txn + j;
+                    txn.put(t, key_of(n), value_of(n, size));
+                }
+                txn.put(meta, "count", u64_key((i + 1) * per_txn));
+            });
+    } catch (...) {
+        done = true;
+        for (auto& r : readers)
+            r.join();
+        throw;
+    }
+    done = true;
+    for (auto& r : readers)
+        r.join();
+    BOOST_TEST(reader_errors == 0);
+    BOOST_TEST(reads > 0);
+
+    BOOST_TEST(env.map_size() >= 16 * mib);
+    BOOST_TEST(env.map_size() % mib == 0u);
+    auto txn = env.read();
+    for (std::size_t n = 0; n < txns * per_txn; n += 97)
+        BOOST_TEST_REQUIRE(*txn.get(t, key_of(n)) == value_of(n, size));
+    BOOST_TEST(*txn.get(t, key_of(txns * per_txn - 1)) == value_of(txns * per_txn - 1, size));
+}
+
+BOOST_AUTO_TEST_CASE(one_big_write_grows_the_map_several_times) {
+    temp_dir dir;
+    environment env(dir.path, {.initial_map_size = 1 * mib});
+    auto t = env.open_table("t");
+    int runs = 0;
+    env.write([&](transaction& txn) {
+        ++runs;
+        for (std::size_t n = 0; n < 6000; ++n)
+            txn.put(t, key_of(n), value_of(n, 1024));
+    });
+    BOOST_TEST(runs > 1);  // the body was run again after each growth
+    BOOST_TEST(env.map_size() >= 8 * mib);
+    BOOST_TEST(*read_value(env, t, key_of(5999)) == value_of(5999, 1024));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_store_refuses_writes_and_keeps_its_data) {
+    temp_dir dir;
+    environment env(dir.path, {.initial_map_size = 1 * mib, .max_map_size = 2 * mib});
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) {
+        for (std::size_t n = 0; n < 100; ++n)
+            txn.put(t, key_of(n), value_of(n, 100));
+    });
+    // 4 MiB cannot fit in 2 MiB.
+    BOOST_CHECK_THROW(env.write([&](transaction& txn) {
+        txn.put(t, "marker", "1");
+        for (std::size_t n = 1000; n < 5000; ++n)
+            txn.put(t, key_of(n), value_of(n, 1024));
+    }),
+                      store_full);
+    BOOST_TEST(env.map_size() == 2 * mib);
+    BOOST_TEST(!read_value(env, t, "marker").has_value());
+    BOOST_TEST(!read_value(env, t, key_of(1000)).has_value());
+    BOOST_TEST(keys(env, t).size() == 100u);
+    for (std::size_t n = 0; n < 100; ++n)
+        BOOST_TEST_REQUIRE(*read_value(env, t, key_of(n)) == value_of(n, 100));
+    // Small writes still fit.
+    env.write([&](transaction& txn) { txn.put(t, "small", "1"); });
+    BOOST_TEST(read_value(env, t, "small").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(reopening_keeps_the_data) {
+    temp_dir dir;
+    std::uint64_t grown;
+    {
+        environment env(dir.path, {.initial_map_size = 1 * mib});
+        auto t = env.open_table("t");
+        env.write([&](transaction& txn) {
+            for (std::size_t n = 0; n < 4000; ++n)
+                txn.put(t, key_of(n), value_of(n, 1024));
+        });
+        grown = env.map_size();
+        BOOST_TEST(grown > 1 * mib);
+    }
+    auto file_size = std::filesystem::file_size(dir.path / "data.mdb");
+    {
+        // A map smaller than the file starts at the file's size.
+        environment env(dir.path, {.initial_map_size = 1 * mib});
+        BOOST_TEST(env.map_size() >= file_size);
+        auto t = env.open_table("t");
+        BOOST_TEST(keys(env, t).size() == 4000u);
+        BOOST_TEST(*read_value(env, t, key_of(1234)) == value_of(1234, 1024));
+        env.write([&](transaction& txn) { txn.put(t, "second", "1"); });
+    }
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    BOOST_TEST(keys(env, t).size() == 4001u);
+    BOOST_TEST(read_value(env, t, "second").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -143,6 +143,15 @@ struct compiler {
         };
     }
 
+    // Matches objects whose value of `a`, as written (lower-cased), satisfies `test`: wildcards
+    // and fuzzy terms apply to ids and addresses as they read, not to their sort keys.
+    static predicate on_text(const attribute* a, std::function<bool(std::string_view)> test) {
+        return [a, test = std::move(test)](const attribute_source& source) {
+            auto v = source(*a);
+            return v && v->is_string() && test(lower_ascii(v->get_string()));
+        };
+    }
+
     result<predicate> equals(const std::string& field, const std::string& text) {
         auto a = lookup(field);
         if (!a) return a.error();
@@ -163,8 +172,7 @@ struct compiler {
         auto a = lookup(q.field);
         if (!a) return a.error();
         auto pattern = lower_ascii(q.pattern);
-        return on_value(
-            *a, [pattern](const key& v) { return !v.numeric && glob_match(pattern, v.text); });
+        return on_text(*a, [pattern](std::string_view v) { return glob_match(pattern, v); });
     }
 
     result<predicate> operator()(const query::fuzzy_query& q) {
@@ -172,8 +180,8 @@ struct compiler {
         if (!a) return a.error();
         auto text = lower_ascii(q.text);
         auto distance = q.distance;
-        return on_value(*a, [text, distance](const key& v) {
-            return !v.numeric && edit_distance(text, v.text) <= distance;
+        return on_text(*a, [text, distance](std::string_view v) {
+            return edit_distance(text, v) <= distance;
         });
     }
 

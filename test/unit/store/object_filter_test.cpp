@@ -167,6 +167,8 @@ const match_case match_cases[] = {
     {"source_ip:[10.0.0.1 TO 10.0.0.10]", "s1 s2 s3"},
     {"source_ip:[10.0.0.3 TO 10.0.0.9]", "s3"},
     {"source_ip:{10.0.0.9 TO *]", "s2 s4"},
+    {"source_ip:10.0.0.1*", "s2 s4"},  // wildcards read addresses as written
+    {"source_ip:10.0.0.?", "s1 s3"},
     {"source_ip:[10.0.0.0 TO 10.0.0.255]", "s1 s2 s3 s4"},
     {"source_ip:[10.0.0.10 TO 10.0.0.10]", "s2"},
     {"source_ip:<10.0.0.10", "s1 s3"},

@@ -87,6 +87,35 @@ int compare_values(const json::value* a, const json::value* b) {
     return 0;
 }
 
+// An attribute a client may name in `param` (fields, order); InvalidArgument otherwise.
+const attribute* attribute_named(const model& m, std::string_view param, std::string_view name) {
+    auto a = m.find(name);
+    if (!a || a->is_protected)
+        fail(api_error::invalid_argument(param, "unknown attribute '" + std::string(name) +
+                                                    "' of " + m.name + " in " +
+                                                    std::string(param)));
+    return a;
+}
+
+// The attributes `fields` names (`*`: all), or without it all but the expensive ones.
+std::vector<const attribute*> field_list(const model& m, const std::string* fields) {
+    std::vector<const attribute*> out;
+    if (!fields) {
+        for (auto& a : m.attributes)
+            if (!a.is_protected && !a.expensive) out.push_back(&a);
+        return out;
+    }
+    for (auto item : split_list(*fields)) {
+        if (item != "*") {
+            out.push_back(attribute_named(m, "fields", item));
+            continue;
+        }
+        for (auto& a : m.attributes)
+            if (!a.is_protected) out.push_back(&a);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_id(std::string_view text) {
@@ -197,15 +226,7 @@ std::optional<list_request> object_api::as_list(const auth::principal& who, cons
     list_request r;
     r.m = &m;
     r.limit = settings_.default_list_limit;
-    auto attribute_named = [&](std::string_view param, std::string_view name) {
-        auto a = m.find(name);
-        if (!a || a->is_protected)
-            fail(api_error::invalid_argument(param, "unknown attribute '" + std::string(name) +
-                                                        "' of " + m.name + " in " +
-                                                        std::string(param)));
-        return a;
-    };
-    bool fields_given = false;
+    const std::string* fields = nullptr;
     for (auto& [key, value] : c.params) {
         if (key == "filter") {
             auto parsed = query::parse(value);
@@ -221,29 +242,19 @@ std::optional<list_request> object_api::as_list(const auth::principal& who, cons
             for (auto item : split_list(value)) {
                 bool desc = item.front() == '-';
                 if (desc || item.front() == '+') item.remove_prefix(1);
-                r.order.emplace_back(attribute_named("order", item), desc);
+                r.order.emplace_back(attribute_named(m, "order", item), desc);
             }
         } else if (key == "limit") {
             r.limit = parse_count("limit", value, settings_.max_list_limit);
         } else if (key == "offset") {
             r.offset = parse_count("offset", value, std::numeric_limits<std::uint32_t>::max());
         } else if (key == "fields") {
-            fields_given = true;
-            for (auto item : split_list(value)) {
-                if (item == "*") {
-                    for (auto& a : m.attributes)
-                        if (!a.is_protected) r.fields.push_back(&a);
-                } else {
-                    r.fields.push_back(attribute_named("fields", item));
-                }
-            }
+            fields = &value;
         } else {
             fail(api_error::invalid_argument(key, "unknown parameter '" + key + "'"));
         }
     }
-    if (!fields_given)
-        for (auto& a : m.attributes)
-            if (!a.is_protected && !a.expensive) r.fields.push_back(&a);
+    r.fields = field_list(m, fields);
     if (r.order.empty()) r.order.emplace_back(m.find("id"), false);
     return r;
 }
@@ -391,29 +402,14 @@ json::object object_api::live_object(const store::transaction& txn, const model&
 
 json::object object_api::get(const store::transaction& txn, const model& m, std::uint64_t id,
                              const call& c) const {
-    std::vector<const attribute*> fields;
-    bool fields_given = false;
+    const std::string* fields = nullptr;
     for (auto& [key, value] : c.params) {
         if (key != "fields")
             fail(api_error::invalid_argument(key, "unknown parameter '" + key + "'"));
-        fields_given = true;
-        for (auto item : split_list(value)) {
-            if (item == "*") {
-                for (auto& a : m.attributes)
-                    if (!a.is_protected) fields.push_back(&a);
-                continue;
-            }
-            auto a = m.find(item);
-            if (!a || a->is_protected)
-                fail(api_error::invalid_argument("fields",
-                                                 "unknown attribute '" + std::string(item) + "'"));
-            fields.push_back(a);
-        }
+        fields = &value;
     }
-    if (!fields_given)
-        for (auto& a : m.attributes)
-            if (!a.is_protected && !a.expensive) fields.push_back(&a);
-    return {{"result", "success"}, {m.name, render(txn, m, live_object(txn, m, id), fields)}};
+    auto chosen = field_list(m, fields);
+    return {{"result", "success"}, {m.name, render(txn, m, live_object(txn, m, id), chosen)}};
 }
 
 json::object object_api::validated(const model& m, const json::value& body,

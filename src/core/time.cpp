@@ -120,19 +120,41 @@ broken_down split(micros t) {
 
 std::string format_api_time(micros t) {
     auto b = split(t);
-    char buf[64];
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d", b.year, b.month, b.day,
-                          b.hour, b.minute, b.second);
-    if (b.fraction) {
-        char frac[8];
-        std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(b.fraction));
-        std::string_view f(frac);
-        while (f.back() == '0')
-            f.remove_suffix(1);
-        n += std::snprintf(buf + n, sizeof buf - n, "%.*s", int(f.size()), f.data());
+    if (b.year < 0 || b.year > 9999) {  // outside what parse_time reads: no fast path needed
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%d-%02u-%02u %02d:%02d:%02d+00", b.year, b.month, b.day,
+                      b.hour, b.minute, b.second);
+        return buf;
     }
-    std::snprintf(buf + n, sizeof buf - n, "+00");
-    return buf;
+    // Written digit by digit: this runs for every date-time of every listed object.
+    char buf[32];
+    auto put = [&](char* at, long value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10)
+            at[i] = char('0' + value % 10);
+    };
+    put(buf, b.year, 4);
+    buf[4] = '-';
+    put(buf + 5, b.month, 2);
+    buf[7] = '-';
+    put(buf + 8, b.day, 2);
+    buf[10] = ' ';
+    put(buf + 11, b.hour, 2);
+    buf[13] = ':';
+    put(buf + 14, b.minute, 2);
+    buf[16] = ':';
+    put(buf + 17, b.second, 2);
+    std::size_t n = 19;
+    if (b.fraction) {
+        buf[n++] = '.';
+        put(buf + n, long(b.fraction), 6);
+        n += 6;
+        while (buf[n - 1] == '0')
+            --n;
+    }
+    buf[n++] = '+';
+    buf[n++] = '0';
+    buf[n++] = '0';
+    return std::string(buf, n);
 }
 
 std::string format_iso_time(micros t, int digits, bool zulu) {

@@ -278,13 +278,7 @@ http::reply app::authentication(request_context& ctx) {
 http::reply app::v2(request_context& ctx) {
     call c;
     c.method = ctx.req.method();
-    std::string_view rest = std::string_view(ctx.path).substr(std::string_view("/api/v2/").size());
-    while (!rest.empty()) {
-        auto slash = rest.find('/');
-        if (slash != 0) c.path.emplace_back(rest.substr(0, slash));
-        if (slash == std::string_view::npos) break;
-        rest.remove_prefix(slash + 1);
-    }
+    c.path = path_segments(std::string_view(ctx.path).substr(std::string_view("/api/v2/").size()));
     c.params = std::move(ctx.params);
     // The actions /session/<sid>/backup/<bid> and /user/<id>/api_key take no body (the seed
     // sends a bare POST); creates, patches and /session_backup need one.

@@ -106,14 +106,7 @@ call to_call(const json::object& request) {
     if (!target.starts_with("/")) target.insert(0, "/");
     auto url = boost::urls::parse_origin_form(target);
     if (!url) fail("endpoint", "malformed endpoint '" + target + "'");
-    std::string path = url->path();
-    std::string_view rest = path;
-    while (!rest.empty()) {
-        auto slash = rest.find('/');
-        if (slash != 0) c.path.emplace_back(rest.substr(0, slash));
-        if (slash == std::string_view::npos) break;
-        rest.remove_prefix(slash + 1);
-    }
+    c.path = path_segments(url->path());
     for (auto p : url->params())
         c.params.emplace_back(p.key, p.value);
     if (auto params = request.find("params"); params != request.end()) {

@@ -118,6 +118,17 @@ std::vector<const attribute*> field_list(const model& m, const std::string* fiel
 
 }  // namespace
 
+std::vector<std::string> path_segments(std::string_view path) {
+    std::vector<std::string> out;
+    while (!path.empty()) {
+        auto slash = path.find('/');
+        if (slash != 0) out.emplace_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
 std::optional<std::uint64_t> parse_id(std::string_view text) {
     std::uint64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -100,6 +100,9 @@ class object_api {
     object_api_settings settings_;
 };
 
+// The non-empty segments of a path ("/session/12/" gives session, 12).
+std::vector<std::string> path_segments(std::string_view path);
+
 // Parses a decimal object id; nullopt when it is not one.
 std::optional<std::uint64_t> parse_id(std::string_view text);
 

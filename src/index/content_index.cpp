@@ -135,22 +135,18 @@ struct content_query {
         return words.emplace(n, r ? analyze(r->text) : std::vector<std::string>()).first->second;
     }
 
-    Roaring postings(std::string_view term, std::uint64_t* document_frequency = nullptr) {
+    // The records of the universe that hold `term`; the term scores with its store-wide document
+    // frequency, read from the same postings.
+    Roaring scored_postings(const std::string& term, double boost) {
         Roaring all;
         auto c = txn.open_cursor(index.postings_);
         std::string prefix(term);
         prefix.push_back('\0');
         for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
             all |= read_bitmap(c.value());
-        if (document_frequency) *document_frequency = all.cardinality();
+        double df = double(all.cardinality());
+        scoring.push_back({term, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
         return all & universe;
-    }
-
-    void score(const std::string& term, double boost) {
-        std::uint64_t df = 0;
-        postings(term, &df);
-        double idf = std::log(1.0 + (records - double(df) + 0.5) / (double(df) + 0.5));
-        scoring.push_back({term, boost * idf});
     }
 
     // Records whose single terms, within the universe, satisfy `keep`.
@@ -164,8 +160,7 @@ struct content_query {
     result<Roaring> phrase(const std::vector<std::string>& terms, unsigned slop, double boost) {
         Roaring candidates = universe;
         for (auto& t : terms) {
-            candidates &= postings(t);
-            score(t, boost);
+            candidates &= scored_postings(t, boost);
         }
         Roaring out;
         for (auto n : candidates)
@@ -178,10 +173,7 @@ struct content_query {
         if (auto bad = check_field(field)) return *bad;
         auto terms = analyze(text);
         if (terms.empty()) return Roaring();
-        if (terms.size() == 1) {
-            score(terms[0], boost);
-            return postings(terms[0]);
-        }
+        if (terms.size() == 1) return scored_postings(terms[0], boost);
         return phrase(terms, slop, boost);
     }
 

@@ -12,19 +12,14 @@
 #include "auth/crypto.hpp"
 #include "auth/login_sessions.hpp"
 
+#include "fake_clock.hpp"
+
 using namespace audex::auth;
 using namespace std::chrono_literals;
 
 namespace {
 
-// Starts far from the steady clock's epoch, like a real uptime.
-struct fake_clock {
-    std::atomic<std::int64_t> ns{std::chrono::nanoseconds(1000h).count()};
-    void advance(std::chrono::nanoseconds d) { ns += d.count(); }
-    clock_fn fn() {
-        return [this] { return steady_time(std::chrono::nanoseconds(ns.load())); };
-    }
-};
+using audex::auth::test::fake_clock;
 
 }  // namespace
 

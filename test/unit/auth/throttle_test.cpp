@@ -10,18 +10,14 @@
 
 #include "auth/throttle.hpp"
 
+#include "fake_clock.hpp"
+
 using namespace audex::auth;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct fake_clock {
-    std::atomic<std::int64_t> ns{std::chrono::nanoseconds(1000h).count()};
-    void advance(std::chrono::nanoseconds d) { ns += d.count(); }
-    clock_fn fn() {
-        return [this] { return steady_time(std::chrono::nanoseconds(ns.load())); };
-    }
-};
+using audex::auth::test::fake_clock;
 
 // Retry-After in seconds, or -1 when allowed: easy to compare in BOOST_TEST.
 long long retry(login_throttle& t, std::string_view user, std::string_view client) {

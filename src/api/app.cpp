@@ -9,13 +9,21 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <atomic>
+
+// GCC 12 reports Asio's coroutine frames, which Asio allocates and frees with its own recycling
+// allocator, as mismatched new/delete once a co_await of another awaitable is inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 
 namespace audex::api {
 
@@ -96,10 +104,14 @@ json::object audit_meta(const request_context& ctx) {
 }
 
 http::reply json_reply(unsigned status, const json::value& body) {
+    return json_text_reply(status, to_json_text(body));
+}
+
+http::reply json_text_reply(unsigned status, std::string body) {
     http::reply r;
     r.head.result(status);
     r.head.set(bhttp::field::content_type, "application/json");
-    r.head.body() = to_json_text(body);
+    r.head.body() = std::move(body);
     return r;
 }
 
@@ -116,8 +128,15 @@ app::app(app_settings settings, store::environment& env)
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
       objects_api_(objects_, users_, logins_, {settings_.node_serial}),
-      content_(env) {
+      content_(env),
+      writer_(env) {
+    // The lambdas live in the route table as long as the app, so their coroutines may use them.
     auto bind = [this](http::reply (app::*fn)(request_context&)) {
+        return [this, fn](request_context& ctx) -> http::net::awaitable<http::reply> {
+            co_return (this->*fn)(ctx);
+        };
+    };
+    auto bind_async = [this](http::net::awaitable<http::reply> (app::*fn)(request_context&)) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
     add(verb::post, "/api/system/login", family::system, bind(&app::login), false);
@@ -126,8 +145,8 @@ app::app(app_settings settings, store::environment& env)
     add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout));
 
     add(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
-    add(verb::post, "/api/v2/session/{}/content", family::v2, bind(&app::ingest_content), true,
-        true);
+    add(verb::post, "/api/v2/session/{}/content", family::v2, bind_async(&app::ingest_content),
+        true, true);
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
@@ -292,7 +311,7 @@ http::reply app::v2(request_context& ctx) {
         r.stream = objects_api_.stream(std::move(*list));
         return r;
     }
-    json::object answer;
+    std::string answer;
     if (object_api::writes(c)) {
         bool removes_session =
             c.method == verb::delete_ && c.path.size() == 2 && c.path[0] == "session";
@@ -306,7 +325,7 @@ http::reply app::v2(request_context& ctx) {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);
     }
-    return json_reply(200, answer);
+    return json_text_reply(200, std::move(answer));
 }
 
 http::reply app::batch(request_context& ctx) {
@@ -315,12 +334,26 @@ http::reply app::batch(request_context& ctx) {
 
 // ---- one request -----------------------------------------------------------------------------
 
-http::reply app::dispatch(request_context& ctx, const route& r) {
+http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const route& r) {
     if (r.authenticate) authenticate(ctx);
     if (ctx.who && !auth::can(ctx.who->role, auth::capability::read) &&
         !auth::can(ctx.who->role, auth::capability::ingest))
         fail({error_type::forbidden, "role 'user' has no API access", {}});
-    return r.fn(ctx);
+    co_return co_await r.fn(ctx);
+}
+
+http::net::awaitable<void> app::write_grouped(store::group_writer::job job) {
+    namespace net = http::net;
+    co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
+        [&](auto handler) {
+            // The writer's completions are copyable functions; the handler is move-only.
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            writer_.submit(std::move(job), [shared](std::exception_ptr failure) {
+                auto executor = net::get_associated_executor(*shared);
+                net::post(executor, [shared, failure] { std::move (*shared)(failure); });
+            });
+        },
+        net::use_awaitable);
 }
 
 http::net::awaitable<http::reply> app::handle(http::request req,
@@ -357,7 +390,7 @@ http::net::awaitable<http::reply> app::handle(http::request req,
         // Only a body has a media type: bare POSTs (logout, backup assignment, API keys, as
         // in the seed) carry none.
         if (!req.body().empty()) ctx.ndjson = check_content_type(req, match.route->ndjson);
-        co_return dispatch(ctx, *match.route);
+        co_return co_await dispatch(ctx, *match.route);
     } catch (const api_exception& e) {
         auto r = answer_error(e.error);
         if (e.error.type == error_type::too_many_requests)

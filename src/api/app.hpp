@@ -9,6 +9,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "index/content_index.hpp"
+#include "store/group_writer.hpp"
 #include "store/object_store.hpp"
 
 #include <boost/asio/thread_pool.hpp>
@@ -58,7 +59,7 @@ class app : public http::application {
     auth::user_directory& users() { return users_; }
 
   private:
-    using handler = std::function<http::reply(request_context&)>;
+    using handler = std::function<http::net::awaitable<http::reply>(request_context&)>;
     struct route {
         handler fn;
         family fam = family::v2;
@@ -68,7 +69,10 @@ class app : public http::application {
 
     void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
              bool authenticate = true, bool ndjson = false);
-    http::reply dispatch(request_context& ctx, const route& r);
+    http::net::awaitable<http::reply> dispatch(request_context& ctx, const route& r);
+    // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
+    // rethrows the job's failure.
+    http::net::awaitable<void> write_grouped(store::group_writer::job job);
     void authenticate(request_context& ctx);
 
     http::reply login(request_context& ctx);
@@ -76,7 +80,7 @@ class app : public http::application {
     http::reply authentication(request_context& ctx);
     http::reply v2(request_context& ctx);
     http::reply batch(request_context& ctx);
-    http::reply ingest_content(request_context& ctx);
+    http::net::awaitable<http::reply> ingest_content(request_context& ctx);
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
     // Purges a removed session's content in the background.
@@ -93,6 +97,7 @@ class app : public http::application {
     object_api objects_api_;
     index::content_index content_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
+    store::group_writer writer_;          // content ingestion, group-committed
     http::router<route> router_;
 };
 
@@ -100,6 +105,8 @@ class app : public http::application {
 boost::json::object audit_meta(const request_context& ctx);
 // A JSON answer.
 http::reply json_reply(unsigned status, const boost::json::value& body);
+// A JSON answer already written as text.
+http::reply json_text_reply(unsigned status, std::string body);
 // The catalogue answer for an error, with the audit family's meta when `meta` is given.
 http::reply error_reply(const api_error& error, const boost::json::object* meta = nullptr);
 

@@ -115,7 +115,7 @@ json::object app::session_for(const store::transaction& txn, std::string_view ke
     return *s;
 }
 
-http::reply app::ingest_content(request_context& ctx) {
+http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     if (!auth::can(ctx.who->role, auth::capability::ingest))
         fail({error_type::forbidden, "only recorders (service) and admins may ingest content", {}});
     if (!ctx.params.empty())
@@ -153,7 +153,7 @@ http::reply app::ingest_content(request_context& ctx) {
     for (auto& r : records)
         r.session = *id;
     const model& sessions = *find_model("session");
-    env_.write([&](store::transaction& txn) {
+    co_await write_grouped([&](store::transaction& txn) {
         auto s = objects_.get(txn, sessions, *id);
         if (!s) fail(api_error::not_found("no session " + std::string(key)));
         if (s->contains("removed") && s->at("removed") == true)
@@ -170,7 +170,7 @@ http::reply app::ingest_content(request_context& ctx) {
                 fail(ok.error());
         }
     });
-    return json_reply(200, json::object{{"result", "success"}, {"indexed", records.size()}});
+    co_return json_reply(200, json::object{{"result", "success"}, {"indexed", records.size()}});
 }
 
 http::reply app::audit_content(request_context& ctx) {

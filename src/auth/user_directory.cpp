@@ -106,7 +106,7 @@ std::optional<std::string> user_directory::bootstrap(const std::filesystem::path
     // Writing the password file inside the transaction is safe to repeat if the write is retried.
     return objects_.env().write([&](store::transaction& txn) -> std::optional<std::string> {
         bool any = false;
-        objects_.scan(txn, users_, 0, [&](std::uint64_t, std::string_view) {
+        objects_.scan(txn, users_, 0, [&](std::uint64_t, const store::stored_object&) {
             any = true;
             return false;
         });

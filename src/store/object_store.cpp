@@ -1,6 +1,7 @@
 // The object tables and their secondary indexes (layouts in docs/storage.md).
 #include "store/object_store.hpp"
 
+#include "core/json_text.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "store/keys.hpp"
@@ -20,6 +21,34 @@ std::uint64_t id_of(const json::value& v) {
 bool removed(const json::object& o) {
     auto it = o.find("removed");
     return it != o.end() && it->value().is_bool() && it->value().get_bool();
+}
+
+// A table value: a flags byte (bit 0: removed), the stored form's length (4 bytes, big-endian),
+// the stored form, the default view.
+constexpr std::size_t header_size = 5;
+
+stored_object decode(std::string_view raw) {
+    std::uint32_t size = 0;
+    for (std::size_t i = 1; i < header_size; ++i)
+        size = (size << 8) | std::uint8_t(raw[i]);
+    return {raw.substr(header_size, size), raw.substr(header_size + size), (raw[0] & 1) != 0};
+}
+
+std::string encode(const model& m, const json::object& o) {
+    std::string out(header_size, '\0');
+    out[0] = char(removed(o) ? 1 : 0);
+    out += json::serialize(o);
+    auto size = std::uint32_t(out.size() - header_size);
+    for (std::size_t i = 0; i < 4; ++i)
+        out[1 + i] = char(size >> (24 - 8 * i));
+    json::object view;
+    for (auto& a : m.attributes) {
+        if (a.is_protected || a.expensive) continue;
+        if (auto it = o.find(a.name); it != o.end() && !it->value().is_null())
+            view[a.name] = to_output(a, it->value());
+    }
+    append_json_text(out, view);
+    return out;
 }
 
 std::string pair_key(std::uint64_t a, std::uint64_t b) {
@@ -47,19 +76,26 @@ object_store::object_store(environment& env) : env_(env) {
     }
 }
 
-json::object object_store::parse(std::string_view raw) {
-    return json::parse(raw).as_object();
+json::object stored_object::parse() const {
+    return json::parse(json).as_object();
 }
 
 std::string object_store::unique_key(const attribute& a, std::string_view value) {
     return a.ignore_case ? lower_ascii(value) : std::string(value);
 }
 
-std::optional<json::object> object_store::get(const transaction& txn, const model& m,
-                                              std::uint64_t id) const {
+std::optional<stored_object> object_store::find(const transaction& txn, const model& m,
+                                                std::uint64_t id) const {
     auto raw = txn.get(tables(m).objects, u64_key(id));
     if (!raw) return std::nullopt;
-    return parse(*raw);
+    return decode(*raw);
+}
+
+std::optional<json::object> object_store::get(const transaction& txn, const model& m,
+                                              std::uint64_t id) const {
+    auto o = find(txn, m, id);
+    if (!o) return std::nullopt;
+    return o->parse();
 }
 
 std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, const model& m,
@@ -70,11 +106,12 @@ std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, c
     return read_u64(*raw);
 }
 
-void object_store::scan(const transaction& txn, const model& m, std::uint64_t from,
-                        const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+void object_store::scan(
+    const transaction& txn, const model& m, std::uint64_t from,
+    const std::function<bool(std::uint64_t, const stored_object&)>& visit) const {
     auto c = txn.open_cursor(tables(m).objects);
     for (bool ok = c.seek(u64_key(from)); ok; ok = c.next())
-        if (!visit(read_u64(c.key()), c.value())) return;
+        if (!visit(read_u64(c.key()), decode(c.value()))) return;
 }
 
 void object_store::scan_references(const transaction& txn, const model& m, const attribute& a,
@@ -106,6 +143,10 @@ std::uint64_t object_store::next_id(transaction& txn) {
     std::uint64_t id = std::max(last + 1, std::uint64_t(now_micros()) << 10);
     txn.put(meta_, "last_id", u64_key(id));
     return id;
+}
+
+void object_store::put(transaction& txn, const model& m, std::uint64_t id, const json::object& o) {
+    txn.put(tables(m).objects, u64_key(id), encode(m, o));
 }
 
 result<void> object_store::check_unique(const transaction& txn, const model& m, std::uint64_t id,
@@ -156,7 +197,7 @@ result<std::uint64_t> object_store::create(transaction& txn, const model& m, jso
     object["id"] = std::to_string(id);
     object["created_at"] = now;
     object["modified_at"] = now;
-    txn.put(tables(m).objects, u64_key(id), json::serialize(object));
+    put(txn, m, id, object);
     index(txn, m, id, object, true);
     return id;
 }
@@ -166,7 +207,7 @@ result<void> object_store::replace(transaction& txn, const model& m, std::uint64
     after["modified_at"] = now_micros();
     if (auto ok = check_unique(txn, m, id, after); !ok) return ok.error();
     index(txn, m, id, before, false);
-    txn.put(tables(m).objects, u64_key(id), json::serialize(after));
+    put(txn, m, id, after);
     index(txn, m, id, after, true);
     return {};
 }

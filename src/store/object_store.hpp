@@ -19,12 +19,26 @@ namespace audex::store {
 
 namespace json = boost::json;
 
+// One object as its table holds it: the stored form, and the default view, the JSON text of its
+// attributes as the API writes them (protected and expensive ones left out), rendered when the
+// object is written so that gets and lists copy it instead of rendering it again.
+struct stored_object {
+    std::string_view json;  // the stored form (date-times as integer microseconds)
+    std::string_view view;  // the default view
+    bool removed = false;
+
+    json::object parse() const;
+};
+
 class object_store {
   public:
     explicit object_store(environment& env);
 
     environment& env() const { return env_; }
 
+    std::optional<stored_object> find(const transaction& txn, const model& m,
+                                      std::uint64_t id) const;
+    // find() parsed.
     std::optional<json::object> get(const transaction& txn, const model& m, std::uint64_t id) const;
     // The object holding `value` in the unique attribute `a` (compared case-insensitively when the
     // attribute ignores case), removed objects excepted.
@@ -33,7 +47,7 @@ class object_store {
 
     // Visits objects in id order from `from` (inclusive) while `visit` returns true.
     void scan(const transaction& txn, const model& m, std::uint64_t from,
-              const std::function<bool(std::uint64_t id, std::string_view raw)>& visit) const;
+              const std::function<bool(std::uint64_t id, const stored_object& o)>& visit) const;
     // Visits the ids of `m` objects whose reference attribute `a` holds `target`.
     void scan_references(const transaction& txn, const model& m, const attribute& a,
                          std::uint64_t target,
@@ -60,8 +74,6 @@ class object_store {
     std::optional<std::string> meta(const transaction& txn, std::string_view key) const;
     void set_meta(transaction& txn, std::string_view key, std::string_view value);
 
-    // Reads a stored object's bytes back into JSON.
-    static json::object parse(std::string_view raw);
     // The key of a unique attribute's value (case-folded when the attribute ignores case).
     static std::string unique_key(const attribute& a, std::string_view value);
 
@@ -72,6 +84,7 @@ class object_store {
         std::map<std::string, table, std::less<>> references;  // by attribute
     };
     std::uint64_t next_id(transaction& txn);
+    void put(transaction& txn, const model& m, std::uint64_t id, const json::object& o);
     void index(transaction& txn, const model& m, std::uint64_t id, const json::object& o, bool add);
     result<void> check_unique(const transaction& txn, const model& m, std::uint64_t id,
                               const json::object& o) const;

@@ -142,3 +142,34 @@ def test_content_survives_a_crash(server_factory):
 def test_ocred_after_screen_content(content_session):
     admin, sid = content_session
     assert admin.fetch("session", sid, fields="ocred")["ocred"] is True
+
+
+def test_concurrent_ingests_are_all_acknowledged_and_searchable(server_factory):
+    """Concurrent requests share group commits; each one's records are searchable once it is
+    answered, and a failing request (a removed session) fails alone."""
+    from concurrent.futures import ThreadPoolExecutor
+    s = server_factory()
+    admin = s.login()
+    sids = [admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+            for _ in range(4)]
+    removed = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    assert admin.delete(f"/api/v2/session/{removed}").status_code == 200
+
+    def ingest(n):
+        sid = removed if n % 10 == 9 else sids[n % 4]
+        record = dict(RECORDS[0], text=f"echo marker{n}")
+        r = admin.post(f"/api/v2/session/{sid}/content", json=[record])
+        if sid != removed:
+            assert r.status_code == 200, r.text
+            hits = search(admin, sid, f"marker{n}")["items"]
+            assert len(hits) == 1, (n, hits)
+        else:
+            assert r.status_code == 409, r.text
+        return n
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sorted(pool.map(ingest, range(80))) == list(range(80))
+    for i, sid in enumerate(sids):
+        events = admin.get(f"/api/audit/sessions/{sid}/events").json()["items"]
+        expected = {f"echo marker{n}" for n in range(80) if n % 4 == i and n % 10 != 9}
+        assert {e["psm.events.content"] for e in events} == expected

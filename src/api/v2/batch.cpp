@@ -1,6 +1,7 @@
 // The batch endpoint: parsing, {reference} substitution and nested transactions.
 #include "api/v2/batch.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
@@ -159,7 +160,9 @@ json::object run_batch(object_api& api, store::environment& env, const auth::pri
             try {
                 auto c = to_call(state.substitute(request).get_object());
                 json::object answer;
-                txn.nested([&](store::transaction& child) { answer = api.execute(child, who, c); });
+                txn.nested([&](store::transaction& child) {
+                    answer = json::parse(api.execute(child, who, c)).as_object();
+                });
                 response["result"] = "success";
                 response["status"] = 200;
                 for (auto& [key, value] : answer)

@@ -266,6 +266,7 @@ std::optional<list_request> object_api::as_list(const auth::principal& who, cons
         }
     }
     r.fields = field_list(m, fields);
+    r.default_fields = !fields;
     if (r.order.empty()) r.order.emplace_back(m.find("id"), false);
     return r;
 }
@@ -286,40 +287,47 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                             std::size_t max_items) const {
     const auto& r = cur.request;
     const model& m = *r.m;
-    auto matches = [&](const json::object& o) {
-        if (!r.include_removed && is_removed(o)) return false;
+    // Whether the object is listed; `parsed` holds its stored form once something needed it.
+    auto matches = [&](const store::stored_object& so, std::optional<json::object>& parsed) {
+        if (!r.include_removed && so.removed) return false;
         if (!r.filter) return true;
+        parsed = so.parse();
         std::map<std::string, json::value> computed;
         // A live object stores no `removed` flag; to a filter it is removed:false.
         static const json::value not_removed(false);
         return r.filter->matches([&](const attribute& a) -> const json::value* {
-            auto v = value_of(txn, m, o, a, computed);
+            auto v = value_of(txn, m, *parsed, a, computed);
             if (a.name == "removed" && (!v || v->is_null())) return &not_removed;
             return v;
         });
     };
-    auto emit = [&](const json::object& o) {
+    auto emit = [&](const store::stored_object& so, std::optional<json::object>& parsed) {
         if (cur.skipped < r.offset) {
             ++cur.skipped;
             return;
         }
         if (cur.emitted++) out += ',';
-        append_json_text(out, render(txn, m, o, r.fields));
+        if (r.default_fields) {
+            out += so.view;
+            return;
+        }
+        if (!parsed) parsed = so.parse();
+        append_json_text(out, render(txn, m, *parsed, r.fields));
     };
     std::size_t produced = 0;
     if (cur.by_id) {
         std::size_t scanned = 0;
         bool more = false;
-        objects_.scan(txn, m, cur.next_id, [&](std::uint64_t id, std::string_view raw) {
+        objects_.scan(txn, m, cur.next_id, [&](std::uint64_t id, const store::stored_object& so) {
             if (cur.emitted >= r.limit || produced >= max_items || scanned++ >= 20 * max_items) {
                 more = cur.emitted < r.limit;
                 cur.next_id = id;
                 return false;
             }
-            auto o = store::object_store::parse(raw);
-            if (!matches(o)) return true;
+            std::optional<json::object> parsed;
+            if (!matches(so, parsed)) return true;
             auto before = cur.emitted;
-            emit(o);
+            emit(so, parsed);
             produced += cur.emitted - before;
             return true;
         });
@@ -327,13 +335,14 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     }
     if (!cur.sorted) {
         std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
-        objects_.scan(txn, m, 0, [&](std::uint64_t id, std::string_view raw) {
-            auto o = store::object_store::parse(raw);
-            if (!matches(o)) return true;
+        objects_.scan(txn, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
+            std::optional<json::object> parsed;
+            if (!matches(so, parsed)) return true;
+            if (!parsed) parsed = so.parse();
             std::map<std::string, json::value> computed;
             std::vector<json::value> keys;
             for (auto& [a, desc] : r.order) {
-                auto v = value_of(txn, m, o, *a, computed);
+                auto v = value_of(txn, m, *parsed, *a, computed);
                 keys.push_back(v ? *v : json::value(nullptr));
             }
             keyed.emplace_back(std::move(keys), id);
@@ -355,8 +364,9 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     }
     while (cur.position < cur.ids.size() && produced < max_items) {
         auto id = cur.ids[cur.position++];
-        if (auto o = objects_.get(txn, m, id)) {
-            emit(*o);
+        if (auto so = objects_.find(txn, m, id)) {
+            std::optional<json::object> parsed;
+            emit(*so, parsed);
             ++produced;
         }
     }
@@ -388,17 +398,16 @@ std::function<bool(std::string&)> object_api::stream(list_request request) const
     };
 }
 
-json::object object_api::list_all(const store::transaction& txn,
-                                  const list_request& request) const {
+std::string object_api::list_all(const store::transaction& txn, const list_request& request) const {
     list_cursor cur;
     cur.request = request;
     cur.by_id = request.order.size() == 1 && request.order[0].first->name == "id" &&
                 !request.order[0].second;
-    std::string items = "[";
-    while (list_slice(txn, cur, items, 1 << 20)) {
+    std::string out = "{\"result\":\"success\",\"" + request.m->name + "\":[";
+    while (list_slice(txn, cur, out, 1 << 20)) {
     }
-    items += "]";
-    return {{"result", "success"}, {request.m->name, json::parse(items)}};
+    out += "]}";
+    return out;
 }
 
 // ---- single objects --------------------------------------------------------------------------
@@ -411,8 +420,8 @@ json::object object_api::live_object(const store::transaction& txn, const model&
     return std::move(*o);
 }
 
-json::object object_api::get(const store::transaction& txn, const model& m, std::uint64_t id,
-                             const call& c) const {
+std::string object_api::get(const store::transaction& txn, const model& m, std::uint64_t id,
+                            const call& c) const {
     const std::string* fields = nullptr;
     for (auto& [key, value] : c.params) {
         if (key != "fields")
@@ -420,7 +429,16 @@ json::object object_api::get(const store::transaction& txn, const model& m, std:
         fields = &value;
     }
     auto chosen = field_list(m, fields);
-    return {{"result", "success"}, {m.name, render(txn, m, live_object(txn, m, id), chosen)}};
+    auto so = objects_.find(txn, m, id);
+    if (!so || so->removed)
+        fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
+    std::string out = "{\"result\":\"success\",\"" + m.name + "\":";
+    if (fields)
+        append_json_text(out, render(txn, m, so->parse(), chosen));
+    else
+        out += so->view;
+    out += '}';
+    return out;
 }
 
 json::object object_api::validated(const model& m, const json::value& body,
@@ -593,8 +611,23 @@ json::object object_api::api_key(store::transaction& txn, const auth::principal&
 
 // ---- dispatch --------------------------------------------------------------------------------
 
-json::object object_api::execute(store::transaction& txn, const auth::principal& who,
-                                 const call& c) {
+std::string object_api::execute(store::transaction& txn, const auth::principal& who,
+                                const call& c) {
+    const auto& p = c.path;
+    if (c.method == verb::get && p.size() == 1 && p[0] != "objspec" && p[0] != "session_backup")
+        return list_all(txn, *as_list(who, c));
+    if (c.method == verb::get && p.size() == 2 && p[0] != "objspec") {
+        const model& m = model_named(p[0]);
+        auto id = parse_id(p[1]);
+        if (!id) fail(api_error::not_found("no object with id '" + p[1] + "'"));
+        require(who, auth::capability::read);
+        return get(txn, m, *id, c);
+    }
+    return to_json_text(execute_json(txn, who, c));
+}
+
+json::object object_api::execute_json(store::transaction& txn, const auth::principal& who,
+                                      const call& c) {
     const auto& p = c.path;
     auto id_at = [&](std::size_t i) {
         auto id = parse_id(p[i]);
@@ -629,7 +662,6 @@ json::object object_api::execute(store::transaction& txn, const auth::principal&
     }
     const model& m = model_named(p[0]);
     if (p.size() == 1) {
-        if (c.method == verb::get) return list_all(txn, *as_list(who, c));
         if (c.method != verb::post) not_allowed();
         no_params();
         return create(txn, who, m, c.body);
@@ -637,9 +669,6 @@ json::object object_api::execute(store::transaction& txn, const auth::principal&
     auto id = id_at(1);
     if (p.size() == 2) {
         switch (c.method) {
-            case verb::get:
-                require(who, auth::capability::read);
-                return get(txn, m, id, c);
             case verb::patch:
                 no_params();
                 return patch(txn, who, m, id, c.body);

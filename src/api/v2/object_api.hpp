@@ -37,6 +37,7 @@ struct list_request {
     std::vector<std::pair<const attribute*, bool>> order;  // attribute, descending
     std::size_t limit = 100, offset = 0;
     std::vector<const attribute*> fields;
+    bool default_fields = true;  // no `fields`: the stored default view
 };
 
 struct object_api_settings {
@@ -53,8 +54,8 @@ class object_api {
     // Whether the call writes (and so needs a write transaction).
     static bool writes(const call& c) { return c.method != verb::get; }
 
-    // Runs one call; the answer is the JSON body of a 200.
-    json::object execute(store::transaction& txn, const auth::principal& who, const call& c);
+    // Runs one call; the answer is the JSON text of a 200's body.
+    std::string execute(store::transaction& txn, const auth::principal& who, const call& c);
 
     // A GET of a model's list, checked and parsed, or nullopt when `c` is not one.
     std::optional<list_request> as_list(const auth::principal& who, const call& c) const;
@@ -64,6 +65,8 @@ class object_api {
 
   private:
     struct list_cursor;
+    // execute() for the calls whose answer is built as JSON (all but GETs of lists and objects).
+    json::object execute_json(store::transaction& txn, const auth::principal& who, const call& c);
     json::object render(const store::transaction& txn, const model& m, const json::object& stored,
                         const std::vector<const attribute*>& fields) const;
     // A session's expensive attribute, computed from the stored session and the objects it names.
@@ -74,10 +77,10 @@ class object_api {
                                 std::map<std::string, json::value>& computed) const;
     bool list_slice(const store::transaction& txn, list_cursor& cursor, std::string& out,
                     std::size_t max_items) const;
-    json::object list_all(const store::transaction& txn, const list_request& request) const;
+    std::string list_all(const store::transaction& txn, const list_request& request) const;
 
-    json::object get(const store::transaction& txn, const model& m, std::uint64_t id,
-                     const call& c) const;
+    std::string get(const store::transaction& txn, const model& m, std::uint64_t id,
+                    const call& c) const;
     json::object create(store::transaction& txn, const auth::principal& who, const model& m,
                         const json::value& body);
     json::object patch(store::transaction& txn, const auth::principal& who, const model& m,

@@ -78,8 +78,8 @@ struct store_fixture {
     ids scan(const model& m, std::uint64_t from = 0, std::size_t limit = SIZE_MAX) {
         ids out;
         auto txn = env->read();
-        store->scan(txn, m, from, [&](std::uint64_t id, std::string_view raw) {
-            BOOST_TEST(object_store::parse(raw).at("id").as_string() == std::to_string(id));
+        store->scan(txn, m, from, [&](std::uint64_t id, const stored_object& o) {
+            BOOST_TEST(o.parse().at("id").as_string() == std::to_string(id));
             out.push_back(id);
             return out.size() < limit;
         });
@@ -413,10 +413,29 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopening) {
     BOOST_TEST(next > s);
 }
 
-BOOST_AUTO_TEST_CASE(parse_reads_stored_bytes) {
-    auto o = object_store::parse(R"({"a": 1, "b": "x"})");
-    BOOST_TEST(o.at("a").as_int64() == 1);
-    BOOST_TEST(o.at("b").as_string() == "x");
+BOOST_AUTO_TEST_CASE(records_keep_the_default_view_and_the_removed_flag) {
+    auto s = create(sessions, {{"protocol", "ssh"}, {"started_at", 1649167567313862}});
+    auto u = create(users, {{"name", "alice"}, {"password", "$argon2id$hash"}});
+    auto view = [&](const model& m, std::uint64_t id) {
+        auto txn = env->read();
+        auto o = store->find(txn, m, id);
+        BOOST_TEST_REQUIRE(o.has_value());
+        BOOST_TEST(o->parse() == get(m, id));
+        return std::pair{json::parse(o->view).as_object(), o->removed};
+    };
+    auto [session, session_removed] = view(sessions, s);
+    BOOST_TEST(session.at("started_at").as_string() == "2022-04-05 14:06:07.313862+00");
+    BOOST_TEST(session.at("protocol").as_string() == "ssh");
+    BOOST_TEST(session.at("id").as_string() == std::to_string(s));
+    BOOST_TEST(!session_removed);
+    auto [user, user_removed] = view(users, u);
+    BOOST_TEST(!user.contains("password"));  // protected
+    BOOST_TEST(user.at("name").as_string() == "alice");
+
+    BOOST_TEST(modify(sessions, s, [](json::object& o) { o["removed"] = true; }).has_value());
+    auto [after, removed] = view(sessions, s);
+    BOOST_TEST(removed);
+    BOOST_TEST(after.at("removed").as_bool());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -223,16 +223,14 @@ void app::authenticate(request_context& ctx) {
     }
     if (credential.empty()) unauthenticated("authentication required");
     ctx.token = credential;
-    std::optional<std::uint64_t> user;
     if (auto hit = logins_.touch(credential)) {
-        user = parse_id(hit->user_id);
+        ctx.who = std::move(hit->who);
         ctx.remaining = hit->remaining;
-    } else {
-        auto txn = env_.read();
-        user = users_.api_key_user(txn, credential);
+        return;
     }
-    if (!user) unauthenticated("unknown or expired token");
     auto txn = env_.read();
+    auto user = users_.api_key_user(txn, credential);
+    if (!user) unauthenticated("unknown or expired token");
     ctx.who = users_.find(txn, *user);
     if (!ctx.who) unauthenticated("the token's user no longer exists");
 }
@@ -261,7 +259,7 @@ http::reply app::login(request_context& ctx) {
         fail({error_type::authentication_failure, "wrong user name or password", {}});
     }
     throttle_.succeeded(name, client);
-    auto token = logins_.create(std::to_string(who->user_id));
+    auto token = logins_.create(*who);
     return json_reply(200, json::object{{"result", "success"}, {"sessionid", token}});
 }
 
@@ -280,7 +278,7 @@ http::reply app::authentication(request_context& ctx) {
         fail({error_type::forbidden, "role 'user' has no API access", {}});
     // Basic credentials open a new login session; a token keeps its own.
     if (ctx.token.empty()) {
-        ctx.token = logins_.create(std::to_string(ctx.who->user_id));
+        ctx.token = logins_.create(*ctx.who);
         ctx.remaining = logins_.idle_timeout();
     }
     json::object meta{{"href", "/api/authentication"}, {"parent", "/api"}};

@@ -24,7 +24,7 @@ bool login_sessions::expired(const entry& e, steady_time now) const {
     return now - e.last_touch >= idle_timeout_;
 }
 
-std::string login_sessions::create(std::string user_id) {
+std::string login_sessions::create(principal who) {
     const steady_time now = clock_();
     for (;;) {
         std::string token = new_token();
@@ -33,7 +33,7 @@ std::string login_sessions::create(std::string user_id) {
         std::lock_guard lock(s.mutex);
         // A collision of 160 random bits does not happen, but if it did it must not hand out a
         // token that someone else already holds.
-        if (s.entries.try_emplace(std::move(digest), std::move(user_id), now).second) return token;
+        if (s.entries.try_emplace(std::move(digest), std::move(who), now).second) return token;
     }
 }
 
@@ -50,7 +50,7 @@ std::optional<login_sessions::hit> login_sessions::touch(std::string_view token)
     }
     // `now` was read before the lock, so a concurrent touch may have stored a later time.
     if (now > it->second.last_touch) it->second.last_touch = now;
-    return hit{it->second.user_id, idle_timeout_};
+    return hit{it->second.who, idle_timeout_};
 }
 
 bool login_sessions::end(std::string_view token) {
@@ -65,12 +65,12 @@ bool login_sessions::end(std::string_view token) {
     return live;
 }
 
-std::size_t login_sessions::end_all_of(std::string_view user_id) {
+std::size_t login_sessions::end_all_of(std::uint64_t user_id) {
     std::size_t ended = 0;
     for (shard& s : shards_) {
         std::lock_guard lock(s.mutex);
-        ended +=
-            std::erase_if(s.entries, [&](const auto& kv) { return kv.second.user_id == user_id; });
+        ended += std::erase_if(s.entries,
+                               [&](const auto& kv) { return kv.second.who.user_id == user_id; });
     }
     return ended;
 }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "auth/clock.hpp"
+#include "auth/roles.hpp"
 
 namespace audex::auth {
 
@@ -24,7 +25,7 @@ namespace audex::auth {
 class login_sessions {
   public:
     struct hit {
-        std::string user_id;
+        principal who;  // as it was at login: changing a user ends its sessions (end_all_of)
         std::chrono::seconds remaining;  // until the session expires if not touched again
     };
 
@@ -35,8 +36,8 @@ class login_sessions {
 
     std::chrono::seconds idle_timeout() const { return idle_timeout_; }
 
-    // Starts a session of `user_id` and returns its new token (see new_token()).
-    std::string create(std::string user_id);
+    // Starts a session of `who` and returns its new token (see new_token()).
+    std::string create(principal who);
 
     // Looks the token up and restarts its idle timer, so remaining == idle_timeout(). Nullopt for
     // an unknown, ended or expired token; an expired entry is dropped here.
@@ -45,8 +46,8 @@ class login_sessions {
     // Ends the session of `token`; false when there was no live one.
     bool end(std::string_view token);
 
-    // Ends every session of a user (removed, password or role changed). Returns how many.
-    std::size_t end_all_of(std::string_view user_id);
+    // Ends every session of a user (removed, renamed, password or role changed). Returns how many.
+    std::size_t end_all_of(std::uint64_t user_id);
 
     // Drops expired entries; call it periodically so that sessions nobody touches again do not
     // pile up. Returns how many were dropped.
@@ -57,7 +58,7 @@ class login_sessions {
 
   private:
     struct entry {
-        std::string user_id;
+        principal who;
         steady_time last_touch;
     };
     // Aligned to a cache line so that threads locking neighbouring shards do not share one.

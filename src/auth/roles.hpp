@@ -3,7 +3,9 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace audex::auth {
@@ -13,6 +15,13 @@ enum class role { user, service, operator_, admin, superadmin };
 
 inline constexpr std::array all_roles{role::user, role::service, role::operator_, role::admin,
                                       role::superadmin};
+
+// Who a request acts as: the user behind its credentials.
+struct principal {
+    std::uint64_t user_id = 0;
+    std::string name;
+    auth::role role = auth::role::user;
+};
 
 // What a route requires. Capabilities, not a minimum role, because the roles are not a chain:
 // `service` (recorders) may ingest but not read, `operator` may read but not ingest.

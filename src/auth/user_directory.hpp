@@ -13,12 +13,6 @@
 
 namespace audex::auth {
 
-struct principal {
-    std::uint64_t user_id = 0;
-    std::string name;
-    auth::role role = auth::role::user;
-};
-
 class user_directory {
   public:
     user_directory(store::object_store& objects, password_cost cost);

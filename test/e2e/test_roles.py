@@ -122,3 +122,13 @@ def test_a_role_change_ends_the_users_login_sessions(shared_server, admin):
     assert admin.patch(f"/api/v2/user/{uid}", json={"role": "user"}).status_code == 200
     assert_error(c.get("/api/v2/session"), 401, "Unauthenticated")
     assert_error(shared_server.login("demoted", PASSWORD).get("/api/v2/session"), 403, "Forbidden")
+
+
+def test_a_rename_ends_the_users_login_sessions_and_other_changes_do_not(shared_server, admin):
+    c = shared_server.add_user(admin, "renamed", "operator")
+    uid = c.get("/api/v2/user", params={"filter": "name:renamed"}).json()["user"][0]["id"]
+    assert admin.patch(f"/api/v2/user/{uid}", json={"email": "r@example.org"}).status_code == 200
+    assert c.get("/api/v2/session").status_code == 200
+    assert admin.patch(f"/api/v2/user/{uid}", json={"name": "renamed-2"}).status_code == 200
+    assert_error(c.get("/api/v2/session"), 401, "Unauthenticated")
+    assert shared_server.login("renamed-2", PASSWORD).get("/api/v2/session").status_code == 200

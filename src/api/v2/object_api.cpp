@@ -516,9 +516,11 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     auto after = validated(m, body, &*before);
     if (m.name == "user") {
         check_role_change(who, &*before, after);
-        // A new password or role ends the user's login sessions.
-        if (body.as_object().contains("password") || body.as_object().contains("role"))
-            logins_.end_all_of(std::to_string(id));
+        // A new name, password or role ends the user's login sessions, which hold the user as
+        // it was at login.
+        auto& changes = body.as_object();
+        if (changes.contains("name") || changes.contains("password") || changes.contains("role"))
+            logins_.end_all_of(id);
     }
     if (auto ok = objects_.replace(txn, m, id, *before, std::move(after)); !ok) fail(ok.error());
     return {{"result", "success"}, {m.name, {{"id", std::to_string(id)}}}};
@@ -536,7 +538,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
         check_role_change(who, &before, before);
         if (id == who.user_id) forbidden("a user may not remove itself");
         users_.revoke_api_key(txn, id);
-        logins_.end_all_of(std::to_string(id));
+        logins_.end_all_of(id);
     }
     auto after = before;
     after["removed"] = true;

@@ -21,6 +21,10 @@ namespace {
 
 using audex::auth::test::fake_clock;
 
+audex::auth::principal user(std::uint64_t id) {
+    return {id, "user" + std::to_string(id), audex::auth::role::operator_};
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(auth_login_sessions)
@@ -28,11 +32,11 @@ BOOST_AUTO_TEST_SUITE(auth_login_sessions)
 BOOST_AUTO_TEST_CASE(create_and_touch) {
     fake_clock clock;
     login_sessions sessions(600s, clock.fn());
-    const std::string token = sessions.create("u1");
+    const std::string token = sessions.create(user(1));
     BOOST_TEST(looks_like_token(token));
     auto hit = sessions.touch(token);
     BOOST_REQUIRE(hit);
-    BOOST_TEST(hit->user_id == "u1");
+    BOOST_TEST(hit->who.user_id == 1);
     BOOST_TEST(hit->remaining.count() == 600);
     BOOST_TEST(!sessions.touch(new_token()));
     BOOST_TEST(!sessions.touch(""));
@@ -42,7 +46,7 @@ BOOST_AUTO_TEST_CASE(create_and_touch) {
 BOOST_AUTO_TEST_CASE(expires_after_idle_timeout) {
     fake_clock clock;
     login_sessions sessions(600s, clock.fn());
-    const std::string token = sessions.create("u1");
+    const std::string token = sessions.create(user(1));
     clock.advance(599s);
     BOOST_TEST(sessions.touch(token).has_value());
     clock.advance(600s);
@@ -56,7 +60,7 @@ BOOST_AUTO_TEST_CASE(expires_after_idle_timeout) {
 BOOST_AUTO_TEST_CASE(touch_resets_the_idle_timer) {
     fake_clock clock;
     login_sessions sessions(600s, clock.fn());
-    const std::string token = sessions.create("u1");
+    const std::string token = sessions.create(user(1));
     for (int i = 0; i < 10; ++i) {
         clock.advance(500s);
         auto hit = sessions.touch(token);
@@ -72,7 +76,7 @@ BOOST_AUTO_TEST_CASE(touch_resets_the_idle_timer) {
 BOOST_AUTO_TEST_CASE(end_revokes) {
     fake_clock clock;
     login_sessions sessions(600s, clock.fn());
-    const std::string a = sessions.create("u1"), b = sessions.create("u1");
+    const std::string a = sessions.create(user(1)), b = sessions.create(user(1));
     BOOST_TEST(sessions.end(a));
     BOOST_TEST(!sessions.touch(a));
     BOOST_TEST(!sessions.end(a));
@@ -88,15 +92,15 @@ BOOST_AUTO_TEST_CASE(end_all_of_a_user) {
     login_sessions sessions(600s, clock.fn());
     std::vector<std::string> mine, theirs;
     for (int i = 0; i < 50; ++i) {
-        mine.push_back(sessions.create("alice"));
-        theirs.push_back(sessions.create("bob"));
+        mine.push_back(sessions.create(user(2)));
+        theirs.push_back(sessions.create(user(3)));
     }
-    BOOST_TEST(sessions.end_all_of("alice") == 50u);
+    BOOST_TEST(sessions.end_all_of(2) == 50u);
     for (const auto& t : mine)
         BOOST_TEST(!sessions.touch(t));
     for (const auto& t : theirs)
-        BOOST_TEST(sessions.touch(t)->user_id == "bob");
-    BOOST_TEST(sessions.end_all_of("alice") == 0u);
+        BOOST_TEST(sessions.touch(t)->who.user_id == 3);
+    BOOST_TEST(sessions.end_all_of(2) == 0u);
     BOOST_TEST(sessions.size() == 50u);
 }
 
@@ -105,11 +109,11 @@ BOOST_AUTO_TEST_CASE(purge_drops_only_expired) {
     login_sessions sessions(600s, clock.fn());
     std::vector<std::string> old_tokens;
     for (int i = 0; i < 100; ++i)
-        old_tokens.push_back(sessions.create("old"));
+        old_tokens.push_back(sessions.create(user(4)));
     clock.advance(300s);
     std::vector<std::string> new_tokens;
     for (int i = 0; i < 100; ++i)
-        new_tokens.push_back(sessions.create("new"));
+        new_tokens.push_back(sessions.create(user(5)));
     clock.advance(300s);
     BOOST_TEST(sessions.purge_expired() == 100u);
     BOOST_TEST(sessions.size() == 100u);
@@ -127,7 +131,7 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_refused) {
 
 BOOST_AUTO_TEST_CASE(real_clock) {
     login_sessions sessions(600s);
-    const std::string token = sessions.create("u1");
+    const std::string token = sessions.create(user(1));
     BOOST_TEST(sessions.touch(token)->remaining.count() == 600);
 }
 
@@ -139,12 +143,12 @@ BOOST_AUTO_TEST_CASE(concurrent_create_touch_end) {
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
         pool.emplace_back([&, t] {
-            const std::string user = "user" + std::to_string(t);
+            const std::uint64_t id = 100 + t;
             std::vector<std::string> tokens;
             for (int i = 0; i < per_thread; ++i) {
-                tokens.push_back(sessions.create(user));
+                tokens.push_back(sessions.create(user(id)));
                 auto hit = sessions.touch(tokens[static_cast<std::size_t>(i) / 2]);
-                if (!hit || hit->user_id != user) ++mismatches;
+                if (!hit || hit->who.user_id != id) ++mismatches;
                 if (i % 3 == 0) clock.advance(1ms);
             }
             // Every other session ends; the rest stay live.
@@ -158,7 +162,7 @@ BOOST_AUTO_TEST_CASE(concurrent_create_touch_end) {
         th.join();
     BOOST_TEST(mismatches.load() == 0);
     BOOST_TEST(sessions.size() == static_cast<std::size_t>(threads * per_thread / 2));
-    BOOST_TEST(sessions.end_all_of("user3") == static_cast<std::size_t>(per_thread / 2));
+    BOOST_TEST(sessions.end_all_of(103) == static_cast<std::size_t>(per_thread / 2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // The application: routes, authentication, body parsing and error answers.
 #include "api/app.hpp"
 
+#include "api/audit/routes.hpp"
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
 #include "core/json_text.hpp"
@@ -116,7 +117,8 @@ app::app(app_settings settings, store::environment& env)
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
       objects_api_(objects_, users_, logins_, {settings_.node_serial}),
-      content_(env) {
+      content_(env),
+      audit_sessions_(objects_, objects_api_, content_) {
     auto bind = [this](http::reply (app::*fn)(request_context&)) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
@@ -130,6 +132,9 @@ app::app(app_settings settings, store::environment& env)
         true);
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
+    audit::register_sessions(*this, audit_sessions_);
+    audit::register_stats(*this, audit_sessions_);
+    audit::register_histogram(*this, audit_sessions_);
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));

@@ -2,6 +2,7 @@
 // parsing, and the one place where errors become JSON answers.
 #pragma once
 
+#include "api/audit/session_search.hpp"
 #include "api/v2/object_api.hpp"
 #include "auth/login_sessions.hpp"
 #include "auth/throttle.hpp"
@@ -56,9 +57,13 @@ class app : public http::application {
 
     store::object_store& objects() { return objects_; }
     auth::user_directory& users() { return users_; }
+    store::environment& env() { return env_; }
+
+    using handler = std::function<http::reply(request_context&)>;
+    void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
+             bool authenticate = true, bool ndjson = false);
 
   private:
-    using handler = std::function<http::reply(request_context&)>;
     struct route {
         handler fn;
         family fam = family::v2;
@@ -66,8 +71,6 @@ class app : public http::application {
         bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
     };
 
-    void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
-             bool authenticate = true, bool ndjson = false);
     http::reply dispatch(request_context& ctx, const route& r);
     void authenticate(request_context& ctx);
 
@@ -92,6 +95,7 @@ class app : public http::application {
     auth::login_throttle throttle_;
     object_api objects_api_;
     index::content_index content_;
+    audit::session_search audit_sessions_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     http::router<route> router_;
 };

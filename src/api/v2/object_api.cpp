@@ -146,7 +146,7 @@ json::value object_api::expensive(const store::transaction& txn, const json::obj
         if (!o) return nullptr;
         auto suffix = std::string_view(name).substr(ref.size() + 1);
         if (suffix == "removed") return is_removed(*o);
-        auto it = o->find(suffix == "organization" ? "organization" : "name");
+        auto it = o->find(suffix);
         return it == o->end() ? json::value(nullptr) : it->value();
     }
     if (name == "destination_address") {

@@ -1,6 +1,7 @@
 // The application: routes, authentication, body parsing and error answers.
 #include "api/app.hpp"
 
+#include "api/audit/routes.hpp"
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
 #include "core/json_text.hpp"
@@ -129,14 +130,9 @@ app::app(app_settings settings, store::environment& env)
       logins_(settings_.session_timeout),
       objects_api_(objects_, users_, logins_, {settings_.node_serial}),
       content_(env),
+      audit_sessions_(objects_, objects_api_, content_),
       writer_(env) {
-    // The lambdas live in the route table as long as the app, so their coroutines may use them.
-    auto bind = [this](http::reply (app::*fn)(request_context&)) {
-        return [this, fn](request_context& ctx) -> http::net::awaitable<http::reply> {
-            co_return (this->*fn)(ctx);
-        };
-    };
-    auto bind_async = [this](http::net::awaitable<http::reply> (app::*fn)(request_context&)) {
+    auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
     add(verb::post, "/api/system/login", family::system, bind(&app::login), false);
@@ -145,10 +141,13 @@ app::app(app_settings settings, store::environment& env)
     add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout));
 
     add(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
-    add(verb::post, "/api/v2/session/{}/content", family::v2, bind_async(&app::ingest_content),
-        true, true);
+    add_async(verb::post, "/api/v2/session/{}/content", family::v2, bind(&app::ingest_content),
+              true, true);
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
+    audit::register_sessions(*this, audit_sessions_);
+    audit::register_stats(*this, audit_sessions_);
+    audit::register_histogram(*this, audit_sessions_);
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
@@ -187,6 +186,17 @@ void app::purge_later(std::uint64_t session) {
 
 void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
               bool ndjson) {
+    // The coroutine reads `fn` from the route table, which lives as long as the app.
+    add_async(
+        method, pattern, fam,
+        [fn = std::move(fn)](request_context& ctx) -> http::net::awaitable<http::reply> {
+            co_return fn(ctx);
+        },
+        authenticate, ndjson);
+}
+
+void app::add_async(verb method, std::string_view pattern, family fam, async_handler fn,
+                    bool authenticate, bool ndjson) {
     router_.add(method, pattern, route{std::move(fn), fam, authenticate, ndjson});
 }
 

@@ -2,6 +2,7 @@
 // parsing, and the one place where errors become JSON answers.
 #pragma once
 
+#include "api/audit/session_search.hpp"
 #include "api/v2/object_api.hpp"
 #include "auth/login_sessions.hpp"
 #include "auth/throttle.hpp"
@@ -57,18 +58,24 @@ class app : public http::application {
 
     store::object_store& objects() { return objects_; }
     auth::user_directory& users() { return users_; }
+    store::environment& env() { return env_; }
+
+    using handler = std::function<http::reply(request_context&)>;
+    void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
+             bool authenticate = true, bool ndjson = false);
 
   private:
-    using handler = std::function<http::net::awaitable<http::reply>(request_context&)>;
+    // A handler that waits for something (the group writer) without holding its thread.
+    using async_handler = std::function<http::net::awaitable<http::reply>(request_context&)>;
+    void add_async(boost::beast::http::verb method, std::string_view pattern, family fam,
+                   async_handler fn, bool authenticate = true, bool ndjson = false);
     struct route {
-        handler fn;
+        async_handler fn;
         family fam = family::v2;
         bool authenticate = true;
         bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
     };
 
-    void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
-             bool authenticate = true, bool ndjson = false);
     http::net::awaitable<http::reply> dispatch(request_context& ctx, const route& r);
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
@@ -96,6 +103,7 @@ class app : public http::application {
     auth::login_throttle throttle_;
     object_api objects_api_;
     index::content_index content_;
+    audit::session_search audit_sessions_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     store::group_writer writer_;          // content ingestion, group-committed
     http::router<route> router_;

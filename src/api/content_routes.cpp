@@ -1,11 +1,10 @@
 // Session content over HTTP: ingestion (POST /api/v2/session/<id>/content), content search
 // (GET /api/audit/sessions/<id>/content) and events (GET /api/audit/sessions/<id>/events).
 #include "api/app.hpp"
+#include "api/params.hpp"
 #include "api/request.hpp"
 
 #include <boost/json/serialize.hpp>
-
-#include <charconv>
 
 namespace audex::api {
 
@@ -66,43 +65,6 @@ index::content_record parse_record(const json::value& v, const std::string& wher
     if (!has_end) r.end = r.start;
     if (r.end < r.start) bad("end_time", "is before start_time");
     return r;
-}
-
-std::size_t count_param(const request_context& ctx, std::string_view name, std::size_t fallback,
-                        std::size_t max) {
-    for (auto& [key, value] : ctx.params) {
-        if (key != name) continue;
-        std::size_t v = 0;
-        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-        if (ec != std::errc() || end != value.data() + value.size() || v > max ||
-            (name == "limit" && v == 0))
-            fail(api_error::invalid_argument(
-                name, std::string(name) + " must be a whole number up to " + std::to_string(max)));
-        return v;
-    }
-    return fallback;
-}
-
-void only_params(const request_context& ctx, std::initializer_list<std::string_view> allowed) {
-    for (auto& [key, value] : ctx.params)
-        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-            fail(api_error::invalid_argument(key, "unknown parameter '" + key + "'"));
-}
-
-// Adds the paging links of the seed's alerts listing to `meta`.
-void page_links(json::object& meta, const std::string& href, std::size_t total, std::size_t limit,
-                std::size_t offset) {
-    auto link = [&](std::size_t at) {
-        return json::value(href + "?limit=" + std::to_string(limit) +
-                           "&offset=" + std::to_string(at));
-    };
-    meta["first"] = link(0);
-    meta["last"] = link(total == 0 ? 0 : (total - 1) / limit * limit);
-    meta["next"] = offset + limit < total ? link(offset + limit) : json::value(nullptr);
-    meta["previous"] =
-        offset > 0 ? link(offset > limit ? offset - limit : 0) : json::value(nullptr);
-    meta["limit"] = limit;
-    meta["offset"] = offset;
 }
 
 }  // namespace

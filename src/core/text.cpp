@@ -55,4 +55,20 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
+std::vector<std::string_view> split_list(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ')
+            item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ')
+            item.remove_suffix(1);
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
 }  // namespace audex

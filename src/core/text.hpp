@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace audex {
 
@@ -14,5 +15,9 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // Levenshtein distance in bytes.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The items of a comma-separated list (`fields`, `order`, `sort`), blanks around them trimmed and
+// empty items dropped.
+std::vector<std::string_view> split_list(std::string_view text);
 
 }  // namespace audex

@@ -3,7 +3,9 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace audex {
 
@@ -169,6 +171,25 @@ std::string format_iso_time(micros t, int digits, bool zulu) {
         n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(b.fraction));
     if (zulu) std::snprintf(buf + n, sizeof buf - n, "Z");
     return buf;
+}
+
+micros add_months(micros t, int months) {
+    auto day_length = 86400 * us_per_second;
+    auto days = t / day_length - (t % day_length < 0 ? 1 : 0);
+    auto time_of_day = t - days * day_length;
+    date::year_month_day ymd{date::sys_days{date::days{days}}};
+    auto ym = date::year_month(ymd.year(), ymd.month()) + date::months(months);
+    auto day = std::min(ymd.day(), (ym / date::last).day());
+    return micros(date::sys_days(ym / day).time_since_epoch().count()) * day_length + time_of_day;
+}
+
+std::string format_iso_time_at_offset(micros t, std::int32_t offset_seconds, int digits) {
+    auto out = format_iso_time(t + micros(offset_seconds) * us_per_second, digits, false);
+    auto minutes = std::abs(offset_seconds) / 60;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d", offset_seconds < 0 ? '-' : '+',
+                  minutes / 60 % 100, minutes % 60);
+    return out + buf;
 }
 
 }  // namespace audex

@@ -4,6 +4,7 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,7 +13,7 @@ namespace audex::http {
 
 template <class Route>
 class router {
-public:
+  public:
     struct match {
         enum class outcome { found, not_found, method_not_allowed } result = outcome::not_found;
         const Route* route = nullptr;
@@ -22,34 +23,45 @@ public:
 
     void add(boost::beast::http::verb method, std::string_view pattern, Route route) {
         auto views = split(pattern);
-        entries_.push_back({method, {views.begin(), views.end()}, std::move(route)});
+        auto literals = std::size_t(std::count_if(views.begin(), views.end(),
+                                                  [](std::string_view v) { return v != "{}"; }));
+        entries_.push_back({method, {views.begin(), views.end()}, literals, std::move(route)});
     }
 
-    // `path` is the decoded path without the query; a trailing slash is ignored.
+    // `path` is the decoded path without the query; a trailing slash is ignored. Where several
+    // patterns match, the one with the most literal segments wins (`/sessions/stats` over
+    // `/sessions/{}`), whatever the order they were added in.
     match find(boost::beast::http::verb method, std::string_view path) const {
         match m;
         auto segments = split(path);
+        const entry* best = nullptr;
+        std::vector<boost::beast::http::verb> allowed;
         for (auto& e : entries_) {
             if (!matches(e.segments, segments)) continue;
-            if (e.method == method) {
-                m.result = match::outcome::found;
-                m.route = &e.route;
-                m.params.clear();
-                for (std::size_t i = 0; i < e.segments.size(); ++i)
-                    if (e.segments[i] == "{}") m.params.push_back(segments[i]);
-                return m;
-            }
+            if (e.method == method && (!best || e.literals > best->literals)) best = &e;
+            if (std::find(allowed.begin(), allowed.end(), e.method) == allowed.end())
+                allowed.push_back(e.method);
+        }
+        if (best) {
+            m.result = match::outcome::found;
+            m.route = &best->route;
+            for (std::size_t i = 0; i < best->segments.size(); ++i)
+                if (best->segments[i] == "{}") m.params.push_back(segments[i]);
+        } else if (!allowed.empty()) {
             m.result = match::outcome::method_not_allowed;
-            if (!m.allow.empty()) m.allow += ", ";
-            m.allow += std::string(boost::beast::http::to_string(e.method));
+            for (auto v : allowed) {
+                if (!m.allow.empty()) m.allow += ", ";
+                m.allow += std::string(boost::beast::http::to_string(v));
+            }
         }
         return m;
     }
 
-private:
+  private:
     struct entry {
         boost::beast::http::verb method;
         std::vector<std::string> segments;
+        std::size_t literals;  // segments that are not "{}"
         Route route;
     };
 

@@ -128,6 +128,13 @@ struct content_query {
     std::vector<scored_term> scoring;
     double records = 0, avg_length = 1;
 
+    // Reads the store-wide statistics that BM25 needs.
+    void load_statistics() {
+        records = double(stat(txn, index.stats_, "records"));
+        if (records > 0)
+            avg_length = std::max(1.0, double(stat(txn, index.stats_, "tokens")) / records);
+    }
+
     const std::vector<std::string>& words_of(std::uint32_t n) {
         auto it = words.find(n);
         if (it != words.end()) return it->second;
@@ -356,9 +363,7 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
     auto prefix = store::u64_key(session);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
         run.universe.add(read_u32(c.key(), 8));
-    run.records = double(stat(txn, stats_, "records"));
-    if (run.records > 0)
-        run.avg_length = std::max(1.0, double(stat(txn, stats_, "tokens")) / run.records);
+    run.load_statistics();
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     std::vector<content_hit> hits;
@@ -366,6 +371,34 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
         if (auto r = record(txn, n)) hits.push_back({n, run.bm25(n), std::move(*r)});
     std::stable_sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.rank > b.rank; });
     return hits;
+}
+
+result<std::vector<session_match>> content_index::search_sessions(const store::transaction& txn,
+                                                                  const query::node& q) const {
+    content_query run{*this, txn, {}, {}, {}, 0, 1};
+    // Every record number handed out; the numbers of purged records match nothing below.
+    run.universe.addRange(0, stat(txn, stats_, "next_record"));
+    run.load_statistics();
+    auto matches = run.run(q, 1.0);
+    if (!matches) return matches.error();
+    std::map<std::uint64_t, session_match> by_session;
+    for (auto n : *matches) {
+        auto r = record(txn, n);
+        if (!r) continue;
+        run.words.try_emplace(n, analyze(r->text));
+        auto rank = run.bm25(n);
+        auto [it, added] = by_session.try_emplace(r->session, session_match{r->session, rank, 0});
+        it->second.rank = std::max(it->second.rank, rank);
+        ++it->second.hits;
+        // Record texts are only needed while their record is ranked.
+        run.words.erase(n);
+    }
+    std::vector<session_match> out;
+    out.reserve(by_session.size());
+    for (auto& [id, m] : by_session)
+        out.push_back(m);
+    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.rank > b.rank; });
+    return out;
 }
 
 void content_index::purge_session(store::transaction& txn, std::uint64_t session) {

@@ -33,6 +33,13 @@ struct content_hit {
     content_record record;
 };
 
+// A session whose content matches a query: its best record's rank and how many records match.
+struct session_match {
+    std::uint64_t session;
+    double rank;
+    std::uint64_t hits;
+};
+
 class content_index {
   public:
     explicit content_index(store::environment& env);
@@ -48,6 +55,11 @@ class content_index {
     // InvalidQueryValue for fields the content does not have.
     result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
                                             std::uint64_t session) const;
+
+    // The sessions whose records match `q`, across the whole store: best rank first, ties by
+    // session id. Removed sessions whose content is not purged yet are among them.
+    result<std::vector<session_match>> search_sessions(const store::transaction& txn,
+                                                       const query::node& q) const;
 
     // Records that a session's content is to be purged, in the transaction that removes it, so
     // that a purge interrupted by a stop is found again.

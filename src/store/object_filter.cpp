@@ -76,6 +76,7 @@ std::optional<key> stored_key(const attribute& a, const json::value& v) {
 struct compiler {
     const model& m;
     std::set<std::string>& names;
+    std::string_view param;
 
     api_error bad_value(const attribute& a, std::string_view text, std::string_view expected) {
         return {error_type::invalid_query_value,
@@ -86,7 +87,7 @@ struct compiler {
     result<const attribute*> lookup(const std::string& field) {
         if (field.empty())
             return api_error::invalid_argument(
-                "filter", "filter terms need an attribute name, e.g. protocol:ssh");
+                param, std::string(param) + " terms need an attribute name, e.g. protocol:ssh");
         auto a = m.find(field);
         if (!a || a->is_protected)
             return api_error::invalid_argument(field,
@@ -261,13 +262,21 @@ struct compiler {
 
 }  // namespace
 
-result<object_filter> object_filter::compile(const model& m, const query::node& q) {
+result<object_filter> object_filter::compile(const model& m, const query::node& q,
+                                             std::string_view param) {
     object_filter f;
-    compiler c{m, f.attributes_};
+    compiler c{m, f.attributes_, param};
     auto p = c.compile(q);
     if (!p) return p.error();
     f.predicate_ = std::move(*p);
     return f;
+}
+
+int compare_stored(const attribute& a, const json::value* x, const json::value* y) {
+    auto kx = x && !x->is_null() ? stored_key(a, *x) : std::nullopt;
+    auto ky = y && !y->is_null() ? stored_key(a, *y) : std::nullopt;
+    if (!kx || !ky) return bool(kx) == bool(ky) ? 0 : kx ? -1 : 1;
+    return compare(*kx, *ky);
 }
 
 }  // namespace audex::store

@@ -1,6 +1,7 @@
-// The `filter` of object lists: a parsed query compiled into a predicate over stored objects of one
-// model, typed by the model's schema (numbers, date-times, IPs, booleans, case-insensitive
-// strings).
+// The one attribute evaluator of the query language: a parsed query compiled into a predicate over
+// the typed attributes of a model (numbers, date-times, IPs, booleans, case-insensitive strings).
+// It serves the object API's `filter` (a schema model) and the audit API's `q` (the audit view's
+// dotted fields); the caller supplies each object's values.
 #pragma once
 
 #include "audex/error.hpp"
@@ -23,8 +24,9 @@ class object_filter {
     using predicate = std::function<bool(const attribute_source&)>;
 
     // Unknown attributes give InvalidArgument (details.field); values that do not fit the
-    // attribute's type give InvalidQueryValue.
-    static result<object_filter> compile(const model& m, const query::node& q);
+    // attribute's type give InvalidQueryValue. `param` names the request parameter in errors.
+    static result<object_filter> compile(const model& m, const query::node& q,
+                                         std::string_view param = "filter");
 
     bool matches(const attribute_source& source) const { return predicate_(source); }
     // The attributes the query names (expensive ones must then be computed for each object).
@@ -34,5 +36,10 @@ class object_filter {
     predicate predicate_;
     std::set<std::string> attributes_;
 };
+
+// Orders two stored values of `a` the way filters compare them: numbers and date-times
+// numerically, IPs by address, ids as numbers, strings without regard to ASCII case, with unset
+// values last.
+int compare_stored(const attribute& a, const boost::json::value* x, const boost::json::value* y);
 
 }  // namespace audex::store

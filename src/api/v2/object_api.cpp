@@ -2,6 +2,7 @@
 #include "api/v2/object_api.hpp"
 
 #include "core/json_text.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "index/query.hpp"
 
@@ -40,22 +41,6 @@ const model& model_named(std::string_view name) {
 bool is_removed(const json::object& o) {
     auto it = o.find("removed");
     return it != o.end() && it->value() == true;
-}
-
-std::vector<std::string_view> split_list(std::string_view text) {
-    std::vector<std::string_view> out;
-    while (!text.empty()) {
-        auto comma = text.find(',');
-        auto item = text.substr(0, comma);
-        while (!item.empty() && item.front() == ' ')
-            item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ')
-            item.remove_suffix(1);
-        if (!item.empty()) out.push_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
-    return out;
 }
 
 std::size_t parse_count(std::string_view name, std::string_view text, std::size_t max) {
@@ -161,7 +146,7 @@ json::value object_api::expensive(const store::transaction& txn, const json::obj
         if (!o) return nullptr;
         auto suffix = std::string_view(name).substr(ref.size() + 1);
         if (suffix == "removed") return is_removed(*o);
-        auto it = o->find(suffix == "organization" ? "organization" : "name");
+        auto it = o->find(suffix);
         return it == o->end() ? json::value(nullptr) : it->value();
     }
     if (name == "destination_address") {

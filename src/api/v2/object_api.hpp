@@ -63,15 +63,17 @@ class object_api {
     // its own short read transaction.
     std::function<bool(std::string&)> stream(list_request request) const;
 
+    // A session's expensive attribute, computed from the stored session and the objects it names
+    // (`<reference>_<attribute>`, e.g. user_name, reads that attribute of the referenced object).
+    json::value expensive(const store::transaction& txn, const json::object& session,
+                          const attribute& a) const;
+
   private:
     struct list_cursor;
     // execute() for the calls whose answer is built as JSON (all but GETs of lists and objects).
     json::object execute_json(store::transaction& txn, const auth::principal& who, const call& c);
     json::object render(const store::transaction& txn, const model& m, const json::object& stored,
                         const std::vector<const attribute*>& fields) const;
-    // A session's expensive attribute, computed from the stored session and the objects it names.
-    json::value expensive(const store::transaction& txn, const json::object& session,
-                          const attribute& a) const;
     const json::value* value_of(const store::transaction& txn, const model& m,
                                 const json::object& stored, const attribute& a,
                                 std::map<std::string, json::value>& computed) const;

@@ -1,5 +1,6 @@
 // Tests of core/time.hpp: parse_time (forms, offsets, fractions, precision, invalid input),
-// format_api_time and format_iso_time (fractions, pre-1970 times) and parse/format round trips.
+// format_api_time, format_iso_time and format_iso_time_at_offset (fractions, pre-1970 times,
+// offsets), add_months (month ends) and parse/format round trips.
 #include "core/time.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
@@ -213,6 +214,25 @@ BOOST_AUTO_TEST_CASE(round_trips_random_times) {
         BOOST_TEST_REQUIRE(millis.has_value());
         BOOST_TEST_REQUIRE(millis->at == t - ((t % second + second) % second) % 1000);
     }
+}
+
+BOOST_AUTO_TEST_CASE(formats_local_time_at_an_offset) {
+    BOOST_TEST(audex::format_iso_time_at_offset(apr5, 2 * 3600) == "2022-04-05T02:00:00.000+02:00");
+    BOOST_TEST(audex::format_iso_time_at_offset(apr5, 0, 0) == "2022-04-05T00:00:00+00:00");
+    BOOST_TEST(audex::format_iso_time_at_offset(apr5, -(5 * 3600 + 30 * 60)) ==
+               "2022-04-04T18:30:00.000-05:30");
+    BOOST_TEST(audex::format_iso_time_at_offset(apr5 + 1, 3600, 6) ==
+               "2022-04-05T01:00:00.000001+01:00");
+}
+
+BOOST_AUTO_TEST_CASE(adds_calendar_months) {
+    auto t = [](const char* text) { return parse_time(text)->at; };
+    BOOST_TEST(audex::add_months(t("2022-04-05T16:06:07.5Z"), -1) == t("2022-03-05T16:06:07.5Z"));
+    BOOST_TEST(audex::add_months(t("2024-03-31T10:00Z"), -1) == t("2024-02-29T10:00Z"));
+    BOOST_TEST(audex::add_months(t("2023-03-31T10:00Z"), -1) == t("2023-02-28T10:00Z"));
+    BOOST_TEST(audex::add_months(t("2022-01-15T00:00Z"), -1) == t("2021-12-15T00:00Z"));
+    BOOST_TEST(audex::add_months(t("2021-12-31T23:59Z"), 2) == t("2022-02-28T23:59Z"));
+    BOOST_TEST(audex::add_months(t("1969-12-31T23:00Z"), 1) == t("1970-01-31T23:00Z"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,71 @@
+// Which sessions an audit request selects (q, time window, content) and the aggregations over
+// them (order, statistics, histogram). Synchronous and free of HTTP: the handlers call it, and
+// indexes can make select() faster without changing them.
+#pragma once
+
+#include "api/audit/session_view.hpp"
+#include "index/aggregate.hpp"
+#include "index/content_index.hpp"
+#include "index/query.hpp"
+#include "store/object_filter.hpp"
+#include "store/object_store.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace audex::api::audit {
+
+// At most this many sessions are selected through their content.
+inline constexpr std::size_t max_content_sessions = 3000;
+
+struct session_selection {
+    std::optional<store::object_filter> q;  // compiled against view_model()
+    // The time window: sessions whose span [start_time, end_time] (to now while active)
+    // overlaps [start, end], both ends inclusive. An open end selects without bound.
+    std::optional<micros> start, end;
+    std::optional<query::node> content;  // sessions with a matching content record
+};
+
+struct sort_key {
+    const attribute* field;  // of view_model()
+    bool descending;
+};
+
+class session_search {
+  public:
+    session_search(const store::object_store& objects, const object_api& api,
+                   const index::content_index& content);
+
+    // The live session `id` through the audit view, or nullopt (unknown or removed).
+    std::optional<session_view> view(const store::transaction& txn, std::uint64_t id,
+                                     micros now) const;
+
+    // The ids of the selected live sessions, ascending. With content, the best-ranked
+    // max_content_sessions of those that q and the window also select.
+    result<std::vector<std::uint64_t>> select(const store::transaction& txn,
+                                              const session_selection& s, micros now) const;
+
+    // `ids` ordered by `keys` (unset values last in both directions), ties by id.
+    std::vector<std::uint64_t> sorted(const store::transaction& txn,
+                                      const std::vector<std::uint64_t>& ids,
+                                      const std::vector<sort_key>& keys, micros now) const;
+
+    // The `size` most frequent values of `field` among the selected sessions (stored form).
+    result<index::top_values> stats(const store::transaction& txn, const session_selection& s,
+                                    const attribute& field, std::size_t size, micros now) const;
+
+    // Counts the sessions that q selects within the histogram's span into its bins: each bin
+    // counts every session of its own interval, also where the first and last bins reach past
+    // the requested window.
+    result<void> count(const store::transaction& txn, session_selection s, index::histogram& h,
+                       micros now) const;
+
+  private:
+    const store::object_store& objects_;
+    const object_api& api_;
+    const index::content_index& content_;
+    const model& sessions_;
+};
+
+}  // namespace audex::api::audit

@@ -116,7 +116,9 @@ app::app(app_settings settings, store::environment& env)
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
       objects_api_(objects_, users_, logins_, {settings_.node_serial}),
-      content_(env) {
+      content_(env),
+      policies_(objects_),
+      alerts_(env) {
     auto bind = [this](http::reply (app::*fn)(request_context&)) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
@@ -130,6 +132,7 @@ app::app(app_settings settings, store::environment& env)
         true);
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
+    add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
@@ -159,7 +162,10 @@ app::~app() {
 void app::purge_later(std::uint64_t session) {
     boost::asio::post(purger_, [this, session] {
         try {
-            env_.write([&](store::transaction& txn) { content_.purge_session(txn, session); });
+            env_.write([&](store::transaction& txn) {
+                content_.purge_session(txn, session);
+                alerts_.purge_session(txn, session);
+            });
         } catch (const std::exception& e) {
             spdlog::error("purging the content of session {} failed: {}", session, e.what());
         }
@@ -302,6 +308,7 @@ http::reply app::v2(request_context& ctx) {
             return a;
         });
         if (removes_session) purge_later(*parse_id(c.path[1]));
+        policies_.refresh();  // one read, unless the write changed a content policy
     } else {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);
@@ -310,7 +317,9 @@ http::reply app::v2(request_context& ctx) {
 }
 
 http::reply app::batch(request_context& ctx) {
-    return json_reply(200, run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req)));
+    auto answer = run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req));
+    policies_.refresh();
+    return json_reply(200, answer);
 }
 
 // ---- one request -----------------------------------------------------------------------------

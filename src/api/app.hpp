@@ -9,6 +9,8 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "index/content_index.hpp"
+#include "ingest/alert_store.hpp"
+#include "ingest/policy_set.hpp"
 #include "store/object_store.hpp"
 
 #include <boost/asio/thread_pool.hpp>
@@ -79,6 +81,7 @@ class app : public http::application {
     http::reply ingest_content(request_context& ctx);
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
+    http::reply audit_alerts(request_context& ctx);
     // Purges a removed session's content in the background.
     void purge_later(std::uint64_t session);
     // The live session an audit or content route names; 404 otherwise.
@@ -92,6 +95,8 @@ class app : public http::application {
     auth::login_throttle throttle_;
     object_api objects_api_;
     index::content_index content_;
+    ingest::policy_set policies_;  // matches ingested content against the content policies
+    ingest::alert_store alerts_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     http::router<route> router_;
 };

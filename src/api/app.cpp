@@ -131,6 +131,8 @@ app::app(app_settings settings, store::environment& env)
       objects_api_(objects_, users_, logins_, {settings_.node_serial}),
       content_(env),
       audit_sessions_(objects_, objects_api_, content_),
+      policies_(objects_),
+      alerts_(env),
       writer_(env) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
@@ -145,6 +147,7 @@ app::app(app_settings settings, store::environment& env)
               true, true);
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
+    add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
     audit::register_sessions(*this, audit_sessions_);
     audit::register_stats(*this, audit_sessions_);
     audit::register_histogram(*this, audit_sessions_);
@@ -177,7 +180,10 @@ app::~app() {
 void app::purge_later(std::uint64_t session) {
     boost::asio::post(purger_, [this, session] {
         try {
-            env_.write([&](store::transaction& txn) { content_.purge_session(txn, session); });
+            env_.write([&](store::transaction& txn) {
+                content_.purge_session(txn, session);
+                alerts_.purge_session(txn, session);
+            });
         } catch (const std::exception& e) {
             spdlog::error("purging the content of session {} failed: {}", session, e.what());
         }
@@ -329,6 +335,7 @@ http::reply app::v2(request_context& ctx) {
             return a;
         });
         if (removes_session) purge_later(*parse_id(c.path[1]));
+        policies_.refresh();  // one read, unless the write changed a content policy
     } else {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);
@@ -337,7 +344,9 @@ http::reply app::v2(request_context& ctx) {
 }
 
 http::reply app::batch(request_context& ctx) {
-    return json_reply(200, run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req)));
+    auto answer = run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req));
+    policies_.refresh();
+    return json_reply(200, answer);
 }
 
 // ---- one request -----------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "index/content_index.hpp"
+#include "ingest/alert_store.hpp"
+#include "ingest/policy_set.hpp"
 #include "store/group_writer.hpp"
 #include "store/object_store.hpp"
 
@@ -90,6 +92,7 @@ class app : public http::application {
     http::net::awaitable<http::reply> ingest_content(request_context& ctx);
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
+    http::reply audit_alerts(request_context& ctx);
     // Purges a removed session's content in the background.
     void purge_later(std::uint64_t session);
     // The live session an audit or content route names; 404 otherwise.
@@ -104,6 +107,8 @@ class app : public http::application {
     object_api objects_api_;
     index::content_index content_;
     audit::session_search audit_sessions_;
+    ingest::policy_set policies_;  // matches ingested content against the content policies
+    ingest::alert_store alerts_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     store::group_writer writer_;          // content ingestion, group-committed
     http::router<route> router_;

@@ -1,5 +1,6 @@
 // Session content over HTTP: ingestion (POST /api/v2/session/<id>/content), content search
-// (GET /api/audit/sessions/<id>/content) and events (GET /api/audit/sessions/<id>/events).
+// (GET /api/audit/sessions/<id>/content), events and alerts (GET /api/audit/sessions/<id>/events,
+// /alerts).
 #include "api/app.hpp"
 #include "api/params.hpp"
 #include "api/request.hpp"
@@ -67,6 +68,25 @@ index::content_record parse_record(const json::value& v, const std::string& wher
     return r;
 }
 
+// The page a session's listing (events, alerts) asks for: {limit, offset}. Operators and above.
+std::pair<std::size_t, std::size_t> listing_page(const request_context& ctx,
+                                                 std::string_view what) {
+    if (!auth::can(ctx.who->role, auth::capability::read))
+        fail({error_type::forbidden,
+              "listing " + std::string(what) + " needs the operator role",
+              {}});
+    only_params(ctx, {"limit", "offset"});
+    return {count_param(ctx, "limit", 500, 10000), count_param(ctx, "offset", 0, 1000000)};
+}
+
+// A listing's answer: one page of items, `total` in all, with the page links.
+http::reply listing_reply(const request_context& ctx, json::array items, std::size_t total,
+                          std::size_t limit, std::size_t offset) {
+    auto meta = audit_meta(ctx);
+    page_links(meta, ctx.path, total, limit, offset);
+    return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
+}
+
 }  // namespace
 
 json::object app::session_for(const store::transaction& txn, std::string_view key) const {
@@ -115,12 +135,15 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     for (auto& r : records)
         r.session = *id;
     const model& sessions = *find_model("session");
+    // Matched here rather than in the writer, so that requests match their content side by side.
+    auto alerts = policies_.match(records);
     co_await write_grouped([&](store::transaction& txn) {
         auto s = objects_.get(txn, sessions, *id);
         if (!s) fail(api_error::not_found("no session " + std::string(key)));
         if (s->contains("removed") && s->at("removed") == true)
             fail(api_error::conflict("session " + std::string(key) + " is removed"));
         content_.add(txn, records);
+        alerts_.add(txn, alerts);
         auto screens = std::count_if(records.begin(), records.end(),
                                      [](auto& r) { return r.type == "screen"; });
         if (screens) {
@@ -176,11 +199,7 @@ http::reply app::audit_content(request_context& ctx) {
 }
 
 http::reply app::audit_events(request_context& ctx) {
-    if (!auth::can(ctx.who->role, auth::capability::read))
-        fail({error_type::forbidden, "listing events needs the operator role", {}});
-    only_params(ctx, {"limit", "offset"});
-    auto limit = count_param(ctx, "limit", 500, 10000),
-         offset = count_param(ctx, "offset", 0, 1000000);
+    auto [limit, offset] = listing_page(ctx, "events");
     auto txn = env_.read();
     session_for(txn, ctx.path_params.at(0));
     json::array items;
@@ -202,9 +221,26 @@ http::reply app::audit_events(request_context& ctx) {
             ++total;
             return true;
         });
-    auto meta = audit_meta(ctx);
-    page_links(meta, ctx.path, total, limit, offset);
-    return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
+    return listing_reply(ctx, std::move(items), total, limit, offset);
+}
+
+http::reply app::audit_alerts(request_context& ctx) {
+    auto [limit, offset] = listing_page(ctx, "alerts");
+    auto txn = env_.read();
+    session_for(txn, ctx.path_params.at(0));
+    json::array items;
+    auto total = alerts_.page(
+        txn, *parse_id(ctx.path_params.at(0)), offset, limit, [&](const ingest::alert& a) {
+            items.push_back(json::object{
+                {"psm.alerts.alert_type", ingest::alert_type_name(a.type)},
+                {"psm.alerts.channel_id", std::to_string(a.channel)},
+                {"psm.alerts.matched_content", a.matched_content},
+                {"psm.alerts.matched_regexp", a.matched_regexp},
+                {"psm.alerts.record_id", a.record_id ? json::value(*a.record_id) : nullptr},
+                {"psm.alerts.rule_name", a.rule_name},
+                {"psm.alerts.time", iso(a.time)}});
+        });
+    return listing_reply(ctx, std::move(items), total, limit, offset);
 }
 
 }  // namespace audex::api

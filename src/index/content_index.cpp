@@ -24,17 +24,9 @@ constexpr double bm25_k1 = 1.2, bm25_b = 0.75;
 constexpr std::size_t max_expanded_terms = 4096;
 
 std::string u32_key(std::uint32_t v) {
-    std::string k(4, '\0');
-    for (int i = 0; i < 4; ++i)
-        k[i] = char((v >> (24 - 8 * i)) & 0xff);
+    std::string k;
+    store::append_u32(k, v);
     return k;
-}
-
-std::uint32_t read_u32(std::string_view b, std::size_t at = 0) {
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-        v = (v << 8) | std::uint8_t(b[at + i]);
-    return v;
 }
 
 // A term's postings are split in chunks of 65,536 record numbers, so that adding to a common
@@ -349,7 +341,7 @@ void content_index::scan_session(
     auto c = txn.open_cursor(by_session_);
     auto prefix = store::u64_key(session);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-        auto number = read_u32(c.key(), 8);
+        auto number = store::read_u32(c.key(), 8);
         if (auto r = record(txn, number))
             if (!visit(number, *r)) return;
     }
@@ -362,7 +354,7 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
     auto c = txn.open_cursor(by_session_);
     auto prefix = store::u64_key(session);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
-        run.universe.add(read_u32(c.key(), 8));
+        run.universe.add(store::read_u32(c.key(), 8));
     run.load_statistics();
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();

@@ -17,6 +17,18 @@ inline void append_i64(std::string& out, std::int64_t v) {
     append_u64(out, std::uint64_t(v) ^ (1ull << 63));
 }
 
+inline void append_u32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+        out.push_back(char((v >> shift) & 0xff));
+}
+
+inline std::uint32_t read_u32(std::string_view bytes, std::size_t offset = 0) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | std::uint8_t(bytes[offset + i]);
+    return v;
+}
+
 inline std::string u64_key(std::uint64_t v) {
     std::string out;
     append_u64(out, v);

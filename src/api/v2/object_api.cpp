@@ -5,6 +5,7 @@
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "index/query.hpp"
+#include "ingest/policy_set.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -459,6 +460,11 @@ json::object object_api::validated(const model& m, const json::value& body,
     return out;
 }
 
+void object_api::policy_written(store::transaction& txn, const json::object* policy) {
+    if (policy) ingest::policy_set::check(*policy);
+    ingest::policy_set::changed(txn, objects_);
+}
+
 void object_api::check_role_change(const auth::principal& who, const json::object* before,
                                    const json::object& after) const {
     auto role_of = [](const json::object& o) {
@@ -479,6 +485,7 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
     require(who, m.name == "session" ? auth::capability::ingest : auth::capability::manage);
     auto o = validated(m, body, nullptr);
     if (m.name == "user") check_role_change(who, nullptr, o);
+    if (m.name == "content_policy") policy_written(txn, &o);
     if (m.name == "session") {
         // The trail number: the audit view's psm.content_reference_id and content hits' trail_id.
         auto last = objects_.meta(txn, "last_trail");
@@ -499,6 +506,7 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     if (is_removed(*before))
         fail(api_error::conflict(m.name + " " + std::to_string(id) + " is removed"));
     auto after = validated(m, body, &*before);
+    if (m.name == "content_policy") policy_written(txn, &after);
     if (m.name == "user") {
         check_role_change(who, &*before, after);
         // A new name, password or role ends the user's login sessions, which hold the user as
@@ -525,6 +533,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
         users_.revoke_api_key(txn, id);
         logins_.end_all_of(id);
     }
+    if (m.name == "content_policy") policy_written(txn, nullptr);
     auto after = before;
     after["removed"] = true;
     if (auto ok = objects_.replace(txn, m, id, before, std::move(after)); !ok) fail(ok.error());

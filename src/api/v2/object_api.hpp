@@ -98,6 +98,9 @@ class object_api {
                            const json::object* before) const;
     void check_role_change(const auth::principal& who, const json::object* before,
                            const json::object& after) const;
+    // A content policy is created or changed (`policy`, whose rules must compile) or deleted
+    // (null): the policy matcher is rebuilt once the transaction commits.
+    void policy_written(store::transaction& txn, const json::object* policy);
 
     store::object_store& objects_;
     auth::user_directory& users_;

@@ -115,8 +115,8 @@ app::app(app_settings settings, store::environment& env)
       objects_(env),
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
-      objects_api_(objects_, users_, logins_, {settings_.node_serial}),
-      content_(env) {
+      content_(env),
+      objects_api_(objects_, users_, logins_, content_, {settings_.node_serial}) {
     auto bind = [this](http::reply (app::*fn)(request_context&)) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };

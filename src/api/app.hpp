@@ -90,8 +90,8 @@ class app : public http::application {
     auth::user_directory users_;
     auth::login_sessions logins_;
     auth::login_throttle throttle_;
-    object_api objects_api_;
     index::content_index content_;
+    object_api objects_api_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     http::router<route> router_;
 };

@@ -1,10 +1,12 @@
 // The object API v2 as operations on the store: every call (list, get, create, patch, delete,
-// objspec, backup assignment, API keys) runs inside a caller's transaction, so that HTTP routes and
-// batches share one implementation. Errors are thrown as api_exception and abort the transaction.
+// objspec, backup assignment, API keys, session content) runs inside a caller's transaction, so
+// that HTTP routes, batches and in-process clients share one implementation. Errors are thrown as
+// api_exception and abort the transaction.
 #pragma once
 
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
+#include "index/content_index.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
@@ -48,7 +50,8 @@ struct object_api_settings {
 class object_api {
   public:
     object_api(store::object_store& objects, auth::user_directory& users,
-               auth::login_sessions& logins, object_api_settings settings);
+               auth::login_sessions& logins, index::content_index& content,
+               object_api_settings settings);
 
     // Whether the call writes (and so needs a write transaction).
     static bool writes(const call& c) { return c.method != verb::get; }
@@ -87,6 +90,9 @@ class object_api {
     json::object assign_backups(store::transaction& txn, const json::value& body);
     json::object api_key(store::transaction& txn, const auth::principal& who, std::uint64_t user,
                          bool issue);
+    // POST /session/<id>/content: a JSON array of content records, stored and indexed.
+    json::object append_content(store::transaction& txn, const auth::principal& who,
+                                std::uint64_t session, const json::value& body);
 
     json::object live_object(const store::transaction& txn, const model& m, std::uint64_t id) const;
     json::object validated(const model& m, const json::value& body,
@@ -97,6 +103,7 @@ class object_api {
     store::object_store& objects_;
     auth::user_directory& users_;
     auth::login_sessions& logins_;
+    index::content_index& content_;
     object_api_settings settings_;
 };
 

@@ -61,6 +61,27 @@ remote_api::remote_api(std::string_view url, std::string token) : token_(std::mo
         prefix_.pop_back();
 }
 
+void remote_api::exchange(const bhttp::request<bhttp::string_body>& req,
+                          bhttp::response_parser<bhttp::string_body>& parser) const {
+    net::io_context io;
+    beast::tcp_stream tcp(io);
+    tcp.expires_after(std::chrono::seconds(120));
+    tcp.connect(net::ip::tcp::resolver(io).resolve(host_, port_));
+    beast::flat_buffer buffer;
+    if (tls_) {
+        net::ssl::context ctx(net::ssl::context::tls_client);
+        ctx.set_verify_mode(net::ssl::verify_none);
+        beast::ssl_stream<beast::tcp_stream&> stream(tcp, ctx);
+        SSL_set_tlsext_host_name(stream.native_handle(), host_.c_str());
+        stream.handshake(net::ssl::stream_base::client);
+        bhttp::write(stream, req);
+        bhttp::read(stream, buffer, parser);
+    } else {
+        bhttp::write(tcp, req);
+        bhttp::read(tcp, buffer, parser);
+    }
+}
+
 json::object remote_api::operator()(const api_request& request) const {
     boost::urls::url target;
     target.set_path(prefix_ + "/api/v2/" + request.path);
@@ -76,24 +97,13 @@ json::object remote_api::operator()(const api_request& request) const {
     }
     req.prepare_payload();
 
-    net::io_context io;
-    beast::tcp_stream tcp(io);
-    tcp.expires_after(std::chrono::seconds(120));
-    tcp.connect(net::ip::tcp::resolver(io).resolve(host_, port_));
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(256 << 20);
-    beast::flat_buffer buffer;
-    if (tls_) {
-        net::ssl::context ctx(net::ssl::context::tls_client);
-        ctx.set_verify_mode(net::ssl::verify_none);
-        beast::ssl_stream<beast::tcp_stream&> stream(tcp, ctx);
-        SSL_set_tlsext_host_name(stream.native_handle(), host_.c_str());
-        stream.handshake(net::ssl::stream_base::client);
-        bhttp::write(stream, req);
-        bhttp::read(stream, buffer, parser);
-    } else {
-        bhttp::write(tcp, req);
-        bhttp::read(tcp, buffer, parser);
+    try {
+        exchange(req, parser);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("no answer from " + host_ + ":" + port_ + ": " +
+                                 e.code().message());
     }
     auto& res = parser.get();
     if (res.result() != bhttp::status::ok) fail(res);

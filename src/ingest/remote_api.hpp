@@ -4,6 +4,9 @@
 
 #include "ingest/importer.hpp"
 
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
 #include <string>
 
 namespace audex::ingest {
@@ -17,6 +20,11 @@ class remote_api {
     boost::json::object operator()(const api_request& request) const;
 
   private:
+    // Sends the request on a new connection and reads the answer.
+    void exchange(
+        const boost::beast::http::request<boost::beast::http::string_body>& req,
+        boost::beast::http::response_parser<boost::beast::http::string_body>& parser) const;
+
     bool tls_ = false;
     std::string host_, port_, authority_, prefix_, token_;
 };

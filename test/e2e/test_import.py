@@ -220,3 +220,29 @@ def test_a_progress_bar_on_a_terminal(server, recording):
     assert last, text
     sid = last.group(1)
     assert events(admin, sid)[0] == ("adp.event.command", COMMANDS[0])
+
+
+def test_data_must_be_an_existing_store(tmp_path, output_only):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run_import(output_only, "--data", empty, "--user", "alice", "--server", "web-01")
+    assert r.returncode != 0
+    assert "no Audex data in" in r.stdout + r.stderr
+    # Left for `audex serve` to create, with its superadmin.
+    assert list(empty.iterdir()) == []
+
+
+def test_import_over_https_with_the_servers_self_signed_certificate(server_factory, recording):
+    server = server_factory(plain=False)
+    admin = server.login()
+    assert server.url.startswith("https://")
+    sid = imported_id(run_import(recording, "--url", server.url, "--token", admin.token,
+                                 "--user", "alice", "--server", "web-01"))
+    assert events(admin, sid) == [("adp.event.command", c) for c in COMMANDS]
+
+
+def test_an_unreachable_server_is_a_clear_error(recording):
+    r = run_import(recording, "--url", "http://127.0.0.1:1", "--token", "x", "--user", "alice",
+                   "--server", "web-01")
+    assert r.returncode != 0
+    assert "no answer from 127.0.0.1:1: Connection refused" in r.stdout + r.stderr

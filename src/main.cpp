@@ -1,8 +1,11 @@
 // The `audex` command: `serve` runs the server; `user` manages users and API keys directly on a
-// data directory.
+// data directory; `import` brings recorded sessions in.
 #include "api/app.hpp"
+#include "api/v2/local_api.hpp"
 #include "auth/crypto.hpp"
 #include "http/server.hpp"
+#include "ingest/importer.hpp"
+#include "ingest/remote_api.hpp"
 #include "store/lmdb.hpp"
 
 #include <spdlog/async.h>
@@ -145,9 +148,49 @@ int main(int argc, char** argv) {
     // `--data` may also follow the user subcommands: `audex user add NAME --data DIR`.
     for (auto* sub : {add_cmd, passwd_cmd, apikey_cmd})
         sub->fallthrough();
+
+    auto* import_cmd = cli.add_subcommand("import", "Import recorded sessions");
+    import_cmd->require_subcommand(1);
+    auto* asciicast_cmd = import_cmd->add_subcommand(
+        "asciicast",
+        "Import an asciinema v2 recording as a session with its commands and screen "
+        "text; prints the session id");
+    std::string file, url, token, import_data;
+    ingest::import_options import_opts;
+    asciicast_cmd->add_option("FILE", file, "The recording (.cast)")->required();
+    auto* target = asciicast_cmd->add_option_group("target", "Where the session goes");
+    auto* url_opt = target->add_option("--url", url, "Audex server, e.g. https://host:8443");
+    target->add_option("--data", import_data, "Data directory, written in-process");
+    target->require_option(1);
+    auto* token_opt =
+        asciicast_cmd->add_option("--token", token, "API key or login token for --url");
+    token_opt->needs(url_opt);
+    url_opt->needs(token_opt);
+    asciicast_cmd->add_option("--user", import_opts.user, "User name (created when missing)")
+        ->required();
+    asciicast_cmd->add_option("--server", import_opts.server, "Server name (created when missing)")
+        ->required();
+    asciicast_cmd->add_option("--protocol", import_opts.protocol, "Session protocol")
+        ->capture_default_str();
     CLI11_PARSE(cli, argc, argv);
     try {
         if (serve_cmd->parsed()) return serve(data, serve_opts);
+        if (asciicast_cmd->parsed()) {
+            ingest::api_client client;
+            std::optional<api::local_api> local;
+            if (url.empty()) {
+                auth::init();
+                local.emplace(import_data);
+                client = [&](const ingest::api_request& r) {
+                    return local->execute({r.method, api::path_segments(r.path), r.params, r.body});
+                };
+            } else {
+                client = ingest::remote_api(url, token);
+            }
+            std::cout << ingest::import_asciicast(file, import_opts, client, isatty(STDOUT_FILENO))
+                      << "\n";
+            return 0;
+        }
 
         auth::init();
         store::environment env(data);

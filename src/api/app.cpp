@@ -128,11 +128,12 @@ app::app(app_settings settings, store::environment& env)
       objects_(env),
       users_(objects_, settings_.password_cost),
       logins_(settings_.session_timeout),
-      objects_api_(objects_, users_, logins_, {settings_.node_serial}),
       content_(env),
-      audit_sessions_(objects_, objects_api_, content_),
       policies_(objects_),
       alerts_(env),
+      objects_api_(objects_, users_, logins_, content_, policies_, alerts_,
+                   {settings_.node_serial}),
+      audit_sessions_(objects_, objects_api_, content_),
       writer_(env) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };

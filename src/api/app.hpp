@@ -104,11 +104,11 @@ class app : public http::application {
     auth::user_directory users_;
     auth::login_sessions logins_;
     auth::login_throttle throttle_;
-    object_api objects_api_;
     index::content_index content_;
-    audit::session_search audit_sessions_;
     ingest::policy_set policies_;  // matches ingested content against the content policies
     ingest::alert_store alerts_;
+    object_api objects_api_;
+    audit::session_search audit_sessions_;
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     store::group_writer writer_;          // content ingestion, group-committed
     http::router<route> router_;

@@ -4,6 +4,7 @@
 #include "api/app.hpp"
 #include "api/params.hpp"
 #include "api/request.hpp"
+#include "core/json_text.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -19,53 +20,6 @@ namespace {
 
 std::string iso(micros t) {
     return format_iso_time(t, 6, false);
-}
-
-index::content_record parse_record(const json::value& v, const std::string& where) {
-    auto bad = [&](std::string_view key, std::string message) {
-        fail(api_error::invalid_argument(where + "." + std::string(key),
-                                         where + "." + std::string(key) + ": " + message));
-    };
-    if (!v.is_object())
-        fail(api_error::invalid_argument(where, where + ": a content record must be an object"));
-    index::content_record r;
-    bool has_type = false, has_text = false, has_start = false, has_end = false;
-    for (auto& [key, value] : v.get_object()) {
-        if (key == "channel_id") {
-            if (!value.is_int64() && !value.is_uint64()) bad(key, "must be an integer");
-            r.channel = value.to_number<std::int64_t>();
-        } else if (key == "type") {
-            if (!value.is_string() ||
-                (value != "command" && value != "screen" && value != "window_title"))
-                bad(key, "must be command, screen or window_title");
-            r.type = value.get_string();
-            has_type = true;
-        } else if (key == "text") {
-            if (!value.is_string()) bad(key, "must be a string");
-            r.text = value.get_string();
-            has_text = true;
-        } else if (key == "start_time" || key == "end_time") {
-            auto t = value.is_string() ? parse_time(value.get_string()) : std::nullopt;
-            if (!t) bad(key, "must be an ISO 8601 date-time");
-            (key == "start_time" ? r.start : r.end) = t->at;
-            (key == "start_time" ? has_start : has_end) = true;
-        } else if (key == "record_id") {
-            if (!value.is_object()) bad(key, "must be an object {begin, end, for_screenshot}");
-            for (auto& [k, n] : value.get_object()) {
-                if ((k != "begin" && k != "end" && k != "for_screenshot") || !n.is_int64())
-                    bad(key, "holds the integers begin, end and for_screenshot");
-            }
-            r.record_id = value.get_object();
-        } else {
-            bad(key, "is not a content record attribute");
-        }
-    }
-    if (!has_type) bad("type", "is required");
-    if (!has_text) bad("text", "is required");
-    if (!has_start) bad("start_time", "is required");
-    if (!has_end) r.end = r.start;
-    if (r.end < r.start) bad("end_time", "is before start_time");
-    return r;
 }
 
 // The page a session's listing (events, alerts) asks for: {limit, offset}. Operators and above.
@@ -98,64 +52,41 @@ json::object app::session_for(const store::transaction& txn, std::string_view ke
 }
 
 http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
-    if (!auth::can(ctx.who->role, auth::capability::ingest))
-        fail({error_type::forbidden, "only recorders (service) and admins may ingest content", {}});
     if (!ctx.params.empty())
         fail(api_error::invalid_argument(ctx.params[0].first, "unknown parameter"));
-    std::vector<index::content_record> records;
+    json::value body;
     if (ctx.ndjson) {
-        std::string_view body = ctx.req.body();
+        json::array records;
+        std::string_view rest = ctx.req.body();
         std::size_t line = 0;
-        while (!body.empty()) {
+        while (!rest.empty()) {
             ++line;
-            auto end = body.find('\n');
-            auto text = body.substr(0, end);
-            body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
+            auto end = rest.find('\n');
+            auto text = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
             if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-            json::value v;
             try {
-                v = parse_json(text);
+                records.push_back(parse_json(text));
             } catch (api_exception& e) {
                 e.error.details["line"] = line;
                 throw;
             }
-            records.push_back(parse_record(v, std::to_string(records.size())));
         }
+        body = std::move(records);
     } else {
-        auto body = parse_json_body(ctx.req);
-        if (!body.is_array())
-            fail(api_error::invalid_argument("body",
-                                             "the body must be an array of content records"));
-        for (auto& v : body.get_array())
-            records.push_back(parse_record(v, std::to_string(records.size())));
+        body = parse_json_body(ctx.req);
     }
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
     if (!id) fail(api_error::not_found("no session " + std::string(key)));
-    for (auto& r : records)
-        r.session = *id;
-    const model& sessions = *find_model("session");
-    // Matched here rather than in the writer, so that requests match their content side by side.
-    auto alerts = policies_.match(records);
+    // Checked and matched against the content policies here, so that requests do that side by
+    // side; the writer only stores.
+    auto content = objects_api_.prepare_content(*ctx.who, *id, body);
+    std::string answer;
     co_await write_grouped([&](store::transaction& txn) {
-        auto s = objects_.get(txn, sessions, *id);
-        if (!s) fail(api_error::not_found("no session " + std::string(key)));
-        if (s->contains("removed") && s->at("removed") == true)
-            fail(api_error::conflict("session " + std::string(key) + " is removed"));
-        content_.add(txn, records);
-        alerts_.add(txn, alerts);
-        auto screens = std::count_if(records.begin(), records.end(),
-                                     [](auto& r) { return r.type == "screen"; });
-        if (screens) {
-            auto after = *s;
-            auto it = s->find("_screen_records");
-            after["_screen_records"] =
-                (it == s->end() ? 0 : it->value().to_number<std::int64_t>()) + screens;
-            if (auto ok = objects_.replace(txn, sessions, *id, *s, std::move(after)); !ok)
-                fail(ok.error());
-        }
+        answer = to_json_text(objects_api_.append_content(txn, content));
     });
-    co_return json_reply(200, json::object{{"result", "success"}, {"indexed", records.size()}});
+    co_return json_text_reply(200, std::move(answer));
 }
 
 http::reply app::audit_content(request_context& ctx) {

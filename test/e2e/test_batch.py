@@ -168,3 +168,19 @@ def test_empty_batch(admin):
     r = batch(admin, [])
     assert r.status_code == 200
     assert r.json() == {"result": "success", "responses": []}
+
+
+def test_a_batch_may_append_content_to_the_session_it_creates(admin):
+    r = batch(admin, [
+        {"id": "s", "method": "POST", "endpoint": "/session",
+         "data": {"protocol": "ssh", "started_at": STARTED}},
+        {"id": "c", "method": "POST", "endpoint": "/session/{s.session.id}/content",
+         "data": [{"type": "command", "text": "systemctl restart batchd",
+                   "start_time": "2022-04-05T14:06:08Z"}]},
+    ], atomic=True)
+    assert r.status_code == 200, r.text
+    s, c = r.json()["responses"]
+    assert c["result"] == "success" and c["indexed"] == 1, c
+    sid = s["session"]["id"]
+    hits = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": "batchd"}).json()["items"]
+    assert len(hits) == 1

@@ -253,3 +253,13 @@ def test_policies_and_alerts_survive_a_restart(server):
     admin = server.login()
     ingest(admin, sid, [record("command", "sudo su", 2)])
     assert fired(admin, sid) == [("sudo", 1), ("sudo", 2)]
+
+
+def test_content_appended_in_a_batch_raises_alerts(admin):
+    policy(admin, rule("BatchRule", "command", ["rm -rf"]))
+    sid = new_session(admin)
+    r = admin.post("/api/v2/batch", json={"atomic": True, "requests": [
+        {"id": "c", "method": "POST", "endpoint": f"/session/{sid}/content",
+         "data": [record("command", "rm -rf /tmp/x", 7)]}]})
+    assert r.status_code == 200, r.text
+    assert fired(admin, sid) == [("BatchRule", 7)]

@@ -1,10 +1,14 @@
 // The object API v2 as operations on the store: every call (list, get, create, patch, delete,
-// objspec, backup assignment, API keys) runs inside a caller's transaction, so that HTTP routes and
-// batches share one implementation. Errors are thrown as api_exception and abort the transaction.
+// objspec, backup assignment, API keys, session content) runs inside a caller's transaction, so
+// that HTTP routes, batches and in-process clients share one implementation. Errors are thrown as
+// api_exception and abort the transaction.
 #pragma once
 
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
+#include "index/content_index.hpp"
+#include "ingest/alert_store.hpp"
+#include "ingest/policy_set.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
@@ -49,7 +53,9 @@ struct object_api_settings {
 class object_api {
   public:
     object_api(store::object_store& objects, auth::user_directory& users,
-               auth::login_sessions& logins, object_api_settings settings);
+               auth::login_sessions& logins, index::content_index& content,
+               ingest::policy_set& policies, ingest::alert_store& alerts,
+               object_api_settings settings);
 
     // Whether the call writes (and so needs a write transaction).
     static bool writes(const call& c) { return c.method != verb::get; }
@@ -67,6 +73,20 @@ class object_api {
     // (`<reference>_<attribute>`, e.g. user_name, reads that attribute of the referenced object).
     json::value expensive(const store::transaction& txn, const json::object& session,
                           const attribute& a) const;
+
+    // Content records for a session (POST /session/<id>/content), checked and matched against the
+    // content policies before a write transaction stores them.
+    struct session_content {
+        std::uint64_t session = 0;
+        std::vector<index::content_record> records;
+        std::vector<ingest::alert> alerts;
+    };
+    // Checks the role and a JSON array of content records; reads and writes nothing.
+    session_content prepare_content(const auth::principal& who, std::uint64_t session,
+                                    const json::value& body) const;
+    // Stores and indexes the records and their alerts: 404 for an unknown session, 409 for a
+    // removed one.
+    json::object append_content(store::transaction& txn, const session_content& content);
 
   private:
     struct list_cursor;
@@ -105,6 +125,9 @@ class object_api {
     store::object_store& objects_;
     auth::user_directory& users_;
     auth::login_sessions& logins_;
+    index::content_index& content_;
+    ingest::policy_set& policies_;
+    ingest::alert_store& alerts_;
     object_api_settings settings_;
 };
 

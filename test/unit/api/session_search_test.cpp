@@ -36,8 +36,10 @@ struct fixture {
     store::object_store objects{env};
     auth::user_directory users{objects, auth::password_cost::minimum()};
     auth::login_sessions logins{std::chrono::seconds(600)};
-    api::object_api api{objects, users, logins, {"AUDEX-TEST"}};
     index::content_index content{env};
+    ingest::policy_set policies{objects};
+    ingest::alert_store alerts{env};
+    api::object_api api{objects, users, logins, content, policies, alerts, {"AUDEX-TEST"}};
     session_search search{objects, api, content};
     micros now = at("2020-06-01T12:00Z");
     std::int64_t trail = 0;

@@ -29,7 +29,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <limits>
 #include <optional>
@@ -389,7 +391,8 @@ struct server::impl {
                 // connection.
                 const bool chunked = version >= 11;
                 keep_alive = keep_alive && chunked;
-                if (!co_await write_stream(stream, answer, chunked, keep_alive, log)) co_return;
+                if (!co_await write_stream(entry, stream, answer, chunked, keep_alive, log))
+                    co_return;
             }
             if (!keep_alive) {
                 co_await close_after_answer(entry, stream, buffer);
@@ -401,31 +404,67 @@ struct server::impl {
         }
     }
 
-    // Sends a reply whose body comes from reply.stream; false when the connection must end.
+    // Sends a reply whose body comes from reply.stream; false when the connection must end. The
+    // first piece is made before anything is sent, so that a failure there is still answered
+    // with a 500, and it travels in one write with the head: a list that fits in one piece is
+    // one write.
     template <class Stream>
-    net::awaitable<bool> write_stream(Stream& stream, reply& answer, bool chunked, bool keep_alive,
-                                      const request_log& log) {
+    net::awaitable<bool> write_stream(session_entry& entry, Stream& stream, reply& answer,
+                                      bool chunked, bool keep_alive, const request_log& log) {
         auto& socket = beast::get_lowest_layer(stream);
         const auto timeout = config.limits.write_timeout;
         const unsigned status = answer.head.result_int();
-        bhttp::response<bhttp::empty_body> head{std::move(answer.head.base())};
-        head.erase(bhttp::field::content_length);
-        head.keep_alive(keep_alive);
-        if (chunked) head.chunked(true);
-        bhttp::response_serializer<bhttp::empty_body> serializer{head};
-        socket.expires_after(timeout);
-        if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_tuple); ec)
-            co_return false;
-
         std::string chunk;
         chunk.reserve(stream_chunk_bytes);
         std::size_t body_bytes = 0;
-        for (bool more = true; more;) {
+        // Fills `chunk` with the next piece; whether more may follow.
+        auto fill = [&] {
+            bool more = true;
+            do {
+                more = answer.stream(chunk);
+            } while (more && chunk.size() < stream_chunk_bytes);
+            return more;
+        };
+        bool more = true;
+        std::exception_ptr failure;
+        try {
+            more = fill();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            co_await answer_internal_error(entry, stream, answer.head.version(), log, failure);
+            co_return false;
+        }
+
+        auto& head = answer.head;
+        head.erase(bhttp::field::content_length);
+        head.keep_alive(keep_alive);
+        if (chunked) head.chunked(true);
+        std::string prefix = head_text(head), suffix;
+        for (;;) {
+            body_bytes += chunk.size();
+            if (chunked && !chunk.empty()) {
+                char size[20];
+                auto end = std::to_chars(size, size + sizeof size, chunk.size(), 16).ptr;
+                prefix.append(size, end);
+                prefix += "\r\n";
+                suffix += "\r\n";
+            }
+            if (chunked && !more) suffix += "0\r\n\r\n";
+            socket.expires_after(timeout);
+            std::array<net::const_buffer, 3> wire{net::buffer(prefix), net::buffer(chunk),
+                                                  net::buffer(suffix)};
+            if (auto [ec, n] = co_await net::async_write(stream, wire, use_tuple); ec) {
+                log_access(log, status, body_bytes);
+                co_return false;
+            }
+            if (!more) break;
+            prefix.clear();
+            suffix.clear();
             chunk.clear();
             try {
-                do {
-                    more = answer.stream(chunk);
-                } while (more && chunk.size() < stream_chunk_bytes);
+                more = fill();
             } catch (const std::exception& e) {
                 // The head is gone already: only a truncated body (no last chunk) can tell.
                 spdlog::error("http: streamed reply to {} {} failed after {} bytes: {}", log.method,
@@ -438,33 +477,27 @@ struct server::impl {
                 log_access(log, status, body_bytes);
                 co_return false;
             }
-            body_bytes += chunk.size();
-            socket.expires_after(timeout);
-            beast::error_code ec;
-            if (!chunked) {
-                std::tie(ec, std::ignore) =
-                    co_await net::async_write(stream, net::buffer(chunk), use_tuple);
-            } else if (chunk.empty()) {
-                if (!more)
-                    std::tie(ec, std::ignore) =
-                        co_await net::async_write(stream, bhttp::make_chunk_last(), use_tuple);
-            } else if (more) {
-                std::tie(ec, std::ignore) = co_await net::async_write(
-                    stream, bhttp::make_chunk(net::buffer(chunk)), use_tuple);
-            } else {
-                std::tie(ec, std::ignore) = co_await net::async_write(
-                    stream,
-                    beast::buffers_cat(bhttp::make_chunk(net::buffer(chunk)),
-                                       bhttp::make_chunk_last()),
-                    use_tuple);
-            }
-            if (ec) {
-                log_access(log, status, body_bytes);
-                co_return false;
-            }
         }
         log_access(log, status, body_bytes);
         co_return true;
+    }
+
+    // A response head as it goes on the wire: the status line, the fields, an empty line.
+    static std::string head_text(const bhttp::response_header<>& head) {
+        std::string out = head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+        out += std::to_string(head.result_int());
+        out += ' ';
+        auto reason = head.reason();
+        out += reason.empty() ? bhttp::obsolete_reason(head.result()) : reason;
+        out += "\r\n";
+        for (auto& field : head) {
+            out += field.name_string();
+            out += ": ";
+            out += field.value();
+            out += "\r\n";
+        }
+        out += "\r\n";
+        return out;
     }
 
     static api_error payload_too_large(std::uint64_t limit) {

@@ -24,7 +24,8 @@ using request_header = beast::http::request_header<>;
 using response = beast::http::response<beast::http::string_body>;
 
 // One answer. Small answers are `head` with its body; long ones set `stream`, and the body is sent
-// chunked: `stream` is called until it returns false, each call appending the next piece to `out`.
+// chunked: each call of `stream` appends the next piece to `out` and returns whether more may
+// follow; it is not called again once it has returned false.
 struct reply {
     response head;
     std::function<bool(std::string& out)> stream;
@@ -35,17 +36,18 @@ struct connection_info {
     bool tls = false;
 };
 
-// Every transport limit is a named setting; these are the documented defaults (docs/configuration.md).
+// Every transport limit is a named setting; these are the documented defaults
+// (docs/configuration.md).
 struct limits {
-    std::size_t header_limit = 16 * 1024;          // bytes of request line plus headers
-    std::chrono::seconds read_timeout{30};         // to read one request once it has begun
-    std::chrono::seconds write_timeout{30};        // to write one response (or one chunk)
-    std::chrono::seconds idle_timeout{60};         // keep-alive wait for the next request
-    std::chrono::seconds handshake_timeout{10};    // TLS handshake
-    std::chrono::seconds linger_timeout{2};        // after a last answer: wait for the client's
-                                                   // TLS close_notify or drain its unread bytes
-    std::size_t max_connections = 10000;           // open connections; more are closed at once
-    std::size_t max_requests_per_connection = 0;   // 0: unlimited
+    std::size_t header_limit = 16 * 1024;         // bytes of request line plus headers
+    std::chrono::seconds read_timeout{30};        // to read one request once it has begun
+    std::chrono::seconds write_timeout{30};       // to write one response (or one chunk)
+    std::chrono::seconds idle_timeout{60};        // keep-alive wait for the next request
+    std::chrono::seconds handshake_timeout{10};   // TLS handshake
+    std::chrono::seconds linger_timeout{2};       // after a last answer: wait for the client's
+                                                  // TLS close_notify or drain its unread bytes
+    std::size_t max_connections = 10000;          // open connections; more are closed at once
+    std::size_t max_requests_per_connection = 0;  // 0: unlimited
 };
 
 struct server_config {
@@ -60,16 +62,17 @@ struct server_config {
 
 // What the transport serves.
 class application {
-public:
+  public:
     virtual ~application() = default;
-    // The largest body accepted for this request; a larger one is refused with 413 before it is read.
+    // The largest body accepted for this request; a larger one is refused with 413 before it is
+    // read.
     virtual std::uint64_t body_limit(const request_header& head) const = 0;
     // Answers one request. Exceptions escaping it are logged and answered 500 InternalError.
     virtual net::awaitable<reply> handle(request req, const connection_info& conn) = 0;
 };
 
 class server {
-public:
+  public:
     server(server_config config, application& app);
     ~server();
     server(const server&) = delete;
@@ -78,13 +81,13 @@ public:
     // Binds and listens; afterwards port() is the bound port.
     void listen();
     std::uint16_t port() const;
-    // Serves until stop() or SIGINT/SIGTERM (when handle_signals), on config.threads threads; returns
-    // once the requests in flight have finished and every connection is closed.
+    // Serves until stop() or SIGINT/SIGTERM (when handle_signals), on config.threads threads;
+    // returns once the requests in flight have finished and every connection is closed.
     void run(bool handle_signals = true);
     // Thread-safe: stops accepting, lets requests in flight finish, closes idle connections.
     void stop();
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

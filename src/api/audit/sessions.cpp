@@ -68,14 +68,13 @@ struct csv_cursor {
     std::size_t position = 0;
     std::vector<const attribute*> columns;
     micros now = 0;
-    bool header = false, done = false;
+    bool header = false;
 };
 
 http::reply csv_reply(app& a, const session_search& search, std::shared_ptr<csv_cursor> cur) {
     http::reply r;
     r.head.set(bhttp::field::content_type, "text/csv; charset=utf-8");
     r.stream = [&a, &search, cur](std::string& out) {
-        if (cur->done) return false;
         if (!cur->header) {
             cur->header = true;
             out += "key";
@@ -97,8 +96,7 @@ http::reply csv_reply(app& a, const session_search& search, std::shared_ptr<csv_
             }
             out += "\r\n";
         }
-        cur->done = cur->position == cur->ids.size();
-        return true;
+        return cur->position < cur->ids.size();
     };
     return r;
 }

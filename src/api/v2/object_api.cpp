@@ -322,7 +322,6 @@ struct object_api::list_cursor {
     std::size_t position = 0;        //   the next index into ids
     bool sorted = false;
     std::size_t skipped = 0, emitted = 0;
-    bool done = false;
 };
 
 bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std::string& out,
@@ -422,7 +421,6 @@ std::function<bool(std::string&)> object_api::stream(list_request request) const
     cur->request = std::move(request);
     auto started = std::make_shared<bool>(false);
     return [this, cur, started](std::string& out) {
-        if (cur->done) return false;
         if (!*started) {
             *started = true;
             out += "{\"result\":\"success\",\"" + cur->request.m->name + "\":[";
@@ -432,11 +430,8 @@ std::function<bool(std::string&)> object_api::stream(list_request request) const
             auto txn = objects_.env().read();
             more = list_slice(txn, *cur, out, 256);
         }
-        if (!more) {
-            out += "]}";
-            cur->done = true;
-        }
-        return true;
+        if (!more) out += "]}";
+        return more;
     };
 }
 

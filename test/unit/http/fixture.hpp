@@ -37,8 +37,9 @@ inline std::string stream_piece(int i) {
     return "piece " + std::to_string(i) + ";";
 }
 
-// Routes: /stream (1000 chunks), /throw, /slow (sleeps 400 ms), /stream-throw; anything else
-// echoes the request as JSON.
+// Routes: /stream (1000 small pieces), /throw, /slow (sleeps 400 ms), /stream-throw (fails at
+// its 10th small piece, before the first chunk is full), /stream-throw-late (fails after 40 KiB,
+// once chunks have been sent); anything else echoes the request as JSON.
 class test_application : public application {
   public:
     std::uint64_t body_limit(const request_header&) const override { return test_body_limit; }
@@ -63,6 +64,14 @@ class test_application : public application {
                 if (fail && i == 10) throw std::runtime_error("stream failure for the test");
                 out += stream_piece(i++);
                 return i < stream_pieces;
+            };
+            co_return r;
+        }
+        if (req.target() == "/stream-throw-late") {
+            r.stream = [i = 0](std::string& out) mutable {
+                if (i++ == 10) throw std::runtime_error("late stream failure for the test");
+                out.append(4096, 'x');
+                return true;
             };
             co_return r;
         }

@@ -159,10 +159,20 @@ BOOST_AUTO_TEST_CASE(streamed_reply_is_chunked_and_complete) {
     BOOST_TEST(next.result_int() == 200u);
 }
 
-BOOST_AUTO_TEST_CASE(stream_failure_truncates_and_closes) {
+BOOST_AUTO_TEST_CASE(stream_failure_before_the_head_is_sent_is_a_json_500) {
     running_server s;
     plain_client client{s.port()};
-    bhttp::write(client.stream, make_request(bhttp::verb::get, "/stream-throw"));
+    auto res = round_trip(client, make_request(bhttp::verb::get, "/stream-throw"));
+    BOOST_TEST(res.result_int() == 500u);
+    BOOST_TEST(!res.chunked());
+    auto body = boost::json::parse(res.body()).as_object();
+    BOOST_TEST(body.at("error").at("type").as_string() == "InternalError");
+}
+
+BOOST_AUTO_TEST_CASE(stream_failure_after_the_head_truncates_and_closes) {
+    running_server s;
+    plain_client client{s.port()};
+    bhttp::write(client.stream, make_request(bhttp::verb::get, "/stream-throw-late"));
     response res;
     boost::beast::error_code ec;
     bhttp::read(client.stream, client.buffer, res, ec);

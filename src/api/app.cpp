@@ -157,12 +157,7 @@ app::app(app_settings settings, store::environment& env)
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
     add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
-    // Purges that a stop interrupted go on.
-    {
-        auto txn = env.read();
-        for (auto session : content_.pending_purges(txn))
-            purge_later(session);
-    }
+    purge_pending();  // purges that a stop interrupted go on
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
@@ -178,17 +173,33 @@ app::~app() {
     purger_.join();
 }
 
-void app::purge_later(std::uint64_t session) {
-    boost::asio::post(purger_, [this, session] {
-        try {
-            env_.write([&](store::transaction& txn) {
-                content_.purge_session(txn, session);
-                alerts_.purge_session(txn, session);
-            });
-        } catch (const std::exception& e) {
-            spdlog::error("purging the content of session {} failed: {}", session, e.what());
-        }
-    });
+void app::purge_pending() {
+    std::vector<std::uint64_t> pending;
+    {
+        auto txn = env_.read();
+        pending = content_.pending_purges(txn);
+    }
+    std::lock_guard lock(purging_mutex_);
+    for (auto session : pending) {
+        if (!purging_.insert(session).second) continue;  // already on its way
+        boost::asio::post(purger_, [this, session] {
+            try {
+                env_.write([&](store::transaction& txn) {
+                    content_.purge_session(txn, session);
+                    alerts_.purge_session(txn, session);
+                });
+            } catch (const std::exception& e) {
+                spdlog::error("purging the content of session {} failed: {}", session, e.what());
+            }
+            std::lock_guard lock(purging_mutex_);
+            purging_.erase(session);
+        });
+    }
+}
+
+void app::after_write() {
+    policies_.refresh();  // one read, unless the write changed a content policy
+    purge_pending();      // one read, unless the write removed a session
 }
 
 void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
@@ -328,15 +339,9 @@ http::reply app::v2(request_context& ctx) {
     }
     std::string answer;
     if (object_api::writes(c)) {
-        bool removes_session =
-            c.method == verb::delete_ && c.path.size() == 2 && c.path[0] == "session";
-        answer = env_.write([&](store::transaction& txn) {
-            auto a = objects_api_.execute(txn, *ctx.who, c);
-            if (removes_session) content_.mark_for_purge(txn, *parse_id(c.path[1]));
-            return a;
-        });
-        if (removes_session) purge_later(*parse_id(c.path[1]));
-        policies_.refresh();  // one read, unless the write changed a content policy
+        answer = env_.write(
+            [&](store::transaction& txn) { return objects_api_.execute(txn, *ctx.who, c); });
+        after_write();
     } else {
         auto txn = env_.read();
         answer = objects_api_.execute(txn, *ctx.who, c);
@@ -346,7 +351,7 @@ http::reply app::v2(request_context& ctx) {
 
 http::reply app::batch(request_context& ctx) {
     auto answer = run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req));
-    policies_.refresh();
+    after_write();
     return json_reply(200, answer);
 }
 

@@ -20,7 +20,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace audex::api {
@@ -93,8 +95,11 @@ class app : public http::application {
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
     http::reply audit_alerts(request_context& ctx);
-    // Purges a removed session's content in the background.
-    void purge_later(std::uint64_t session);
+    // Purges the content and alerts of removed sessions in the background: those marked for
+    // purging and not already on their way.
+    void purge_pending();
+    // What follows a committed v2 write or batch: the content policies and purges it may start.
+    void after_write();
     // The live session an audit or content route names; 404 otherwise.
     boost::json::object session_for(const store::transaction& txn, std::string_view key) const;
 
@@ -109,6 +114,8 @@ class app : public http::application {
     ingest::alert_store alerts_;
     object_api objects_api_;
     audit::session_search audit_sessions_;
+    std::mutex purging_mutex_;
+    std::set<std::uint64_t> purging_;     // sessions whose purge is queued or running
     boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
     store::group_writer writer_;          // content ingestion, group-committed
     http::router<route> router_;

@@ -173,3 +173,45 @@ def test_concurrent_ingests_are_all_acknowledged_and_searchable(server_factory):
         events = admin.get(f"/api/audit/sessions/{sid}/events").json()["items"]
         expected = {f"echo marker{n}" for n in range(80) if n % 4 == i and n % 10 != 9}
         assert {e["psm.events.content"] for e in events} == expected
+
+
+def stored_records(data_dir, sid):
+    """The numbers of a session's records in the store's content.by_session table, read straight
+    from LMDB (read-only, beside the running server)."""
+    import lmdb
+    import struct
+    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
+    try:
+        table = env.open_db(b"content.by_session", create=False)
+        prefix = struct.pack(">Q", int(sid))
+        with env.begin(db=table) as txn:
+            cursor = txn.cursor()
+            found = []
+            if cursor.set_range(prefix):
+                for key, _ in cursor:
+                    if not key.startswith(prefix):
+                        break
+                    found.append(key)
+            return found
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("how", ["delete", "batch"])
+def test_a_removed_sessions_content_is_purged(server_factory, how):
+    import time
+    s = server_factory()
+    admin = s.login()
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    assert admin.post(f"/api/v2/session/{sid}/content", json=RECORDS).status_code == 200
+    assert len(stored_records(s.data, sid)) == len(RECORDS)
+    if how == "delete":
+        assert admin.delete(f"/api/v2/session/{sid}").status_code == 200
+    else:
+        r = admin.post("/api/v2/batch", json={"requests": [
+            {"id": "d", "method": "DELETE", "endpoint": f"/session/{sid}"}]})
+        assert r.status_code == 200 and r.json()["responses"][0]["status"] == 200, r.text
+    deadline = time.monotonic() + 10
+    while stored_records(s.data, sid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored_records(s.data, sid) == []

@@ -577,6 +577,8 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
     if (m.name == "session") {
         if (auto it = before.find("retention_locked"); it != before.end() && it->value() == true)
             fail(api_error::conflict("session " + std::to_string(id) + " is retention-locked"));
+        // Purged in the background once this commits; marked here so that a stop cannot lose it.
+        content_.mark_for_purge(txn, id);
     }
     if (m.name == "user") {
         check_role_change(who, &before, before);

@@ -365,13 +365,13 @@ http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const rout
     co_return co_await r.fn(ctx);
 }
 
-http::net::awaitable<void> app::write_grouped(store::group_writer::job job) {
+http::net::awaitable<void> app::write_grouped(const store::group_writer::job& job) {
     namespace net = http::net;
     co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
         [&](auto handler) {
             // The writer's completions are copyable functions; the handler is move-only.
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            writer_.submit(std::move(job), [shared](std::exception_ptr failure) {
+            writer_.submit(job, [shared](std::exception_ptr failure) {
                 auto executor = net::get_associated_executor(*shared);
                 net::post(executor, [shared, failure] { std::move (*shared)(failure); });
             });

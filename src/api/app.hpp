@@ -83,7 +83,7 @@ class app : public http::application {
     http::net::awaitable<http::reply> dispatch(request_context& ctx, const route& r);
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
-    http::net::awaitable<void> write_grouped(store::group_writer::job job);
+    http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
     void authenticate(request_context& ctx);
 
     http::reply login(request_context& ctx);

@@ -81,12 +81,16 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     if (!id) fail(api_error::not_found("no session " + std::string(key)));
     // Checked and matched against the content policies here, so that requests do that side by
     // side; the writer only stores.
-    auto content = objects_api_.prepare_content(*ctx.who, *id, body);
-    std::string answer;
-    co_await write_grouped([&](store::transaction& txn) {
-        answer = to_json_text(objects_api_.append_content(txn, content));
-    });
-    co_return json_text_reply(200, std::move(answer));
+    // The job holds what it uses: it may outlive this coroutine when the server stops. It is a
+    // named local because GCC 12 destroys a non-trivial temporary of a co_await expression twice.
+    auto content = std::make_shared<const object_api::session_content>(
+        objects_api_.prepare_content(*ctx.who, *id, body));
+    auto answer = std::make_shared<std::string>();
+    const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
+        *answer = to_json_text(objects_api_.append_content(txn, *content));
+    };
+    co_await write_grouped(job);
+    co_return json_text_reply(200, std::move(*answer));
 }
 
 http::reply app::audit_content(request_context& ctx) {

@@ -4,6 +4,7 @@
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
 #include "core/json_text.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "store/lmdb.hpp"
 
@@ -333,6 +334,13 @@ http::net::awaitable<http::reply> app::handle(http::request req,
         ctx.path.pop_back();
     for (auto p : parsed->params())
         ctx.params.emplace_back(p.key, p.has_value ? p.value : "");
+    // Paths and parameters end up in answers (hrefs, error messages), which must stay UTF-8.
+    bool utf8 = valid_utf8(ctx.path);
+    for (auto& [key, value] : ctx.params)
+        utf8 = utf8 && valid_utf8(key) && valid_utf8(value);
+    if (!utf8)
+        co_return error_reply(api_error::invalid_argument(
+            "target", "the decoded path and query parameters must be UTF-8"));
 
     auto match = router_.find(req.method(), ctx.path);
     using outcome = decltype(match)::outcome;

@@ -33,7 +33,7 @@ std::string login_sessions::create(std::string user_id) {
         std::lock_guard lock(s.mutex);
         // A collision of 160 random bits does not happen, but if it did it must not hand out a
         // token that someone else already holds.
-        if (s.entries.try_emplace(std::move(digest), std::move(user_id), now).second) return token;
+        if (s.entries.try_emplace(std::move(digest), entry{user_id, now}).second) return token;
     }
 }
 

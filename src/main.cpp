@@ -11,9 +11,12 @@
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -27,7 +30,25 @@ struct serve_options {
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned session_timeout = 600;
     std::string access_log = "stderr";
+    unsigned read_timeout = 30;
+    unsigned idle_timeout = 60;
+    std::size_t max_connections = 10000;
+    std::uint64_t max_store_mib = 1 << 20;
 };
+
+// Each connection holds a descriptor: the soft limit (often 1024) would refuse connections long
+// before --max-connections, so it is raised to the hard limit.
+void raise_open_file_limit(std::size_t wanted) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        spdlog::warn("could not raise the open file limit: {}", std::strerror(errno));
+    getrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < wanted + 64)
+        spdlog::warn("the open file limit ({}) is below --max-connections ({})", limit.rlim_cur,
+                     wanted);
+}
 
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
     auto colon = listen.rfind(':');
@@ -63,8 +84,13 @@ int serve(const std::string& data, const serve_options& o) {
             "access", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
         spdlog::register_logger(access);
     }
+    raise_open_file_limit(o.max_connections);
     auth::init();
-    store::environment env(data);
+    store::environment_options store_options;
+    store_options.max_map_size = o.max_store_mib << 20;
+    store_options.initial_map_size =
+        std::min(store_options.initial_map_size, store_options.max_map_size);
+    store::environment env(data, store_options);
     api::app_settings settings;
     settings.session_timeout = std::chrono::seconds(o.session_timeout);
     {
@@ -85,6 +111,9 @@ int serve(const std::string& data, const serve_options& o) {
     config.certificate = std::filesystem::path(data) / "tls" / "certificate.pem";
     config.private_key = std::filesystem::path(data) / "tls" / "private-key.pem";
     config.threads = o.threads;
+    config.limits.read_timeout = std::chrono::seconds(o.read_timeout);
+    config.limits.idle_timeout = std::chrono::seconds(o.idle_timeout);
+    config.limits.max_connections = o.max_connections;
     http::server server(config, application);
     server.listen();
     spdlog::info("audex ready on {}://{}:{} (data {}, {} threads)", o.plain ? "http" : "https",
@@ -124,6 +153,26 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--access-log", serve_opts.access_log, "stderr or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"stderr", "off"}));
+    serve_cmd
+        ->add_option("--read-timeout", serve_opts.read_timeout,
+                     "Seconds to read one request once its first byte has arrived")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 3600u));
+    serve_cmd
+        ->add_option("--idle-timeout", serve_opts.idle_timeout,
+                     "Seconds a keep-alive connection may wait for its next request")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u));
+    serve_cmd
+        ->add_option("--max-connections", serve_opts.max_connections,
+                     "Open connections; more are closed as soon as they are accepted")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t(1), std::size_t(1) << 20));
+    serve_cmd
+        ->add_option("--max-store-mib", serve_opts.max_store_mib,
+                     "Largest size of the store in MiB; writes past it answer 503")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 30));
 
     auto* user_cmd = cli.add_subcommand("user", "Manage users directly on a data directory");
     user_cmd->require_subcommand(1);

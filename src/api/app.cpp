@@ -5,6 +5,7 @@
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
 #include "core/json_text.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "store/lmdb.hpp"
 
@@ -218,7 +219,16 @@ void app::add_async(verb method, std::string_view pattern, family fam, async_han
     router_.add(method, pattern, route{std::move(fn), fam, authenticate, ndjson});
 }
 
-std::uint64_t app::body_limit(const http::request_header&) const {
+std::uint64_t app::body_limit(const http::request_header& head) const {
+    // Recorders send session content in bulk: POST /api/v2/session/<id>/content has its own limit.
+    std::string_view path = head.target();
+    path = path.substr(0, path.find('?'));
+    while (path.size() > 1 && path.back() == '/')
+        path.remove_suffix(1);
+    auto segments = path_segments(path);
+    if (head.method() == verb::post && segments.size() == 5 && segments[0] == "api" &&
+        segments[1] == "v2" && segments[2] == "session" && segments[4] == "content")
+        return settings_.content_body_limit;
     return settings_.body_limit;
 }
 
@@ -389,6 +399,13 @@ http::net::awaitable<http::reply> app::handle(http::request req,
         ctx.path.pop_back();
     for (auto p : parsed->params())
         ctx.params.emplace_back(p.key, p.has_value ? p.value : "");
+    // Paths and parameters end up in answers (hrefs, error messages), which must stay UTF-8.
+    bool utf8 = valid_utf8(ctx.path);
+    for (auto& [key, value] : ctx.params)
+        utf8 = utf8 && valid_utf8(key) && valid_utf8(value);
+    if (!utf8)
+        co_return error_reply(api_error::invalid_argument(
+            "target", "the decoded path and query parameters must be UTF-8"));
 
     auto match = router_.find(req.method(), ctx.path);
     using outcome = decltype(match)::outcome;

@@ -13,7 +13,8 @@ namespace audex::api {
 namespace json = boost::json;
 
 bool check_content_type(const http::request& req, bool ndjson) {
-    auto type = lower_ascii(req[boost::beast::http::field::content_type]);
+    std::string_view given = req[boost::beast::http::field::content_type];
+    auto type = lower_ascii(given);
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ')
         type.pop_back();
@@ -22,7 +23,7 @@ bool check_content_type(const http::request& req, bool ndjson) {
     throw api_exception({error_type::unsupported_media_type,
                          "the body must be application/json" +
                              std::string(ndjson ? " or application/x-ndjson" : ""),
-                         {{"content_type", req[boost::beast::http::field::content_type]}}});
+                         {{"content_type", valid_utf8(given) ? given : "(not UTF-8)"}}});
 }
 
 json::value parse_json(std::string_view text) {

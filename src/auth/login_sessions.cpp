@@ -33,7 +33,8 @@ std::string login_sessions::create(principal who) {
         std::lock_guard lock(s.mutex);
         // A collision of 160 random bits does not happen, but if it did it must not hand out a
         // token that someone else already holds.
-        if (s.entries.try_emplace(std::move(digest), std::move(who), now).second) return token;
+        if (s.entries.try_emplace(std::move(digest), entry{std::move(who), now}).second)
+            return token;
     }
 }
 

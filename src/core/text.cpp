@@ -1,6 +1,8 @@
 // Shared text functions (see text.hpp).
 #include "core/text.hpp"
 
+#include <utf8proc.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -37,6 +39,19 @@ bool glob_match(std::string_view p, std::string_view t) {
     while (pi < p.size() && p[pi] == '*')
         ++pi;
     return pi == p.size();
+}
+
+bool valid_utf8(std::string_view text) {
+    auto* at = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    auto left = static_cast<utf8proc_ssize_t>(text.size());
+    while (left > 0) {
+        utf8proc_int32_t code_point;
+        auto length = utf8proc_iterate(at, left, &code_point);
+        if (length < 0) return false;
+        at += length;
+        left -= length;
+    }
+    return true;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -33,6 +33,7 @@
 #include <atomic>
 #include <charconv>
 #include <csignal>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <random>
@@ -122,6 +123,21 @@ void parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, beast::fl
         }
         if (ec || (in_header && parser.is_header_done()) || used == 0) return;
     }
+}
+
+// Whether the body is either plain or just chunked. Another transfer coding (gzip, or chunked
+// not last) leaves the body undecodable or its length unknown; RFC 9112 section 6.1 requires a 400
+// rather than a guess, which could split one request into two (request smuggling).
+bool plain_or_chunked(const bhttp::request_header<>& head) {
+    auto [first, last] = head.equal_range(bhttp::field::transfer_encoding);
+    if (first == last) return true;
+    if (std::next(first) != last) return false;
+    auto value = first->value();
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+    return beast::iequals(value, "chunked");
 }
 
 bool is_http_error(const beast::error_code& ec) {
@@ -306,6 +322,14 @@ struct server::impl {
             const auto& head = parser.get();
             log.method.assign(head.method_string());
             log.target.assign(head.target());
+            if (!plain_or_chunked(head)) {
+                co_await answer_error(
+                    entry, stream, buffer,
+                    api_error::invalid_argument(
+                        "request", "unsupported Transfer-Encoding: only chunked is accepted"),
+                    head.version(), log);
+                co_return;
+            }
 
             std::uint64_t body_limit = 0;
             std::exception_ptr failure;

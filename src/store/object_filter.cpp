@@ -158,7 +158,9 @@ struct compiler {
         if (!a) return a.error();
         auto q = query_key(**a, text);
         if (!q) return q.error();
-        auto [k, span] = *q;
+        // Not a structured binding: clang before 16 cannot capture those in a lambda.
+        const auto k = q->first;
+        const auto span = q->second;
         if ((*a)->kind == attribute_kind::datetime)
             return on_value(*a, [k, span](const key& v) {
                 return v.number >= k.number && v.number < k.number + span;

@@ -86,8 +86,10 @@ class Client:
 class Server:
     """One `audex serve` process on a data directory; restartable on the same directory."""
 
-    def __init__(self, data, plain=True, session_timeout=None, admin_password=ADMIN_PASSWORD):
+    def __init__(self, data, plain=True, session_timeout=None, admin_password=ADMIN_PASSWORD,
+                 args=()):
         self.data = pathlib.Path(data)
+        self.args = list(args)  # further `audex serve` options
         self.data.mkdir(parents=True, exist_ok=True)
         self.plain = plain
         self.session_timeout = session_timeout
@@ -119,6 +121,7 @@ class Server:
             cmd.append("--plain")
         if self.session_timeout is not None:
             cmd += ["--session-timeout", str(self.session_timeout)]
+        cmd += self.args
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=log)
         deadline = time.monotonic() + 30

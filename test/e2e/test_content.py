@@ -215,3 +215,15 @@ def test_a_removed_sessions_content_is_purged(server_factory, how):
     while stored_records(s.data, sid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert stored_records(s.data, sid) == []
+
+
+def test_content_bodies_have_their_own_larger_limit(shared_server):
+    admin = shared_server.login()
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    big = [dict(RECORDS[0], text="x" * 1000 + f" bulk{n}") for n in range(3000)]  # about 3.4 MB
+    r = admin.post(f"/api/v2/session/{sid}/content", json=big)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["indexed"] == 3000
+    # Other routes keep the 1 MiB limit.
+    r = admin.post("/api/v2/session", json={"protocol": "ssh", "reason": "x" * (2 << 20)})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "PayloadTooLarge"

@@ -22,13 +22,10 @@ std::string chunk_suffix(std::uint32_t n) {
     return {char(n >> 24), char((n >> 16) & 0xff)};
 }
 
-// The column holds this many sessions per value: a write rewrites one small value.
-constexpr std::uint32_t column_chunk = 256;
-constexpr std::size_t span_size = 24;  // u64 id, i64 start, i64 end (host order)
-
-std::string column_key(std::uint32_t n) {
+// The column holds column_cursor::chunk sessions per value: a write rewrites one small value.
+std::string column_key(std::uint32_t index) {
     std::string key;
-    append_u32(key, n / column_chunk);
+    append_u32(key, index);
     return key;
 }
 
@@ -105,10 +102,11 @@ void field_index::set_bit(transaction& txn, table t, const std::string& key, std
 }
 
 void field_index::put_span(transaction& txn, std::uint32_t n, const session_span& span) {
-    auto key = column_key(n);
+    auto key = column_key(n / column_cursor::chunk);
     auto raw = txn.get(columns_, key);
-    std::string chunk = raw ? std::string(*raw) : std::string(column_chunk * span_size, '\0');
-    auto at = chunk.data() + (n % column_chunk) * span_size;
+    std::string chunk = raw ? std::string(*raw)
+                            : std::string(column_cursor::chunk * column_cursor::entry_size, '\0');
+    auto at = chunk.data() + (n % column_cursor::chunk) * column_cursor::entry_size;
     std::memcpy(at, &span.id, 8);
     std::memcpy(at + 8, &span.started, 8);
     std::memcpy(at + 16, &span.finished, 8);
@@ -177,32 +175,24 @@ void field_index::scan_values(
         if (part != value) {
             flush();
             value = part;
-            bits = Roaring();
+            bits = read_bitmap(c.value());
+        } else {
+            bits |= read_bitmap(c.value());
         }
-        bits |= read_bitmap(c.value());
     }
     flush();
 }
 
-void field_index::scan_spans(
-    const transaction& txn, const Roaring& numbers,
-    const std::function<void(std::uint32_t, const session_span&)>& visit) const {
-    std::uint32_t loaded = std::numeric_limits<std::uint32_t>::max();
-    std::string_view chunk;
-    for (auto n : numbers) {
-        if (n / column_chunk != loaded) {
-            loaded = n / column_chunk;
-            auto raw = txn.get(columns_, column_key(n));
-            chunk = raw ? *raw : std::string_view();
-        }
-        if (chunk.empty()) continue;
-        auto at = chunk.data() + (n % column_chunk) * span_size;
-        session_span span;
-        std::memcpy(&span.id, at, 8);
-        std::memcpy(&span.started, at + 8, 8);
-        std::memcpy(&span.finished, at + 16, 8);
-        visit(n, span);
-    }
+void column_cursor::load(std::uint32_t index) {
+    // Selections run in ascending order: the next value is usually the one wanted.
+    bool found = loaded_ != std::numeric_limits<std::uint32_t>::max() && index == loaded_ + 1
+                     ? cursor_.next()
+                     : cursor_.seek(column_key(index));
+    loaded_ = index;
+    data_ = found && cursor_.key() == column_key(index) ? cursor_.value() : std::string_view();
+    if (!data_.empty() || !found) return;
+    // The cursor stands past a missing value: seek again from there next time.
+    loaded_ = std::numeric_limits<std::uint32_t>::max();
 }
 
 }  // namespace audex::store

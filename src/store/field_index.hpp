@@ -12,6 +12,7 @@
 #include <roaring/roaring.hh>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -24,6 +25,34 @@ struct session_span {
     std::int64_t started;   // µs; 0 when unset
     std::int64_t finished;  // µs; open_end while the session is active
     static constexpr std::int64_t open_end = std::numeric_limits<std::int64_t>::max();
+};
+
+// Reads the column in ascending order of numbers with one cursor.
+class column_cursor {
+  public:
+    static constexpr std::uint32_t chunk = 256;    // sessions per column value
+    static constexpr std::size_t entry_size = 24;  // u64 id, i64 start, i64 end (host order)
+
+    column_cursor(const transaction& txn, table columns) : cursor_(txn.open_cursor(columns)) {}
+
+    // The span of number `n`, nullopt where the column has none.
+    std::optional<session_span> at(std::uint32_t n) {
+        if (n / chunk != loaded_) load(n / chunk);
+        if (data_.empty()) return std::nullopt;
+        auto at = data_.data() + (n % chunk) * entry_size;
+        session_span span;
+        std::memcpy(&span.id, at, 8);
+        std::memcpy(&span.started, at + 8, 8);
+        std::memcpy(&span.finished, at + 16, 8);
+        if (span.id == 0) return std::nullopt;
+        return span;
+    }
+
+  private:
+    void load(std::uint32_t index);
+    cursor cursor_;
+    std::uint32_t loaded_ = std::numeric_limits<std::uint32_t>::max();
+    std::string_view data_;
 };
 
 class field_index {
@@ -52,9 +81,22 @@ class field_index {
         const transaction& txn, const attribute& a,
         const std::function<void(const boost::json::value&, const Roaring&)>& visit) const;
 
-    // Visits the column entries of `numbers` in ascending order.
-    void scan_spans(const transaction& txn, const Roaring& numbers,
-                    const std::function<void(std::uint32_t, const session_span&)>& visit) const;
+    // Visits the column entries of `numbers` in ascending order: visit(number, span). A template,
+    // as it runs once per selected session.
+    template <class Visit>
+    void scan_spans(const transaction& txn, const Roaring& numbers, Visit&& visit) const {
+        struct state {
+            column_cursor column;
+            Visit& visit;
+        } s{column_cursor(txn, columns_), visit};
+        numbers.iterate(
+            [](std::uint32_t n, void* p) {
+                auto& s = *static_cast<state*>(p);
+                if (auto span = s.column.at(n)) s.visit(n, *span);
+                return true;
+            },
+            &s);
+    }
 
   private:
     void set_bit(transaction& txn, table t, const std::string& key, std::uint32_t n, bool on);

@@ -101,9 +101,9 @@ session_search::candidates session_search::run(const store::transaction& txn, co
     return {std::move(out), true};
 }
 
-void session_search::each_selected(
-    const store::transaction& txn, const session_selection& s, micros now,
-    const std::function<void(std::uint32_t, const store::session_span&)>& visit) const {
+template <class Visit>
+void session_search::each_selected(const store::transaction& txn, const session_selection& s,
+                                   micros now, Visit&& visit) const {
     auto live = objects_.fields().live(txn);
     candidates c = s.q ? run(txn, s.q->tree, live, now) : candidates{std::move(live), true};
     objects_.fields().scan_spans(

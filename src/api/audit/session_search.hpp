@@ -78,9 +78,9 @@ class session_search {
     candidates run(const store::transaction& txn, const query::node& q, const Roaring& live,
                    micros now) const;
     // Visits the live sessions that q and the time window select, by number, with their span.
-    void each_selected(
-        const store::transaction& txn, const session_selection& s, micros now,
-        const std::function<void(std::uint32_t, const store::session_span&)>& visit) const;
+    template <class Visit>
+    void each_selected(const store::transaction& txn, const session_selection& s, micros now,
+                       Visit&& visit) const;
     // The numbers of the selected sessions.
     result<Roaring> numbers(const store::transaction& txn, const session_selection& s,
                             micros now) const;

@@ -18,10 +18,10 @@ using std::chrono::seconds;
 
 // ---- statistics ------------------------------------------------------------------------------
 
-void value_counter::add(const json::value& v) {
+void value_counter::add(const json::value& v, std::uint64_t count) {
     if (v.is_null()) return;
     auto [it, added] = counts_.try_emplace(json::serialize(v), value_count{v, 0});
-    ++it->second.count;
+    it->second.count += count;
 }
 
 top_values value_counter::top(std::size_t size) const {
@@ -147,10 +147,14 @@ std::optional<histogram> histogram::make(micros start, micros end, bin_unit unit
     return h;
 }
 
-std::size_t histogram::bin_of(micros t) const {
+std::size_t histogram::bin_of(micros t) {
+    // Sessions come in about start order, and most end in the bin where they start: the bin found
+    // last, or the next one, is the usual answer.
+    for (auto i = last_bin_; i < std::min(last_bin_ + 2, bins_.size()); ++i)
+        if (bins_[i].begin <= t && t < bins_[i].end) return last_bin_ = i;
     auto it = std::upper_bound(bins_.begin(), bins_.end(), t,
                                [](micros v, const histogram_bin& b) { return v < b.begin; });
-    return std::size_t(it - bins_.begin()) - 1;
+    return last_bin_ = std::size_t(it - bins_.begin()) - 1;
 }
 
 void histogram::add(micros started, micros ended) {

@@ -39,8 +39,8 @@ class value_counter {
   public:
     explicit value_counter(const attribute& field) : field_(field) {}
 
-    // Counts one occurrence; null is no value and is not counted.
-    void add(const boost::json::value& v);
+    // Counts `count` occurrences; null is no value and is not counted.
+    void add(const boost::json::value& v, std::uint64_t count = 1);
     // The `size` most frequent values, and how many distinct values did not fit.
     top_values top(std::size_t size) const;
 
@@ -91,10 +91,11 @@ class histogram {
 
   private:
     histogram() = default;
-    std::size_t bin_of(micros t) const;  // the index of the bin holding t, which is in the span
+    std::size_t bin_of(micros t);  // the index of the bin holding t, which is in the span
 
     std::vector<histogram_bin> bins_;
     std::vector<std::int64_t> active_delta_;  // active counts as differences between bins
+    std::size_t last_bin_ = 0;                // where bin_of() found the last time
 };
 
 // A bin's id: its start in local time, ISO 8601 with milliseconds, with `Z` for a zone that is

@@ -3,6 +3,7 @@
 
 #include "core/text.hpp"
 #include "index/analyzer.hpp"
+#include "store/bitmap.hpp"
 #include "store/keys.hpp"
 
 #include <boost/json/parse.hpp>
@@ -45,16 +46,8 @@ std::string session_key(std::uint64_t session, std::uint32_t number) {
     return k;
 }
 
-Roaring read_bitmap(std::string_view raw) {
-    return Roaring::readSafe(raw.data(), raw.size());
-}
-
-std::string write_bitmap(Roaring& r) {
-    r.runOptimize();
-    std::string out(r.getSizeInBytes(), '\0');
-    r.write(out.data());
-    return out;
-}
+using store::read_bitmap;
+using store::write_bitmap;
 
 std::uint64_t stat(const store::transaction& txn, store::table t, std::string_view key) {
     auto raw = txn.get(t, key);

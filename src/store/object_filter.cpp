@@ -3,6 +3,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "store/keys.hpp"
 
 #include <arpa/inet.h>
 
@@ -279,6 +280,21 @@ int compare_stored(const attribute& a, const json::value* x, const json::value* 
     auto ky = y && !y->is_null() ? stored_key(a, *y) : std::nullopt;
     if (!kx || !ky) return bool(kx) == bool(ky) ? 0 : kx ? -1 : 1;
     return compare(*kx, *ky);
+}
+
+std::optional<std::string> sort_key(const attribute& a, const json::value& v) {
+    auto k = stored_key(a, v);
+    if (!k) return std::nullopt;
+    if (!k->numeric) return std::move(k->text);
+    // IEEE 754 bits ordered as the numbers: negatives inverted, positives with the sign bit set;
+    // -0 is 0, since the filter finds them equal.
+    double d = k->number == 0 ? 0.0 : k->number;
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    bits = bits >> 63 ? ~bits : bits | (1ull << 63);
+    std::string out;
+    append_u64(out, bits);
+    return out;
 }
 
 }  // namespace audex::store

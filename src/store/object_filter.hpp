@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -41,5 +42,10 @@ class object_filter {
 // numerically, IPs by address, ids as numbers, strings without regard to ASCII case, with unset
 // values last.
 int compare_stored(const attribute& a, const boost::json::value* x, const boost::json::value* y);
+
+// Bytes whose order is the order compare_stored() gives to stored values of `a` (numbers and
+// date-times as order-preserving doubles, the other kinds as their comparison text), or nullopt
+// for a value that does not fit the attribute's type. Indexes key values by it.
+std::optional<std::string> sort_key(const attribute& a, const boost::json::value& v);
 
 }  // namespace audex::store

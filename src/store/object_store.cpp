@@ -59,8 +59,8 @@ std::string pair_key(std::uint64_t a, std::uint64_t b) {
 }
 }  // namespace
 
-object_store::object_store(environment& env) : env_(env) {
-    meta_ = env.open_table("meta");
+object_store::object_store(environment& env)
+    : env_(env), meta_(env.open_table("meta")), fields_(env, meta_) {
     started_ = env.open_table("by_time.session.started_at");
     assignments_ = env.open_table("session_backup");
     for (auto& [name, m] : models()) {
@@ -199,6 +199,7 @@ result<std::uint64_t> object_store::create(transaction& txn, const model& m, jso
     object["modified_at"] = now;
     put(txn, m, id, object);
     index(txn, m, id, object, true);
+    if (m.name == "session") fields_.update(txn, id, nullptr, object);
     return id;
 }
 
@@ -209,6 +210,7 @@ result<void> object_store::replace(transaction& txn, const model& m, std::uint64
     index(txn, m, id, before, false);
     put(txn, m, id, after);
     index(txn, m, id, after, true);
+    if (m.name == "session") fields_.update(txn, id, &before, after);
     return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include "audex/error.hpp"
 #include "core/schema.hpp"
+#include "store/field_index.hpp"
 #include "store/lmdb.hpp"
 
 #include <boost/json/object.hpp>
@@ -70,6 +71,9 @@ class object_store {
         const transaction& txn,
         const std::function<bool(std::uint64_t session, std::uint64_t backup)>& visit) const;
 
+    // The field indexes of sessions, kept in step by create() and replace().
+    const field_index& fields() const { return fields_; }
+
     // A value of the `meta` table.
     std::optional<std::string> meta(const transaction& txn, std::string_view key) const;
     void set_meta(transaction& txn, std::string_view key, std::string_view value);
@@ -93,6 +97,7 @@ class object_store {
     environment& env_;
     table meta_, started_, assignments_;
     std::map<std::string, model_tables, std::less<>> tables_;
+    field_index fields_;
 };
 
 }  // namespace audex::store

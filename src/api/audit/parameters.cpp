@@ -30,12 +30,12 @@ void require_read(const request_context& ctx) {
         fail({error_type::forbidden, "searching sessions needs the operator role", {}});
 }
 
-std::optional<store::object_filter> q_param(const request_context& ctx) {
+std::optional<session_query> q_param(const request_context& ctx) {
     auto q = query_param(ctx, "q");
     if (!q) return std::nullopt;
-    auto filter = store::object_filter::compile(view_model(), *q, "q");
-    if (!filter) fail(filter.error());
-    return std::move(*filter);
+    auto compiled = session_query::compile(std::move(*q));
+    if (!compiled) fail(compiled.error());
+    return std::move(*compiled);
 }
 
 std::optional<micros> time_param(const request_context& ctx, std::string_view name) {

@@ -20,7 +20,7 @@ void register_histogram(app& a, const session_search& search);
 // 403 Forbidden unless the caller may read (operator and above).
 void require_read(const request_context& ctx);
 // `q` compiled against the audit view; nullopt when missing or blank.
-std::optional<store::object_filter> q_param(const request_context& ctx);
+std::optional<session_query> q_param(const request_context& ctx);
 // A date-time parameter (ISO 8601; a date alone is midnight UTC); InvalidQueryValue otherwise.
 std::optional<micros> time_param(const request_context& ctx, std::string_view name);
 // q, start, end and content. InvalidQueryValue (with details.position) for a query that does not

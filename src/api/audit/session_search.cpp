@@ -1,4 +1,7 @@
-// Session selection and aggregation for the audit API (see session_search.hpp).
+// Session selection and aggregation for the audit API (see session_search.hpp). Selections run
+// on the field indexes (store/field_index.hpp): a leaf of q on a field computed from one stored
+// attribute is decided once per distinct stored value and gives the union of their bitmaps; the
+// rest (times, links) are checked on the sessions the indexable part leaves.
 #include "api/audit/session_search.hpp"
 
 #include <algorithm>
@@ -13,7 +16,31 @@ bool is_removed(const json::object& o) {
     return it != o.end() && it->value() == true;
 }
 
+// A leaf query's field (every query node but booleans and *:* names one).
+const std::string* field_of(const query::node& n) {
+    return std::visit(
+        [](auto& q) -> const std::string* {
+            if constexpr (requires { q.field; })
+                return &q.field;
+            else
+                return nullptr;
+        },
+        n.value);
+}
+
 }  // namespace
+
+result<session_query> session_query::compile(query::node tree) {
+    auto filter = store::object_filter::compile(view_model(), tree, "q");
+    if (!filter) return filter.error();
+    return session_query{std::move(tree), std::move(*filter)};
+}
+
+// Sessions that may match: exactly those that do when `exact`, else a superset to check.
+struct session_search::candidates {
+    Roaring numbers;
+    bool exact;
+};
 
 session_search::session_search(const store::object_store& objects, const object_api& api,
                                const index::content_index& content)
@@ -26,42 +53,118 @@ std::optional<session_view> session_search::view(const store::transaction& txn, 
     return session_view(api_, txn, id, std::move(*stored), now);
 }
 
+json::value session_search::field_value(const store::transaction& txn, const attribute& field,
+                                        json::object stored, micros now) const {
+    return session_view(api_, txn, 0, std::move(stored), now).stored(field);
+}
+
+session_search::candidates session_search::run(const store::transaction& txn, const query::node& q,
+                                               const Roaring& live, micros now) const {
+    if (auto* b = std::get_if<query::boolean_query>(&q.value)) {
+        std::optional<Roaring> must;
+        Roaring should, must_not;
+        bool any_should = false, exact = true;
+        for (auto& c : b->clauses) {
+            auto sub = run(txn, c.query, live, now);
+            exact = exact && sub.exact;
+            if (c.how == query::occur::must) {
+                must = must ? *must & sub.numbers : std::move(sub.numbers);
+            } else if (c.how == query::occur::should) {
+                should |= sub.numbers;
+                any_should = true;
+            } else if (sub.exact) {
+                must_not |= sub.numbers;  // a superset cannot be taken away
+            }
+        }
+        // As the filter: SHOULD clauses count only where there is no MUST clause.
+        Roaring out = must ? std::move(*must) : any_should ? std::move(should) : live;
+        out -= must_not;
+        return {std::move(out), exact};
+    }
+    auto name = field_of(q);
+    auto field = name ? view_model().find(*name) : nullptr;
+    auto stored = field ? sessions_.find(source_attribute(*field)) : nullptr;
+    if (!name) return {live, true};  // *:*
+    if (!stored || !store::field_index::indexed(*stored)) return {live, false};
+    // The leaf alone, decided once per distinct stored value through the view's own mapping.
+    auto leaf = store::object_filter::compile(view_model(), q, "q");
+    auto matches = [&](json::object o) {
+        auto v = field_value(txn, *field, std::move(o), now);
+        return leaf->matches([&](const attribute&) { return v.is_null() ? nullptr : &v; });
+    };
+    Roaring out, present;
+    objects_.fields().scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
+        present |= bits;
+        if (matches({{stored->name, v}})) out |= bits;
+    });
+    if (matches({})) out |= live - present;  // verdict ACCEPT: sessions without a status
+    return {std::move(out), true};
+}
+
+template <class Visit>
+void session_search::each_selected(const store::transaction& txn, const session_selection& s,
+                                   micros now, Visit&& visit) const {
+    auto live = objects_.fields().live(txn);
+    candidates c = s.q ? run(txn, s.q->tree, live, now) : candidates{std::move(live), true};
+    objects_.fields().scan_spans(
+        txn, c.numbers, [&](std::uint32_t n, const store::session_span& x) {
+            auto ended = x.finished == store::session_span::open_end ? now : x.finished;
+            if (s.start && ended < *s.start) return;
+            if (s.end && x.started > *s.end) return;
+            if (!c.exact) {
+                auto v = view(txn, x.id, now);
+                if (!v || !s.q->filter.matches([&](const attribute& a) { return (*v)(a); })) return;
+            }
+            visit(n, x);
+        });
+}
+
+result<Roaring> session_search::numbers(const store::transaction& txn, const session_selection& s,
+                                        micros now) const {
+    std::vector<std::uint32_t> out;
+    if (s.content) {
+        auto ids = select(txn, s, now);
+        if (!ids) return ids.error();
+        for (auto id : *ids)
+            if (auto n = objects_.fields().number(txn, id)) out.push_back(*n);
+        std::sort(out.begin(), out.end());
+    } else {
+        if (!s.start && !s.end) {
+            auto live = objects_.fields().live(txn);
+            if (!s.q) return live;
+            auto c = run(txn, s.q->tree, live, now);
+            if (c.exact) return std::move(c.numbers);
+        }
+        each_selected(txn, s, now, [&](std::uint32_t n, auto&) { out.push_back(n); });
+    }
+    Roaring bits;
+    bits.addMany(out.size(), out.data());
+    return bits;
+}
+
 result<std::vector<std::uint64_t>> session_search::select(const store::transaction& txn,
                                                           const session_selection& s,
                                                           micros now) const {
     std::vector<std::uint64_t> out;
-    auto keep = [&](session_view& v) {
-        if (s.start && v.ended() < *s.start) return false;
-        if (s.end && v.started() > *s.end) return false;
-        return !s.q || s.q->matches([&](const attribute& a) { return v(a); });
-    };
-    auto consider = [&](std::uint64_t id) {
-        if (auto v = view(txn, id, now); v && keep(*v)) out.push_back(id);
-    };
-    if (s.content) {
-        auto matches = content_.search_sessions(txn, *s.content);
-        if (!matches) return matches.error();
-        for (auto& m : *matches) {
-            if (out.size() == max_content_sessions) break;
-            consider(m.session);
-        }
-        std::sort(out.begin(), out.end());
-    } else if (s.end) {
-        // Only sessions started by the end of the window can overlap it.
-        objects_.scan_started(txn, std::numeric_limits<std::int64_t>::min(), *s.end,
-                              [&](std::uint64_t id, std::int64_t) {
-                                  consider(id);
-                                  return true;
-                              });
-        std::sort(out.begin(), out.end());
-    } else {
-        objects_.scan(txn, sessions_, 0, [&](std::uint64_t id, const store::stored_object& o) {
-            if (o.removed) return true;
-            session_view v(api_, txn, id, o.parse(), now);
-            if (keep(v)) out.push_back(id);
-            return true;
-        });
+    if (!s.content) {
+        each_selected(txn, s, now, [&](std::uint32_t, auto& x) { out.push_back(x.id); });
+        // Numbers follow creation, and so ids, but for sessions of a store older than the field
+        // indexes, numbered when first written since.
+        if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+        return out;
     }
+    auto matches = content_.search_sessions(txn, *s.content);
+    if (!matches) return matches.error();
+    for (auto& m : *matches) {
+        if (out.size() == max_content_sessions) break;
+        auto v = view(txn, m.session, now);
+        if (!v) continue;
+        if (s.start && v->ended() < *s.start) continue;
+        if (s.end && v->started() > *s.end) continue;
+        if (s.q && !s.q->filter.matches([&](const attribute& a) { return (*v)(a); })) continue;
+        out.push_back(m.session);
+    }
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -101,23 +204,35 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
 result<index::top_values> session_search::stats(const store::transaction& txn,
                                                 const session_selection& s, const attribute& field,
                                                 std::size_t size, micros now) const {
-    auto ids = select(txn, s, now);
-    if (!ids) return ids.error();
+    auto selected = numbers(txn, s, now);
+    if (!selected) return selected.error();
     index::value_counter counter(field);
-    for (auto id : *ids)
-        if (auto v = view(txn, id, now)) counter.add(v->stored(field));
+    auto stored = sessions_.find(source_attribute(field));
+    if (stored && store::field_index::indexed(*stored)) {
+        std::uint64_t counted = 0;
+        objects_.fields().scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
+            if (auto n = bits.and_cardinality(*selected)) {
+                counter.add(field_value(txn, field, {{stored->name, v}}, now), n);
+                counted += n;
+            }
+        });
+        if (auto unset = selected->cardinality() - counted)
+            counter.add(field_value(txn, field, {}, now), unset);
+    } else {
+        objects_.fields().scan_spans(txn, *selected, [&](std::uint32_t, auto& x) {
+            if (auto v = view(txn, x.id, now)) counter.add(v->stored(field));
+        });
+    }
     return counter.top(size);
 }
 
-result<void> session_search::count(const store::transaction& txn, session_selection s,
-                                   index::histogram& h, micros now) const {
+void session_search::count(const store::transaction& txn, session_selection s, index::histogram& h,
+                           micros now) const {
     s.start = h.begin();
     s.end = h.end() - 1;
-    auto ids = select(txn, s, now);
-    if (!ids) return ids.error();
-    for (auto id : *ids)
-        if (auto v = view(txn, id, now)) h.add(v->started(), v->ended());
-    return {};
+    each_selected(txn, s, now, [&](std::uint32_t, const store::session_span& x) {
+        h.add(x.started, x.finished == store::session_span::open_end ? now : x.finished);
+    });
 }
 
 }  // namespace audex::api::audit

@@ -11,6 +11,7 @@
 #include "store/object_store.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -19,8 +20,18 @@ namespace audex::api::audit {
 // At most this many sessions are selected through their content.
 inline constexpr std::size_t max_content_sessions = 3000;
 
+// A `q` query: its tree, which the field indexes execute, and its filter over view_model(), which
+// checks what they cannot decide alone.
+struct session_query {
+    query::node tree;
+    store::object_filter filter;
+
+    // InvalidArgument or InvalidQueryValue as object_filter::compile gives them.
+    static result<session_query> compile(query::node tree);
+};
+
 struct session_selection {
-    std::optional<store::object_filter> q;  // compiled against view_model()
+    std::optional<session_query> q;
     // The time window: sessions whose span [start_time, end_time] (to now while active)
     // overlaps [start, end], both ends inclusive. An open end selects without bound.
     std::optional<micros> start, end;
@@ -58,10 +69,26 @@ class session_search {
     // Counts the sessions that q selects within the histogram's span into its bins: each bin
     // counts every session of its own interval, also where the first and last bins reach past
     // the requested window.
-    result<void> count(const store::transaction& txn, session_selection s, index::histogram& h,
-                       micros now) const;
+    void count(const store::transaction& txn, session_selection s, index::histogram& h,
+               micros now) const;
 
   private:
+    struct candidates;
+    // The live sessions that could match `q` (all of them when it is empty), by number.
+    candidates run(const store::transaction& txn, const query::node& q, const Roaring& live,
+                   micros now) const;
+    // Visits the live sessions that q and the time window select, by number, with their span.
+    template <class Visit>
+    void each_selected(const store::transaction& txn, const session_selection& s, micros now,
+                       Visit&& visit) const;
+    // The numbers of the selected sessions.
+    result<Roaring> numbers(const store::transaction& txn, const session_selection& s,
+                            micros now) const;
+    // A field's value for a session whose only stored attribute is `stored` (values through the
+    // field's source attribute).
+    json::value field_value(const store::transaction& txn, const attribute& field,
+                            json::object stored, micros now) const;
+
     const store::object_store& objects_;
     const object_api& api_;
     const index::content_index& content_;

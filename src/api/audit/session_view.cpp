@@ -55,6 +55,10 @@ json::value mapped(const json::value& stored,
 
 struct field_def {
     std::string_view name;
+    // The one stored session attribute the field is computed from, where there is one: the field
+    // indexes select and count by its values. Empty for fields of the span, which the session
+    // column holds, and for links.
+    std::string_view stored_from;
     attribute_kind kind;
     json::value (*get)(const source&);
 };
@@ -62,14 +66,14 @@ struct field_def {
 const std::vector<field_def>& field_defs() {
     using k = attribute_kind;
     static const std::vector<field_def> defs{
-        {"active", k::boolean,
+        {"active", "", k::boolean,
          [](const source& s) { return json::value(s.stored("finished_at").is_null()); }},
-        {"protocol", k::string, [](const source& s) { return s.stored("protocol"); }},
-        {"start_time", k::datetime, [](const source& s) { return s.stored("started_at"); }},
-        {"end_time", k::datetime, [](const source& s) { return s.stored("finished_at"); }},
-        {"duration", k::integer, [](const source& s) { return s.computed("duration"); }},
+        {"protocol", "protocol", k::string, [](const source& s) { return s.stored("protocol"); }},
+        {"start_time", "", k::datetime, [](const source& s) { return s.stored("started_at"); }},
+        {"end_time", "", k::datetime, [](const source& s) { return s.stored("finished_at"); }},
+        {"duration", "", k::integer, [](const source& s) { return s.computed("duration"); }},
         // A session that no one rejected, terminated or timed out was accepted.
-        {"verdict", k::string,
+        {"verdict", "status", k::string,
          [](const source& s) {
              return mapped(s.stored("status"),
                            {{"approved", "ACCEPT"},
@@ -80,35 +84,46 @@ const std::vector<field_def>& field_defs() {
                             {"disconnected", "DISCONNECTED"}},
                            "ACCEPT");
          }},
-        {"client.ip", k::ip, [](const source& s) { return s.stored("source_ip"); }},
-        {"client.port", k::integer, [](const source& s) { return s.stored("source_port"); }},
-        {"target.ip", k::ip, [](const source& s) { return s.stored("destination_ip"); }},
-        {"target.port", k::integer, [](const source& s) { return s.stored("destination_port"); }},
-        {"user.id", k::id, [](const source& s) { return s.stored("user_id"); }},
-        {"user.name", k::string, [](const source& s) { return s.computed("user_name"); }},
-        {"user.organization", k::string,
+        {"client.ip", "source_ip", k::ip, [](const source& s) { return s.stored("source_ip"); }},
+        {"client.port", "source_port", k::integer,
+         [](const source& s) { return s.stored("source_port"); }},
+        {"target.ip", "destination_ip", k::ip,
+         [](const source& s) { return s.stored("destination_ip"); }},
+        {"target.port", "destination_port", k::integer,
+         [](const source& s) { return s.stored("destination_port"); }},
+        {"user.id", "user_id", k::id, [](const source& s) { return s.stored("user_id"); }},
+        {"user.name", "user_id", k::string,
+         [](const source& s) { return s.computed("user_name"); }},
+        {"user.organization", "user_id", k::string,
          [](const source& s) { return s.computed("user_organization"); }},
-        {"account.id", k::id, [](const source& s) { return s.stored("account_id"); }},
-        {"account.name", k::string, [](const source& s) { return s.computed("account_name"); }},
-        {"server.id", k::id, [](const source& s) { return s.stored("server_id"); }},
-        {"server.name", k::string, [](const source& s) { return s.computed("server_name"); }},
-        {"server.address", k::string, [](const source& s) { return s.computed("server_address"); }},
-        {"safe.id", k::id, [](const source& s) { return s.stored("safe_id"); }},
-        {"safe.name", k::string, [](const source& s) { return s.computed("safe_name"); }},
-        {"listener.id", k::id, [](const source& s) { return s.stored("listener_id"); }},
-        {"listener.name", k::string, [](const source& s) { return s.computed("listener_name"); }},
+        {"account.id", "account_id", k::id, [](const source& s) { return s.stored("account_id"); }},
+        {"account.name", "account_id", k::string,
+         [](const source& s) { return s.computed("account_name"); }},
+        {"server.id", "server_id", k::id, [](const source& s) { return s.stored("server_id"); }},
+        {"server.name", "server_id", k::string,
+         [](const source& s) { return s.computed("server_name"); }},
+        {"server.address", "server_id", k::string,
+         [](const source& s) { return s.computed("server_address"); }},
+        {"safe.id", "safe_id", k::id, [](const source& s) { return s.stored("safe_id"); }},
+        {"safe.name", "safe_id", k::string,
+         [](const source& s) { return s.computed("safe_name"); }},
+        {"listener.id", "listener_id", k::id,
+         [](const source& s) { return s.stored("listener_id"); }},
+        {"listener.name", "listener_id", k::string,
+         [](const source& s) { return s.computed("listener_name"); }},
         // A session whose indexing no recorder reported is waiting for it.
-        {"recording.index_status", k::string,
+        {"recording.index_status", "indexed", k::string,
          [](const source& s) {
              return mapped(s.stored("indexed"), {{1, "ERROR"}, {2, "INDEXED"}}, "WAITING");
          }},
-        {"recording.dump_mode", k::string, [](const source& s) { return s.stored("dump_mode"); }},
-        {"recording.size", k::integer, [](const source& s) { return s.stored("size"); }},
-        {"psm.content_reference_id", k::integer,
+        {"recording.dump_mode", "dump_mode", k::string,
+         [](const source& s) { return s.stored("dump_mode"); }},
+        {"recording.size", "size", k::integer, [](const source& s) { return s.stored("size"); }},
+        {"psm.content_reference_id", "_trail", k::integer,
          [](const source& s) { return s.stored("_trail"); }},
-        {"alerts.href", k::string, [](const source& s) { return s.href("alerts"); }},
-        {"events.href", k::string, [](const source& s) { return s.href("events"); }},
-        {"content.href", k::string, [](const source& s) { return s.href("content"); }},
+        {"alerts.href", "", k::string, [](const source& s) { return s.href("alerts"); }},
+        {"events.href", "", k::string, [](const source& s) { return s.href("events"); }},
+        {"content.href", "", k::string, [](const source& s) { return s.href("content"); }},
     };
     return defs;
 }
@@ -133,6 +148,10 @@ const model& view_model() {
         return out;
     }();
     return m;
+}
+
+std::string_view source_attribute(const attribute& field) {
+    return field_defs()[index_of(field)].stored_from;
 }
 
 std::vector<const attribute*> named_fields(std::string_view list, std::string_view param) {

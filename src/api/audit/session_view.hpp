@@ -22,6 +22,10 @@ namespace audex::api::audit {
 // one filter evaluator compiles q against them.
 const model& view_model();
 
+// The stored session attribute that a leaf field of view_model() is computed from alone (`verdict`
+// from `status`, `user.name` from `user_id`), or "" when there is none.
+std::string_view source_attribute(const attribute& field);
+
 // The leaf fields that a `fields` list names: leaves and groups (`user` is every user.* leaf).
 // InvalidArgument (details.field = `param`) for a name the view does not have.
 std::vector<const attribute*> named_fields(std::string_view list, std::string_view param);

@@ -1,0 +1,198 @@
+// Session numbers, attribute postings and the session column (see field_index.hpp).
+#include "store/field_index.hpp"
+
+#include "store/bitmap.hpp"
+#include "store/keys.hpp"
+#include "store/object_filter.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cstring>
+
+namespace audex::store {
+
+namespace json = boost::json;
+
+namespace {
+
+// Postings are split in chunks of 65,536 session numbers (one Roaring container), so that a
+// write rewrites one bounded bitmap per attribute, however common the value.
+std::string chunk_suffix(std::uint32_t n) {
+    return {char(n >> 24), char((n >> 16) & 0xff)};
+}
+
+// The column holds column_cursor::chunk sessions per value: a write rewrites one small value.
+std::string column_key(std::uint32_t index) {
+    std::string key;
+    append_u32(key, index);
+    return key;
+}
+
+bool is_removed(const json::object& o) {
+    auto it = o.find("removed");
+    return it != o.end() && it->value() == true;
+}
+
+// A posting key without its chunk: the attribute, NUL, the value's sort key (NUL escaped as NUL
+// 0x01) and NUL NUL, so that keys follow the filter's order of values; then the stored value's
+// JSON text and NUL, so that values equal to the filter (`SSH`, `ssh`) keep their own postings.
+std::string attribute_prefix(const attribute& a) {
+    return a.name + '\0';
+}
+
+std::optional<std::string> value_key(const attribute& a, const json::object& o) {
+    auto it = o.find(a.name);
+    if (it == o.end() || it->value().is_null()) return std::nullopt;
+    auto sort = sort_key(a, it->value());
+    if (!sort) return std::nullopt;
+    auto key = attribute_prefix(a);
+    for (char c : *sort) {
+        key.push_back(c);
+        if (c == '\0') key.push_back('\1');
+    }
+    key.append(2, '\0');
+    key += json::serialize(it->value());
+    key.push_back('\0');
+    return key;
+}
+
+// The stored value of a posting key's value part (after the attribute prefix, before the chunk).
+json::value stored_value(std::string_view value_part) {
+    auto text = value_part.substr(value_part.find(std::string_view("\0\0", 2)) + 2);
+    text.remove_suffix(1);
+    return json::parse(text);
+}
+
+session_span span_of(std::uint64_t id, const json::object& o) {
+    auto time = [&](std::string_view key, std::int64_t otherwise) {
+        auto it = o.find(key);
+        return it == o.end() || !it->value().is_int64() ? otherwise : it->value().get_int64();
+    };
+    return {id, time("started_at", 0), time("finished_at", session_span::open_end)};
+}
+
+}  // namespace
+
+field_index::field_index(environment& env, table meta) : meta_(meta) {
+    numbers_ = env.open_table("session.numbers");
+    postings_ = env.open_table("session.postings");
+    live_ = env.open_table("session.live");
+    columns_ = env.open_table("session.columns");
+}
+
+bool field_index::indexed(const attribute& a) {
+    using k = attribute_kind;
+    if (a.expensive || a.is_protected || a.name == "id" || a.name == "removed") return false;
+    // Strings are keywords where the schema lists their values; the others are free text
+    // (reason, command), too long for keys.
+    if (a.kind == k::string) return a.spec && a.spec->contains("enum");
+    return a.kind != k::datetime && a.kind != k::object && a.kind != k::array;
+}
+
+void field_index::set_bit(transaction& txn, table t, const std::string& key, std::uint32_t n,
+                          bool on) {
+    auto raw = txn.get(t, key);
+    Roaring bits = raw ? read_bitmap(*raw) : Roaring();
+    on ? bits.add(n) : bits.remove(n);
+    if (bits.isEmpty())
+        txn.erase(t, key);
+    else
+        txn.put(t, key, write_bitmap(bits));
+}
+
+void field_index::put_span(transaction& txn, std::uint32_t n, const session_span& span) {
+    auto key = column_key(n / column_cursor::chunk);
+    auto raw = txn.get(columns_, key);
+    std::string chunk = raw ? std::string(*raw)
+                            : std::string(column_cursor::chunk * column_cursor::entry_size, '\0');
+    auto at = chunk.data() + (n % column_cursor::chunk) * column_cursor::entry_size;
+    std::memcpy(at, &span.id, 8);
+    std::memcpy(at + 8, &span.started, 8);
+    std::memcpy(at + 16, &span.finished, 8);
+    txn.put(columns_, key, chunk);
+}
+
+void field_index::update(transaction& txn, std::uint64_t id, const json::object* before,
+                         const json::object& after) {
+    static const model& sessions = *find_model("session");
+    auto n = number(txn, id);
+    if (!n) {
+        // A new session, or one that a store without field indexes wrote: numbered now.
+        auto raw = txn.get(meta_, "next_session_number");
+        n = raw ? read_u32(*raw) : 0;
+        std::string next;
+        append_u32(next, *n + 1);
+        txn.put(meta_, "next_session_number", next);
+        std::string number_value;
+        append_u32(number_value, *n);
+        txn.put(numbers_, u64_key(id), number_value);
+        before = nullptr;
+    }
+    bool was_live = before && !is_removed(*before), is_live = !is_removed(after);
+    auto chunk = chunk_suffix(*n);
+    for (auto& a : sessions.attributes) {
+        if (!indexed(a)) continue;
+        auto old_key = was_live ? value_key(a, *before) : std::nullopt;
+        auto new_key = is_live ? value_key(a, after) : std::nullopt;
+        if (old_key == new_key) continue;
+        if (old_key) set_bit(txn, postings_, *old_key + chunk, *n, false);
+        if (new_key) set_bit(txn, postings_, *new_key + chunk, *n, true);
+    }
+    if (was_live != is_live) set_bit(txn, live_, chunk, *n, is_live);
+    auto span = span_of(id, after);
+    auto old_span = before ? span_of(id, *before) : session_span{0, 0, 0};
+    if (!before || span.started != old_span.started || span.finished != old_span.finished)
+        put_span(txn, *n, span);
+}
+
+Roaring field_index::live(const transaction& txn) const {
+    Roaring out;
+    auto c = txn.open_cursor(live_);
+    for (bool ok = c.first(); ok; ok = c.next())
+        out |= read_bitmap(c.value());
+    return out;
+}
+
+std::optional<std::uint32_t> field_index::number(const transaction& txn, std::uint64_t id) const {
+    auto raw = txn.get(numbers_, u64_key(id));
+    if (!raw) return std::nullopt;
+    return read_u32(*raw);
+}
+
+void field_index::scan_values(
+    const transaction& txn, const attribute& a,
+    const std::function<void(const json::value&, const Roaring&)>& visit) const {
+    auto prefix = attribute_prefix(a);
+    auto c = txn.open_cursor(postings_);
+    std::string value;  // the value part of the key being gathered
+    Roaring bits;
+    auto flush = [&] {
+        if (!value.empty()) visit(stored_value(value), bits);
+    };
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+        auto part = c.key().substr(prefix.size(), c.key().size() - prefix.size() - 2);
+        if (part != value) {
+            flush();
+            value = part;
+            bits = read_bitmap(c.value());
+        } else {
+            bits |= read_bitmap(c.value());
+        }
+    }
+    flush();
+}
+
+void column_cursor::load(std::uint32_t index) {
+    // Selections run in ascending order: the next value is usually the one wanted.
+    bool found = loaded_ != std::numeric_limits<std::uint32_t>::max() && index == loaded_ + 1
+                     ? cursor_.next()
+                     : cursor_.seek(column_key(index));
+    loaded_ = index;
+    data_ = found && cursor_.key() == column_key(index) ? cursor_.value() : std::string_view();
+    if (!data_.empty() || !found) return;
+    // The cursor stands past a missing value: seek again from there next time.
+    loaded_ = std::numeric_limits<std::uint32_t>::max();
+}
+
+}  // namespace audex::store

@@ -1,0 +1,108 @@
+// The field indexes of sessions, kept by object_store in the transaction of every session write:
+// a dense number per session, per indexed attribute and value the Roaring bitmap of the numbers
+// of the live sessions holding it, and a column of each number's id, start and end, so that
+// selections, statistics and histograms read bitmaps and columns instead of sessions.
+// docs/storage.md describes the tables.
+#pragma once
+
+#include "core/schema.hpp"
+#include "store/lmdb.hpp"
+
+#include <boost/json/object.hpp>
+#include <roaring/roaring.hh>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <optional>
+
+namespace audex::store {
+
+// One session as the column holds it.
+struct session_span {
+    std::uint64_t id;
+    std::int64_t started;   // µs; 0 when unset
+    std::int64_t finished;  // µs; open_end while the session is active
+    static constexpr std::int64_t open_end = std::numeric_limits<std::int64_t>::max();
+};
+
+// Reads the column in ascending order of numbers with one cursor.
+class column_cursor {
+  public:
+    static constexpr std::uint32_t chunk = 256;    // sessions per column value
+    static constexpr std::size_t entry_size = 24;  // u64 id, i64 start, i64 end (host order)
+
+    column_cursor(const transaction& txn, table columns) : cursor_(txn.open_cursor(columns)) {}
+
+    // The span of number `n`, nullopt where the column has none.
+    std::optional<session_span> at(std::uint32_t n) {
+        if (n / chunk != loaded_) load(n / chunk);
+        if (data_.empty()) return std::nullopt;
+        auto at = data_.data() + (n % chunk) * entry_size;
+        session_span span;
+        std::memcpy(&span.id, at, 8);
+        std::memcpy(&span.started, at + 8, 8);
+        std::memcpy(&span.finished, at + 16, 8);
+        if (span.id == 0) return std::nullopt;
+        return span;
+    }
+
+  private:
+    void load(std::uint32_t index);
+    cursor cursor_;
+    std::uint32_t loaded_ = std::numeric_limits<std::uint32_t>::max();
+    std::string_view data_;
+};
+
+class field_index {
+  public:
+    // Opens the tables; `meta` holds the next session number.
+    field_index(environment& env, table meta);
+
+    // Whether the postings index values of the session attribute `a`: the schema's keywords
+    // (strings with an enum), numbers, booleans, IPs and references; not the free-text strings,
+    // the date-times (the column has the start and end), the object's own id, computed ones.
+    static bool indexed(const attribute& a);
+
+    // Keeps the indexes in step with a write of session `id`: `before` is its stored form until
+    // now (nullptr when it is being created), `after` the one written.
+    void update(transaction& txn, std::uint64_t id, const boost::json::object* before,
+                const boost::json::object& after);
+
+    // The numbers of the live (not removed) sessions.
+    Roaring live(const transaction& txn) const;
+    // The number of session `id`, if it has one.
+    std::optional<std::uint32_t> number(const transaction& txn, std::uint64_t id) const;
+
+    // Visits each distinct stored value of the indexed attribute `a` among live sessions, in the
+    // attribute's order, with the numbers of the sessions holding it.
+    void scan_values(
+        const transaction& txn, const attribute& a,
+        const std::function<void(const boost::json::value&, const Roaring&)>& visit) const;
+
+    // Visits the column entries of `numbers` in ascending order: visit(number, span). A template,
+    // as it runs once per selected session.
+    template <class Visit>
+    void scan_spans(const transaction& txn, const Roaring& numbers, Visit&& visit) const {
+        struct state {
+            column_cursor column;
+            Visit& visit;
+        } s{column_cursor(txn, columns_), visit};
+        numbers.iterate(
+            [](std::uint32_t n, void* p) {
+                auto& s = *static_cast<state*>(p);
+                if (auto span = s.column.at(n)) s.visit(n, *span);
+                return true;
+            },
+            &s);
+    }
+
+  private:
+    void set_bit(transaction& txn, table t, const std::string& key, std::uint32_t n, bool on);
+    void put_span(transaction& txn, std::uint32_t n, const session_span& span);
+
+    table meta_, numbers_, postings_, live_, columns_;
+};
+
+}  // namespace audex::store

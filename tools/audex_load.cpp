@@ -355,11 +355,15 @@ struct run {
             json_body(req, json::object{{"username", sc.username}, {"password", sc.password}});
             auto a = co_await conn.exchange(req);
             record(i, a, intended);
-            if (a.status != 200) co_return;
             // A login is followed by its logout, as a user's visit ends, so that the server's
             // login sessions do not pile up over a long run.
-            auto session = json::parse(a.body).at("sessionid").as_string();
-            auto out = request(http::verb::post, "/api/system/logout", std::string(session));
+            boost::system::error_code ec;
+            auto v = json::parse(a.body, ec);
+            const json::value* session =
+                ec || !v.is_object() ? nullptr : v.get_object().if_contains("sessionid");
+            if (a.status != 200 || !session || !session->is_string()) co_return;
+            auto out =
+                request(http::verb::post, "/api/system/logout", std::string(session->get_string()));
             out.prepare_payload();
             auto sent = clock_type::now();
             record(logout_kind[i], co_await conn.exchange(out), sent);

@@ -285,6 +285,9 @@ struct content_query {
         };
         std::vector<content_hit> best;  // a heap, the worst on top
         for (auto n : matches) {
+            // Without scoring terms (wildcards, ranges alone) every record ranks 0, so the first
+            // `limit` records by number are the best: the rest need not be read.
+            if (scoring.empty() && best.size() == limit) break;
             auto hit = ranked(n);
             if (!hit) continue;
             if (best.size() < limit) {

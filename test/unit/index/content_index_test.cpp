@@ -253,7 +253,29 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
         }
         return rank;
     };
-    for (int i = 0; i < 100; ++i) {
+    auto prefixed = [&](std::size_t r, const std::string& prefix) {
+        return std::any_of(words[r].begin(), words[r].end(),
+                           [&](auto& w) { return w.starts_with(prefix); });
+    };
+    for (int i = 0; i < 150; ++i) {
+        if (i % 3 == 2) {
+            // A prefix does not score: every match ranks 0, the first records win.
+            auto prefix = word().substr(0, 1 + rng() % 2);
+            std::vector<std::string> expected;
+            for (std::size_t r = 0; r < texts.size() && expected.size() < 10; ++r)
+                if (prefixed(r, prefix)) expected.push_back(texts[r]);
+            auto txn = s.env->read();
+            auto hits = s.content->search_records(
+                txn, std::get<query::node>(query::parse(prefix + "*")), 10);
+            BOOST_TEST_REQUIRE(hits.has_value(), prefix);
+            std::vector<std::string> got;
+            for (auto& h : *hits) {
+                BOOST_TEST(h.rank == 0.0);
+                got.push_back(h.record.text);
+            }
+            BOOST_TEST(got == expected, prefix << "*");
+            continue;
+        }
         std::vector<std::string> terms{word()};
         while (terms.size() < 1 + rng() % 3) {
             auto w = word();

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -259,6 +260,42 @@ struct content_query {
         return std::visit([&](auto& q) { return (*this)(q, boost * n.boost); }, n.value);
     }
 
+    // A record and its rank, or nullopt when it was purged; its analyzed text is not kept.
+    std::optional<content_hit> ranked(std::uint32_t n) {
+        auto r = index.record(txn, n);
+        if (!r) return std::nullopt;
+        words.try_emplace(n, analyze(r->text));
+        content_hit hit{n, bm25(n), std::move(*r)};
+        words.erase(n);
+        return hit;
+    }
+
+    // The matching records that still exist, the `limit` best ranked first (ties by record
+    // number).
+    std::vector<content_hit> top(const Roaring& matches, std::size_t limit) {
+        auto better = [](const content_hit& a, const content_hit& b) {
+            return a.rank > b.rank || (a.rank == b.rank && a.number < b.number);
+        };
+        std::vector<content_hit> best;  // a heap, the worst on top
+        for (auto n : matches) {
+            // Without scoring terms (wildcards, ranges alone) every record ranks 0, so the first
+            // `limit` records by number are the best: the rest need not be read.
+            if (scoring.empty() && best.size() == limit) break;
+            auto hit = ranked(n);
+            if (!hit) continue;
+            if (best.size() < limit) {
+                best.push_back(std::move(*hit));
+                std::push_heap(best.begin(), best.end(), better);
+            } else if (limit > 0 && better(*hit, best.front())) {
+                std::pop_heap(best.begin(), best.end(), better);
+                best.back() = std::move(*hit);
+                std::push_heap(best.begin(), best.end(), better);
+            }
+        }
+        std::sort_heap(best.begin(), best.end(), better);
+        return best;
+    }
+
     double bm25(std::uint32_t n) {
         auto& w = words_of(n);
         double length = double(w.size()), rank = 0;
@@ -351,11 +388,19 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
     run.load_statistics();
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    std::vector<content_hit> hits;
-    for (auto n : *matches)
-        if (auto r = record(txn, n)) hits.push_back({n, run.bm25(n), std::move(*r)});
-    std::stable_sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.rank > b.rank; });
-    return hits;
+    return run.top(*matches, std::numeric_limits<std::size_t>::max());
+}
+
+result<std::vector<content_hit>> content_index::search_records(const store::transaction& txn,
+                                                               const query::node& q,
+                                                               std::size_t limit) const {
+    content_query run{*this, txn, {}, {}, {}, 0, 1};
+    // Every record number handed out; the numbers of purged records are skipped by top().
+    run.universe.addRange(0, stat(txn, stats_, "next_record"));
+    run.load_statistics();
+    auto matches = run.run(q, 1.0);
+    if (!matches) return matches.error();
+    return run.top(*matches, limit);
 }
 
 result<std::vector<session_match>> content_index::search_sessions(const store::transaction& txn,
@@ -368,15 +413,12 @@ result<std::vector<session_match>> content_index::search_sessions(const store::t
     if (!matches) return matches.error();
     std::map<std::uint64_t, session_match> by_session;
     for (auto n : *matches) {
-        auto r = record(txn, n);
-        if (!r) continue;
-        run.words.try_emplace(n, analyze(r->text));
-        auto rank = run.bm25(n);
-        auto [it, added] = by_session.try_emplace(r->session, session_match{r->session, rank, 0});
-        it->second.rank = std::max(it->second.rank, rank);
+        auto hit = run.ranked(n);
+        if (!hit) continue;
+        auto session = hit->record.session;
+        auto [it, added] = by_session.try_emplace(session, session_match{session, hit->rank, 0});
+        it->second.rank = std::max(it->second.rank, hit->rank);
         ++it->second.hits;
-        // Record texts are only needed while their record is ranked.
-        run.words.erase(n);
     }
     std::vector<session_match> out;
     out.reserve(by_session.size());

@@ -56,6 +56,11 @@ class content_index {
     result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
                                             std::uint64_t session) const;
 
+    // The records matching `q` across the whole store, the `limit` best ranked first (ties by
+    // record number). InvalidQueryValue as search().
+    result<std::vector<content_hit>> search_records(const store::transaction& txn,
+                                                    const query::node& q, std::size_t limit) const;
+
     // The sessions whose records match `q`, across the whole store: best rank first, ties by
     // session id. Removed sessions whose content is not purged yet are among them.
     result<std::vector<session_match>> search_sessions(const store::transaction& txn,

@@ -210,4 +210,100 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_brute_force_scan) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
+    temp_store s;
+    std::mt19937 rng(20261124);
+    const std::vector<std::string> vocabulary = {"ls",  "cat",  "etc",  "passwd", "sudo",
+                                                 "rm",  "var",  "log",  "nginx",  "root",
+                                                 "ssh", "grep", "tail", "error",  "kill"};
+    auto word = [&] {
+        std::uniform_real_distribution<double> u(0, 1);
+        return vocabulary[std::size_t(std::pow(u(rng), 2.0) * vocabulary.size())];
+    };
+    std::vector<std::string> texts;
+    for (std::uint64_t session = 1; session <= 4; ++session) {
+        std::vector<std::string> batch;
+        for (int i = 0; i < 150; ++i) {
+            std::string t;
+            int n = 1 + int(rng() % 10);
+            for (int j = 0; j < n; ++j)
+                t += (j ? " " : "") + word();
+            batch.push_back(t + " r" + std::to_string(texts.size() + batch.size()));
+        }
+        s.add(session, batch);
+        texts.insert(texts.end(), batch.begin(), batch.end());
+    }
+    std::vector<std::vector<std::string>> words;
+    double tokens = 0;
+    for (auto& t : texts) {
+        words.push_back(index::analyze(t));
+        tokens += double(words.back().size());
+    }
+    const double records = double(texts.size()), avg = tokens / records;
+    auto bm25 = [&](const std::vector<std::string>& terms, std::size_t r) {
+        double rank = 0;
+        for (auto& term : terms) {
+            double df = 0;
+            for (auto& w : words)
+                df += std::count(w.begin(), w.end(), term) ? 1 : 0;
+            double tf = double(std::count(words[r].begin(), words[r].end(), term));
+            if (tf == 0) continue;
+            rank += std::log(1 + (records - df + 0.5) / (df + 0.5)) * tf * 2.2 /
+                    (tf + 1.2 * (0.25 + 0.75 * double(words[r].size()) / avg));
+        }
+        return rank;
+    };
+    auto prefixed = [&](std::size_t r, const std::string& prefix) {
+        return std::any_of(words[r].begin(), words[r].end(),
+                           [&](auto& w) { return w.starts_with(prefix); });
+    };
+    for (int i = 0; i < 150; ++i) {
+        if (i % 3 == 2) {
+            // A prefix does not score: every match ranks 0, the first records win.
+            auto prefix = word().substr(0, 1 + rng() % 2);
+            std::vector<std::string> expected;
+            for (std::size_t r = 0; r < texts.size() && expected.size() < 10; ++r)
+                if (prefixed(r, prefix)) expected.push_back(texts[r]);
+            auto txn = s.env->read();
+            auto hits = s.content->search_records(
+                txn, std::get<query::node>(query::parse(prefix + "*")), 10);
+            BOOST_TEST_REQUIRE(hits.has_value(), prefix);
+            std::vector<std::string> got;
+            for (auto& h : *hits) {
+                BOOST_TEST(h.rank == 0.0);
+                got.push_back(h.record.text);
+            }
+            BOOST_TEST(got == expected, prefix << "*");
+            continue;
+        }
+        std::vector<std::string> terms{word()};
+        while (terms.size() < 1 + rng() % 3) {
+            auto w = word();
+            if (std::find(terms.begin(), terms.end(), w) == terms.end()) terms.push_back(w);
+        }
+        bool all = rng() % 2;
+        std::string q;
+        for (auto& t : terms)
+            q += (q.empty() ? "" : all ? " AND " : " OR ") + t;
+        // Brute force: every matching record with its rank, best first, ties by position.
+        std::vector<std::pair<double, std::string>> expected;
+        for (std::size_t r = 0; r < texts.size(); ++r) {
+            auto has = [&](auto& t) { return std::count(words[r].begin(), words[r].end(), t) > 0; };
+            if (all ? std::all_of(terms.begin(), terms.end(), has)
+                    : std::any_of(terms.begin(), terms.end(), has))
+                expected.emplace_back(bm25(terms, r), texts[r]);
+        }
+        std::stable_sort(expected.begin(), expected.end(),
+                         [](auto& a, auto& b) { return a.first > b.first; });
+        auto txn = s.env->read();
+        auto hits = s.content->search_records(txn, std::get<query::node>(query::parse(q)), 10);
+        BOOST_TEST_REQUIRE(hits.has_value(), q);
+        BOOST_TEST_REQUIRE(hits->size() == std::min<std::size_t>(10, expected.size()), q);
+        for (std::size_t k = 0; k < hits->size(); ++k) {
+            BOOST_TEST(std::abs((*hits)[k].rank - expected[k].first) < 1e-9, q << " #" << k);
+            BOOST_TEST((*hits)[k].record.text == expected[k].second, q << " #" << k);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

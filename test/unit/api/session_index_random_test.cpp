@@ -2,11 +2,8 @@
 // store/field_index.hpp): random sessions, written, patched, removed and with their users renamed
 // and removed, then random q queries, time windows, statistics and histograms, each answer checked
 // against a brute-force pass of the one filter evaluator over every session's audit view.
-#include "api/audit/session_search.hpp"
+#include "audit_domain.hpp"
 
-#include "../store/temp_dir.hpp"
-#include "auth/login_sessions.hpp"
-#include "auth/user_directory.hpp"
 #include "index/query.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -27,17 +24,7 @@ constexpr micros us_hour = 3600'000'000, us_day = 24 * us_hour;
 // 2022-04-01T00:00:00Z; sessions start within ten days of it.
 constexpr micros apr1 = 1'648'771'200'000'000;
 
-struct fixture {
-    store::test::temp_dir dir;
-    store::environment env{dir.path};
-    store::object_store objects{env};
-    auth::user_directory users{objects, auth::password_cost::minimum()};
-    auth::login_sessions logins{std::chrono::seconds(600)};
-    index::content_index content{env};
-    ingest::policy_set policies{objects};
-    ingest::alert_store alerts{env};
-    api::object_api api{objects, users, logins, content, policies, alerts, {"AUDEX-TEST"}};
-    api::audit::session_search search{objects, api, content};
+struct fixture : api::test::audit_domain {
     micros now = apr1 + 10 * us_day;
     std::mt19937 rng{20260423};
     std::vector<std::uint64_t> sessions, user_ids, server_ids;

@@ -2,11 +2,8 @@
 // rule (inclusive ends, active sessions to now, open ends), q over the audit view's dotted fields
 // (referenced names, IP wildcards, trail ranges), content selection and its cap, ordering, stats
 // and histogram counting, and the view's mapping of a stored session.
-#include "api/audit/session_search.hpp"
+#include "audit_domain.hpp"
 
-#include "../store/temp_dir.hpp"
-#include "auth/login_sessions.hpp"
-#include "auth/user_directory.hpp"
 #include "index/query.hpp"
 
 #include <date/tz.h>
@@ -30,17 +27,7 @@ micros at(const char* text) {
     return t->at;
 }
 
-struct fixture {
-    store::test::temp_dir dir;
-    store::environment env{dir.path};
-    store::object_store objects{env};
-    auth::user_directory users{objects, auth::password_cost::minimum()};
-    auth::login_sessions logins{std::chrono::seconds(600)};
-    index::content_index content{env};
-    ingest::policy_set policies{objects};
-    ingest::alert_store alerts{env};
-    api::object_api api{objects, users, logins, content, policies, alerts, {"AUDEX-TEST"}};
-    session_search search{objects, api, content};
+struct fixture : api::test::audit_domain {
     micros now = at("2020-06-01T12:00Z");
     std::int64_t trail = 0;
 

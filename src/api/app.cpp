@@ -221,13 +221,11 @@ void app::add_async(verb method, std::string_view pattern, family fam, async_han
 
 std::uint64_t app::body_limit(const http::request_header& head) const {
     // Recorders send session content in bulk: POST /api/v2/session/<id>/content has its own limit.
-    std::string_view path = head.target();
-    path = path.substr(0, path.find('?'));
-    while (path.size() > 1 && path.back() == '/')
-        path.remove_suffix(1);
-    auto segments = path_segments(path);
-    if (head.method() == verb::post && segments.size() == 5 && segments[0] == "api" &&
-        segments[1] == "v2" && segments[2] == "session" && segments[4] == "content")
+    if (head.method() != verb::post) return settings_.body_limit;
+    std::string_view target = head.target();
+    auto segments = path_segments(target.substr(0, target.find('?')));
+    if (segments.size() == 5 && segments[0] == "api" && segments[1] == "v2" &&
+        segments[2] == "session" && segments[4] == "content")
         return settings_.content_body_limit;
     return settings_.body_limit;
 }

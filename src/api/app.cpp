@@ -158,7 +158,8 @@ app::app(app_settings settings, store::environment& env)
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
     add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
-    purge_pending();  // purges that a stop interrupted go on
+    purge_pending();  // purges and merges that a stop interrupted go on
+    merge_content();
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
@@ -171,7 +172,8 @@ app::app(app_settings settings, store::environment& env)
 }
 
 app::~app() {
-    purger_.join();
+    stopping_ = true;
+    maintenance_.join();
 }
 
 void app::purge_pending() {
@@ -180,10 +182,10 @@ void app::purge_pending() {
         auto txn = env_.read();
         pending = content_.pending_purges(txn);
     }
-    std::lock_guard lock(purging_mutex_);
+    std::lock_guard lock(maintenance_mutex_);
     for (auto session : pending) {
         if (!purging_.insert(session).second) continue;  // already on its way
-        boost::asio::post(purger_, [this, session] {
+        boost::asio::post(maintenance_, [this, session] {
             try {
                 env_.write([&](store::transaction& txn) {
                     content_.purge_session(txn, session);
@@ -192,10 +194,36 @@ void app::purge_pending() {
             } catch (const std::exception& e) {
                 spdlog::error("purging the content of session {} failed: {}", session, e.what());
             }
-            std::lock_guard lock(purging_mutex_);
+            std::lock_guard lock(maintenance_mutex_);
             purging_.erase(session);
         });
     }
+}
+
+void app::merge_content() {
+    {
+        std::lock_guard lock(maintenance_mutex_);
+        if (merging_) {
+            merge_again_ = true;  // the running merge may have looked before this write
+            return;
+        }
+        merging_ = true;
+    }
+    boost::asio::post(maintenance_, [this] {
+        for (;;) {
+            try {
+                content_.merge_all(env_, [this] { return stopping_.load(); });
+            } catch (const std::exception& e) {
+                spdlog::error("merging content segments failed: {}", e.what());
+            }
+            std::lock_guard lock(maintenance_mutex_);
+            if (!merge_again_ || stopping_) {
+                merging_ = false;
+                return;
+            }
+            merge_again_ = false;
+        }
+    });
 }
 
 void app::after_write() {

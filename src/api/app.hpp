@@ -17,6 +17,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -98,6 +99,8 @@ class app : public http::application {
     // Purges the content and alerts of removed sessions in the background: those marked for
     // purging and not already on their way.
     void purge_pending();
+    // Merges the content index's segments in the background, one write transaction a step.
+    void merge_content();
     // What follows a committed v2 write or batch: the content policies and purges it may start.
     void after_write();
     // The live session an audit or content route names; 404 otherwise.
@@ -114,10 +117,13 @@ class app : public http::application {
     ingest::alert_store alerts_;
     object_api objects_api_;
     audit::session_search audit_sessions_;
-    std::mutex purging_mutex_;
-    std::set<std::uint64_t> purging_;     // sessions whose purge is queued or running
-    boost::asio::thread_pool purger_{1};  // purges the content of removed sessions
-    store::group_writer writer_;          // content ingestion, group-committed
+    std::mutex maintenance_mutex_;
+    std::set<std::uint64_t> purging_;  // sessions whose purge is queued or running
+    bool merging_ = false, merge_again_ = false;
+    std::atomic<bool> stopping_ = false;
+    // Purges the content of removed sessions and merges content segments, one job at a time.
+    boost::asio::thread_pool maintenance_{1};
+    store::group_writer writer_;  // content ingestion, group-committed
     http::router<route> router_;
 };
 

@@ -90,6 +90,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
         *answer = to_json_text(objects_api_.append_content(txn, *content));
     };
     co_await write_grouped(job);
+    merge_content();
     co_return json_text_reply(200, std::move(*answer));
 }
 

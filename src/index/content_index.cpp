@@ -1,4 +1,5 @@
-// Content records, their postings and the content query executor with BM25 ranking.
+// Content records, their segmented postings, background merging, and the content query executor
+// with BM25 ranking from the postings' term frequencies and record lengths.
 #include "index/content_index.hpp"
 
 #include "core/text.hpp"
@@ -11,10 +12,13 @@
 #include <roaring/roaring.hh>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace audex::index {
 
@@ -23,7 +27,15 @@ namespace json = boost::json;
 namespace {
 
 constexpr double bm25_k1 = 1.2, bm25_b = 0.75;
-constexpr std::size_t max_expanded_terms = 4096;
+constexpr std::size_t max_expanded_terms = 65536;
+// A merge joins this many adjacent segments, when the result is at least twice the largest of
+// them and holds at most max_merged_records record numbers.
+constexpr std::size_t merge_width = 8;
+constexpr std::uint32_t max_merged_records = 1u << 20;
+// Terms read from each merged segment per merge step, which bounds a step's write transaction.
+constexpr std::size_t merge_batch = 2048;
+constexpr std::uint32_t live_chunk_bits = 16;  // live record numbers per value: 65,536
+constexpr std::uint32_t session_chunk = 1024;  // session ids per value of the record column
 
 std::string u32_key(std::uint32_t v) {
     std::string k;
@@ -31,13 +43,9 @@ std::string u32_key(std::uint32_t v) {
     return k;
 }
 
-// A term's postings are split in chunks of 65,536 record numbers, so that adding to a common
-// term rewrites one bounded bitmap, not the whole list.
-std::string posting_key(std::string_view term, std::uint32_t number) {
-    std::string k(term);
-    k.push_back('\0');
-    k.push_back(char(number >> 24));
-    k.push_back(char((number >> 16) & 0xff));
+std::string term_key(std::uint32_t segment, std::string_view term) {
+    auto k = u32_key(segment);
+    k += term;
     return k;
 }
 
@@ -47,17 +55,151 @@ std::string session_key(std::uint64_t session, std::uint32_t number) {
     return k;
 }
 
-using store::read_bitmap;
-using store::write_bitmap;
-
 std::uint64_t stat(const store::transaction& txn, store::table t, std::string_view key) {
     auto raw = txn.get(t, key);
     return raw ? store::read_u64(*raw) : 0;
 }
 
-json::object to_json(const content_record& r, std::size_t tokens) {
-    return {{"s", r.session}, {"c", r.channel}, {"t", r.type},      {"x", r.text},
-            {"b", r.start},   {"e", r.end},     {"r", r.record_id}, {"n", tokens}};
+// Record lengths in one byte: exact up to 127 tokens, then in steps of 2^(1/16).
+std::uint8_t encode_length(std::size_t tokens) {
+    if (tokens < 128) return std::uint8_t(tokens);
+    auto code = 127 + std::lround(16 * std::log2(double(tokens) / 127));
+    return std::uint8_t(std::min<long>(code, 255));
+}
+
+double decode_length(std::uint8_t code) {
+    return code < 128 ? code : 127 * std::exp2((code - 127) / 16.0);
+}
+
+// A term's postings in one segment: [u32 count][count term frequencies, one byte each (at most
+// 255)][count record lengths][the portable Roaring bitmap of the record numbers]. The i-th
+// frequency and length belong to the i-th record number in ascending order.
+struct postings_view {
+    std::uint32_t count = 0;
+    const std::uint8_t* tf = nullptr;
+    const std::uint8_t* length = nullptr;
+    std::string_view bitmap;
+
+    explicit postings_view(std::string_view raw) : count(store::read_u32(raw)) {
+        tf = reinterpret_cast<const std::uint8_t*>(raw.data() + 4);
+        length = tf + count;
+        bitmap = raw.substr(4 + 2 * std::size_t(count));
+    }
+    Roaring numbers() const { return store::read_bitmap(bitmap); }
+};
+
+std::string write_postings(Roaring& numbers, std::string_view tf, std::string_view length) {
+    std::string out;
+    store::append_u32(out, std::uint32_t(tf.size()));
+    out += tf;
+    out += length;
+    out += store::write_bitmap(numbers);
+    return out;
+}
+
+// One term's postings being built from records in ascending number order.
+struct postings_builder {
+    std::vector<std::uint32_t> numbers;
+    std::string tf, length;
+
+    void add(std::uint32_t number, std::size_t frequency, std::uint8_t record_length) {
+        numbers.push_back(number);
+        tf.push_back(char(std::min<std::size_t>(frequency, 255)));
+        length.push_back(char(record_length));
+    }
+    std::string write() const {
+        Roaring r(numbers.size(), numbers.data());
+        return write_postings(r, tf, length);
+    }
+};
+
+// The postings of adjacent segments, given in ascending order of their records, as one.
+std::string concatenate(const std::vector<std::string_view>& parts) {
+    Roaring numbers;
+    std::string tf, length;
+    for (auto raw : parts) {
+        postings_view p(raw);
+        numbers |= p.numbers();
+        tf.append(reinterpret_cast<const char*>(p.tf), p.count);
+        length.append(reinterpret_cast<const char*>(p.length), p.count);
+    }
+    return write_postings(numbers, tf, length);
+}
+
+// The postings without the records in `gone`, or an empty string when none remains.
+std::string without(std::string_view raw, const Roaring& gone) {
+    postings_view p(raw);
+    Roaring numbers = p.numbers();
+    std::string tf, length;
+    std::size_t i = 0;
+    for (auto n : numbers) {
+        if (!gone.contains(n)) {
+            tf.push_back(char(p.tf[i]));
+            length.push_back(char(p.length[i]));
+        }
+        ++i;
+    }
+    if (tf.empty()) return {};
+    numbers -= gone;
+    return write_postings(numbers, tf, length);
+}
+
+// A segment holds the postings of the records numbered [first, end). While `sources` is not
+// empty, those segments are being merged into this one: each term is in exactly one of them.
+struct segment {
+    std::uint32_t id = 0, first = 0, end = 0;
+    std::vector<std::uint32_t> sources;
+
+    std::string encode() const {
+        std::string out;
+        store::append_u32(out, first);
+        store::append_u32(out, end);
+        for (auto s : sources)
+            store::append_u32(out, s);
+        return out;
+    }
+};
+
+// Every segment, in ascending order of their records (a merge's target before its sources).
+std::vector<segment> load_segments(const store::transaction& txn, store::table table) {
+    std::vector<segment> out;
+    auto c = txn.open_cursor(table);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+        segment s{store::read_u32(c.key()),
+                  store::read_u32(c.value()),
+                  store::read_u32(c.value(), 4),
+                  {}};
+        for (std::size_t at = 8; at + 4 <= c.value().size(); at += 4)
+            s.sources.push_back(store::read_u32(c.value(), at));
+        out.push_back(std::move(s));
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+        return a.first < b.first || (a.first == b.first && a.end > b.end);
+    });
+    return out;
+}
+
+// The window of merge_width adjacent segments to merge next, the smallest that qualifies, as the
+// index of its first segment.
+std::optional<std::size_t> choose_merge(const std::vector<segment>& segments) {
+    std::optional<std::size_t> best;
+    std::uint64_t best_total = 0;
+    for (std::size_t i = 0; i + merge_width <= segments.size(); ++i) {
+        std::uint64_t total = 0, largest = 0;
+        for (std::size_t j = i; j < i + merge_width; ++j) {
+            std::uint64_t size = segments[j].end - segments[j].first;
+            total += size;
+            largest = std::max(largest, size);
+        }
+        if (total > max_merged_records || total < 2 * largest) continue;
+        if (!best || total < best_total) best = i, best_total = total;
+    }
+    return best;
+}
+
+json::object to_json(const content_record& r) {
+    return {{"s", r.session}, {"c", r.channel}, {"t", r.type},     {"x", r.text},
+            {"b", r.start},   {"e", r.end},     {"r", r.record_id}};
 }
 
 content_record from_json(const json::object& o) {
@@ -99,26 +241,48 @@ bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::
     return best != std::string::npos && best - phrase.size() <= slop;
 }
 
+// A term's postings across the store, in ascending record order.
+struct term_postings {
+    std::vector<std::uint32_t> numbers;
+    std::vector<std::uint8_t> tf, length;
+    Roaring set;
+};
+
+// The records a query part may match. When `verify` is set, only those of `set` that it accepts
+// (given their analyzed words) match: phrases are checked against the text only for the records
+// that need it, best ranked first.
+struct candidates {
+    Roaring set;
+    std::function<bool(std::uint32_t, const std::vector<std::string>&)> verify;
+};
+
 }  // namespace
 
-// The state of one search: the session's records, statistics and the terms that score.
+// The state of one search: its universe of records, the segments, statistics and the terms
+// that score.
 struct content_query {
     const content_index& index;
     const store::transaction& txn;
     Roaring universe;
-    std::map<std::uint32_t, std::vector<std::string>> words;  // analyzed texts, by record
+    std::vector<segment> segments = load_segments(txn, index.segments_);
+    std::unordered_map<std::string, term_postings> postings;            // loaded terms
+    std::unordered_map<std::uint32_t, std::vector<std::string>> words;  // analyzed texts
     struct scored_term {
-        std::string term;
+        const term_postings* postings;
         double weight;  // boost x idf
     };
     std::vector<scored_term> scoring;
-    double records = 0, avg_length = 1;
+    double records = 0;
+    std::array<double, 256> length_norm{};  // k1 (1 - b + b length / average length), by code
 
-    // Reads the store-wide statistics that BM25 needs.
-    void load_statistics() {
+    content_query(const content_index& index, const store::transaction& txn)
+        : index(index), txn(txn) {
         records = double(stat(txn, index.stats_, "records"));
-        if (records > 0)
-            avg_length = std::max(1.0, double(stat(txn, index.stats_, "tokens")) / records);
+        double average =
+            records > 0 ? std::max(1.0, double(stat(txn, index.stats_, "tokens")) / records) : 1;
+        for (int code = 0; code < 256; ++code)
+            length_norm[code] =
+                bm25_k1 * (1 - bm25_b + bm25_b * decode_length(std::uint8_t(code)) / average);
     }
 
     const std::vector<std::string>& words_of(std::uint32_t n) {
@@ -128,46 +292,81 @@ struct content_query {
         return words.emplace(n, r ? analyze(r->text) : std::vector<std::string>()).first->second;
     }
 
-    // The records of the universe that hold `term`; the term scores with its store-wide document
-    // frequency, read from the same postings.
-    Roaring scored_postings(const std::string& term, double boost) {
-        Roaring all;
-        auto c = txn.open_cursor(index.postings_);
-        std::string prefix(term);
-        prefix.push_back('\0');
-        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
-            all |= read_bitmap(c.value());
-        double df = double(all.cardinality());
-        scoring.push_back({term, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
-        return all & universe;
-    }
-
-    // Records whose single terms, within the universe, satisfy `keep`.
-    Roaring filter(const std::function<bool(const std::vector<std::string>&)>& keep) {
-        Roaring out;
-        for (auto n : universe)
-            if (keep(words_of(n))) out.add(n);
-        return out;
-    }
-
-    result<Roaring> phrase(const std::vector<std::string>& terms, unsigned slop, double boost) {
-        Roaring candidates = universe;
-        for (auto& t : terms) {
-            candidates &= scored_postings(t, boost);
+    const term_postings& load(const std::string& term) {
+        auto [it, added] = postings.try_emplace(term);
+        auto& p = it->second;
+        if (!added) return p;
+        for (auto& s : segments) {
+            auto raw = txn.get(index.terms_, term_key(s.id, term));
+            if (!raw) continue;
+            postings_view v(*raw);
+            auto bitmap = v.numbers();
+            auto at = p.numbers.size();
+            p.numbers.resize(at + v.count);
+            bitmap.toUint32Array(p.numbers.data() + at);
+            p.tf.insert(p.tf.end(), v.tf, v.tf + v.count);
+            p.length.insert(p.length.end(), v.length, v.length + v.count);
         }
+        p.set = Roaring(p.numbers.size(), p.numbers.data());
+        return p;
+    }
+
+    // The records of the universe that hold `term`; the term scores with its store-wide document
+    // frequency.
+    Roaring scored_postings(const std::string& term, double boost) {
+        auto& p = load(term);
+        double df = double(p.numbers.size());
+        if (boost != 0)
+            scoring.push_back({&p, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
+        return p.set & universe;
+    }
+
+    // The union of the postings of the terms that `accept` admits among those from `start` on,
+    // while `more` holds for the term, in every segment; within the universe.
+    result<candidates> expand(std::string_view start,
+                              const std::function<bool(std::string_view)>& more,
+                              const std::function<bool(std::string_view)>& accept,
+                              const std::string& shown) {
         Roaring out;
-        for (auto n : candidates)
-            if (holds_phrase(words_of(n), terms, slop)) out.add(n);
+        std::unordered_set<std::string> seen;
+        for (auto& s : segments) {
+            auto prefix = u32_key(s.id);
+            auto c = txn.open_cursor(index.terms_);
+            for (bool ok = c.seek(prefix + std::string(start));
+                 ok && c.key().starts_with(prefix) && more(c.key().substr(4)); ok = c.next()) {
+                auto term = c.key().substr(4);
+                if (!accept(term)) continue;
+                if (seen.emplace(term).second && seen.size() > max_expanded_terms)
+                    return api_error{error_type::invalid_query_value,
+                                     "'" + shown + "' matches too many terms",
+                                     {}};
+                out |= postings_view(c.value()).numbers();
+            }
+        }
+        return candidates{out & universe, {}};
+    }
+
+    // Only the records of `c` that are accepted, without a verifier.
+    Roaring exact(const candidates& c) {
+        if (!c.verify) return c.set;
+        Roaring out;
+        for (auto n : c.set)
+            if (c.verify(n, words_of(n))) out.add(n);
         return out;
     }
 
-    result<Roaring> text(const std::string& field, const std::string& text, unsigned slop,
-                         double boost) {
+    result<candidates> text(const std::string& field, const std::string& text, unsigned slop,
+                            double boost) {
         if (auto bad = check_field(field)) return *bad;
         auto terms = analyze(text);
-        if (terms.empty()) return Roaring();
-        if (terms.size() == 1) return scored_postings(terms[0], boost);
-        return phrase(terms, slop, boost);
+        if (terms.empty()) return candidates{};
+        if (terms.size() == 1) return candidates{scored_postings(terms[0], boost), {}};
+        Roaring set = universe;
+        for (auto& t : terms)
+            set &= scored_postings(t, boost);
+        return candidates{std::move(set), [terms, slop](std::uint32_t, auto& words) {
+                              return holds_phrase(words, terms, slop);
+                          }};
     }
 
     static std::optional<api_error> check_field(const std::string& field) {
@@ -177,44 +376,38 @@ struct content_query {
                          {{"field", field}}};
     }
 
-    result<Roaring> operator()(const query::term_query& q, double boost) {
+    result<candidates> operator()(const query::term_query& q, double boost) {
         return text(q.field, q.text, 0, boost);
     }
-    result<Roaring> operator()(const query::phrase_query& q, double boost) {
+    result<candidates> operator()(const query::phrase_query& q, double boost) {
         return text(q.field, q.text, q.slop, boost);
     }
-    result<Roaring> operator()(const query::wildcard_query& q, double) {
+    result<candidates> operator()(const query::wildcard_query& q, double) {
         if (auto bad = check_field(q.field)) return *bad;
         std::string pattern;
         for (char ch : q.pattern)
             pattern += char(std::tolower(static_cast<unsigned char>(ch)));
         auto literal = pattern.substr(0, pattern.find_first_of("*?\\"));
-        Roaring out;
-        std::size_t terms = 0;
-        auto c = txn.open_cursor(index.postings_);
-        for (bool ok = c.seek(literal); ok && c.key().starts_with(literal); ok = c.next()) {
-            auto term = c.key().substr(0, c.key().find('\0'));
-            if (!glob_match(pattern, term)) continue;
-            if (++terms > max_expanded_terms * 16)
-                return api_error{error_type::invalid_query_value,
-                                 "'" + q.pattern + "' matches too many terms",
-                                 {}};
-            out |= read_bitmap(c.value()) & universe;
-        }
-        return out;
+        return expand(
+            literal, [&](std::string_view term) { return term.starts_with(literal); },
+            [&](std::string_view term) { return glob_match(pattern, term); }, q.pattern);
     }
-    result<Roaring> operator()(const query::fuzzy_query& q, double boost) {
+    result<candidates> operator()(const query::fuzzy_query& q, double boost) {
         if (auto bad = check_field(q.field)) return *bad;
         auto terms = analyze(q.text);
         if (terms.size() != 1) return text(q.field, q.text, 0, boost);
-        auto target = terms[0];
+        auto& target = terms[0];
         auto distance = q.distance;
-        return filter([&](const std::vector<std::string>& words) {
-            return std::any_of(words.begin(), words.end(),
-                               [&](auto& w) { return edit_distance(w, target) <= distance; });
-        });
+        return expand(
+            "", [](std::string_view) { return true; },
+            [&](std::string_view term) {
+                auto longer = std::max(term.size(), target.size()),
+                     shorter = std::min(term.size(), target.size());
+                return longer - shorter <= distance && edit_distance(term, target) <= distance;
+            },
+            q.text);
     }
-    result<Roaring> operator()(const query::range_query& q, double) {
+    result<candidates> operator()(const query::range_query& q, double) {
         if (auto bad = check_field(q.field)) return *bad;
         auto bound = [](const std::optional<std::string>& b) -> std::optional<std::string> {
             if (!b) return std::nullopt;
@@ -222,99 +415,161 @@ struct content_query {
             return t.empty() ? std::string() : t[0];
         };
         auto lo = bound(q.lower), hi = bound(q.upper);
-        return filter([&](const std::vector<std::string>& words) {
-            return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
-                if (lo && (w < *lo || (w == *lo && !q.include_lower))) return false;
-                if (hi && (w > *hi || (w == *hi && !q.include_upper))) return false;
-                return true;
-            });
-        });
+        return expand(
+            lo.value_or(""),
+            [&](std::string_view term) {
+                return !hi || term < *hi || (term == *hi && q.include_upper);
+            },
+            [&](std::string_view term) { return !lo || term != *lo || q.include_lower; }, q.field);
     }
-    result<Roaring> operator()(const query::exists_query& q, double) {
+    result<candidates> operator()(const query::exists_query& q, double) {
         if (auto bad = check_field(q.field)) return *bad;
-        return universe;
+        return candidates{universe, {}};
     }
-    result<Roaring> operator()(const query::match_all_query&, double) { return universe; }
-    result<Roaring> operator()(const query::boolean_query& q, double boost) {
-        std::optional<Roaring> must;
-        Roaring should, must_not;
-        bool any_should = false;
+    result<candidates> operator()(const query::match_all_query&, double) {
+        return candidates{universe, {}};
+    }
+    result<candidates> operator()(const query::boolean_query& q, double boost) {
+        std::optional<candidates> must;
+        std::vector<std::shared_ptr<candidates>> should;
+        Roaring must_not;
         for (auto& c : q.clauses) {
             auto r = run(c.query, c.how == query::occur::must_not ? 0.0 : boost);
             if (!r) return r;
             if (c.how == query::occur::must) {
-                must = must ? (*must & *r) : *r;
+                if (!must) {
+                    must = std::move(*r);
+                    continue;
+                }
+                must->set &= r->set;
+                if (r->verify) {
+                    auto mine = std::move(must->verify), theirs = std::move(r->verify);
+                    must->verify = [mine, theirs](std::uint32_t n, auto& words) {
+                        return (!mine || mine(n, words)) && theirs(n, words);
+                    };
+                }
             } else if (c.how == query::occur::should) {
-                should |= *r;
-                any_should = true;
+                should.push_back(std::make_shared<candidates>(std::move(*r)));
             } else {
-                must_not |= *r;
+                must_not |= exact(*r);
             }
         }
-        Roaring out = must ? *must : any_should ? should : universe;
-        out -= must_not;
+        candidates out;
+        if (must) {
+            out = std::move(*must);
+        } else if (!should.empty()) {
+            for (auto& s : should)
+                out.set |= s->set;
+            if (std::any_of(should.begin(), should.end(), [](auto& s) { return bool(s->verify); }))
+                out.verify = [should](std::uint32_t n, auto& words) {
+                    return std::any_of(should.begin(), should.end(), [&](auto& s) {
+                        return s->set.contains(n) && (!s->verify || s->verify(n, words));
+                    });
+                };
+        } else {
+            out.set = universe;
+        }
+        out.set -= must_not;
         return out;
     }
 
-    result<Roaring> run(const query::node& n, double boost) {
+    result<candidates> run(const query::node& n, double boost) {
         return std::visit([&](auto& q) { return (*this)(q, boost * n.boost); }, n.value);
     }
 
-    // A record and its rank, or nullopt when it was purged; its analyzed text is not kept.
-    std::optional<content_hit> ranked(std::uint32_t n) {
-        auto r = index.record(txn, n);
-        if (!r) return std::nullopt;
-        words.try_emplace(n, analyze(r->text));
-        content_hit hit{n, bm25(n), std::move(*r)};
-        words.erase(n);
-        return hit;
-    }
-
-    // The matching records that still exist, the `limit` best ranked first (ties by record
-    // number).
-    std::vector<content_hit> top(const Roaring& matches, std::size_t limit) {
-        auto better = [](const content_hit& a, const content_hit& b) {
-            return a.rank > b.rank || (a.rank == b.rank && a.number < b.number);
-        };
-        std::vector<content_hit> best;  // a heap, the worst on top
-        for (auto n : matches) {
-            // Without scoring terms (wildcards, ranges alone) every record ranks 0, so the first
-            // `limit` records by number are the best: the rest need not be read.
-            if (scoring.empty() && best.size() == limit) break;
-            auto hit = ranked(n);
-            if (!hit) continue;
-            if (best.size() < limit) {
-                best.push_back(std::move(*hit));
-                std::push_heap(best.begin(), best.end(), better);
-            } else if (limit > 0 && better(*hit, best.front())) {
-                std::pop_heap(best.begin(), best.end(), better);
-                best.back() = std::move(*hit);
-                std::push_heap(best.begin(), best.end(), better);
+    // The BM25 rank of each of `numbers` (ascending) from the scoring terms' postings.
+    std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) const {
+        std::vector<double> out(numbers.size(), 0.0);
+        for (auto& s : scoring) {
+            auto& p = *s.postings;
+            std::size_t i = 0;
+            for (std::size_t j = 0; j < numbers.size() && i < p.numbers.size(); ++j) {
+                auto n = numbers[j];
+                // Leap through postings far longer than what is left to rank.
+                if (p.numbers.size() - i > 16 * (numbers.size() - j))
+                    i = std::size_t(std::lower_bound(p.numbers.begin() + std::ptrdiff_t(i),
+                                                     p.numbers.end(), n) -
+                                    p.numbers.begin());
+                else
+                    while (i < p.numbers.size() && p.numbers[i] < n)
+                        ++i;
+                if (i == p.numbers.size() || p.numbers[i] != n) continue;
+                double tf = p.tf[i];
+                out[j] += s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[p.length[i]]);
             }
         }
-        std::sort_heap(best.begin(), best.end(), better);
-        return best;
+        return out;
     }
 
-    double bm25(std::uint32_t n) {
-        auto& w = words_of(n);
-        double length = double(w.size()), rank = 0;
-        for (auto& s : scoring) {
-            double tf = double(std::count(w.begin(), w.end(), s.term));
-            if (tf == 0) continue;
-            rank += s.weight * tf * (bm25_k1 + 1) /
-                    (tf + bm25_k1 * (1 - bm25_b + bm25_b * length / avg_length));
+    // The `limit` best-ranked matching records that still exist, best first (ties by record
+    // number); phrase candidates are verified in that order until enough are found.
+    std::vector<content_hit> top(const candidates& c, std::size_t limit) {
+        std::vector<std::uint32_t> numbers(c.set.cardinality());
+        c.set.toUint32Array(numbers.data());
+        auto rank = ranks(numbers);
+        // A heap of positions, the best on top.
+        std::vector<std::uint32_t> heap(numbers.size());
+        for (std::uint32_t i = 0; i < heap.size(); ++i)
+            heap[i] = i;
+        auto worse = [&](std::uint32_t a, std::uint32_t b) {
+            return rank[a] < rank[b] || (rank[a] == rank[b] && a > b);
+        };
+        std::vector<content_hit> out;
+        if (scoring.empty()) {
+            // Every match ranks 0: the first by number are the best, no heap needed.
+            std::reverse(heap.begin(), heap.end());
+        } else {
+            std::make_heap(heap.begin(), heap.end(), worse);
         }
-        return rank;
+        auto end = heap.end();
+        while (out.size() < limit && end != heap.begin()) {
+            if (!scoring.empty()) std::pop_heap(heap.begin(), end, worse);
+            auto at = *--end;
+            auto n = numbers[at];
+            if (c.verify && !c.verify(n, words_of(n))) continue;
+            words.erase(n);
+            if (auto r = index.record(txn, n)) out.push_back({n, rank[at], std::move(*r)});
+        }
+        return out;
     }
 };
 
 content_index::content_index(store::environment& env) {
     records_ = env.open_table("content.records");
     by_session_ = env.open_table("content.by_session");
-    postings_ = env.open_table("content.postings");
+    terms_ = env.open_table("content.terms");
+    segments_ = env.open_table("content.segments");
+    live_ = env.open_table("content.live");
+    sessions_ = env.open_table("content.sessions");
     stats_ = env.open_table("content.stats");
     purges_ = env.open_table("content.purge_queue");
+    upgrade(env);
+}
+
+void content_index::upgrade(store::environment& env) {
+    bool indexed = env.read().open_cursor(segments_).first();
+    if (indexed || !env.read().open_cursor(records_).first()) return;
+    // Records of a store from before segments: index them in batches of consecutive numbers and
+    // drop the postings of the old layout.
+    auto old = env.open_table("content.postings");
+    env.write([&](store::transaction& txn) {
+        txn.clear(old);
+        std::vector<content_record> batch;
+        std::uint32_t first = 0;
+        auto flush = [&] {
+            if (!batch.empty()) index_records(txn, first, batch);
+            batch.clear();
+        };
+        auto c = txn.open_cursor(records_);
+        for (bool ok = c.first(); ok; ok = c.next()) {
+            auto number = store::read_u32(c.key());
+            if (!batch.empty() && (number != first + batch.size() || batch.size() == 65536))
+                flush();
+            if (batch.empty()) first = number;
+            batch.push_back(from_json(json::parse(c.value()).as_object()));
+        }
+        flush();
+    });
 }
 
 void content_index::mark_for_purge(store::transaction& txn, std::uint64_t session) {
@@ -329,33 +584,136 @@ std::vector<std::uint64_t> content_index::pending_purges(const store::transactio
     return out;
 }
 
-void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
-    auto next = std::uint32_t(stat(txn, stats_, "next_record"));
-    auto count = stat(txn, stats_, "records"), tokens = stat(txn, stats_, "tokens");
-    std::map<std::string, std::vector<std::uint32_t>> pending;
+std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_t first,
+                                           const std::vector<content_record>& records) {
+    std::unordered_map<std::string, postings_builder> terms;
     std::vector<std::string> words;
+    std::uint64_t tokens = 0;
+    auto number = first;
     for (auto& r : records) {
-        auto number = next++;
         words.clear();
         analyze(r.text, words);
-        txn.put(records_, u32_key(number), json::serialize(to_json(r, words.size())));
-        txn.put(by_session_, session_key(r.session, number), {});
-        std::sort(words.begin(), words.end());
         tokens += words.size();
-        ++count;
-        for (auto it = words.begin(); it != words.end();
-             it = std::upper_bound(it, words.end(), *it))
-            pending[posting_key(*it, number)].push_back(number);
+        auto length = encode_length(words.size());
+        std::sort(words.begin(), words.end());
+        for (auto it = words.begin(); it != words.end();) {
+            auto next = std::upper_bound(it, words.end(), *it);
+            terms[*it].add(number, std::size_t(next - it), length);
+            it = next;
+        }
+        ++number;
     }
-    for (auto& [key, numbers] : pending) {
-        auto raw = txn.get(postings_, key);
-        Roaring bitmap = raw ? read_bitmap(*raw) : Roaring();
-        bitmap.addMany(numbers.size(), numbers.data());
-        txn.put(postings_, key, write_bitmap(bitmap));
+    auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
+    txn.put(stats_, "next_segment", store::u64_key(id + 1));
+    txn.put(segments_, u32_key(id), segment{id, first, number, {}}.encode());
+    std::vector<const std::pair<const std::string, postings_builder>*> sorted;
+    sorted.reserve(terms.size());
+    for (auto& t : terms)
+        sorted.push_back(&t);
+    std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
+    for (auto* t : sorted)
+        txn.put(terms_, term_key(id, t->first), t->second.write());
+
+    // Liveness, one bitmap per 65,536 record numbers.
+    for (auto from = first; from < number;) {
+        auto chunk = from >> live_chunk_bits;
+        auto to = std::min<std::uint64_t>(number, std::uint64_t(chunk + 1) << live_chunk_bits);
+        auto raw = txn.get(live_, u32_key(chunk));
+        Roaring live = raw ? store::read_bitmap(*raw) : Roaring();
+        live.addRange(from, to);
+        txn.put(live_, u32_key(chunk), store::write_bitmap(live));
+        from = std::uint32_t(to);
     }
-    txn.put(stats_, "next_record", store::u64_key(next));
-    txn.put(stats_, "records", store::u64_key(count));
-    txn.put(stats_, "tokens", store::u64_key(tokens));
+    // The session of each record, 1,024 to a value.
+    std::string column;
+    for (auto n = first; n < number; ++n) {
+        if (n == first || n % session_chunk == 0) {
+            auto raw = txn.get(sessions_, u32_key(n / session_chunk));
+            column = raw ? std::string(*raw) : std::string(session_chunk * 8, '\0');
+        }
+        auto value = store::u64_key(records[n - first].session);
+        column.replace(std::size_t(n % session_chunk) * 8, 8, value);
+        if (n + 1 == number || (n + 1) % session_chunk == 0)
+            txn.put(sessions_, u32_key(n / session_chunk), column);
+    }
+    return tokens;
+}
+
+void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
+    if (records.empty()) return;
+    auto first = std::uint32_t(stat(txn, stats_, "next_record"));
+    auto number = first;
+    for (auto& r : records) {
+        txn.put(records_, u32_key(number), json::serialize(to_json(r)));
+        txn.put(by_session_, session_key(r.session, number), {});
+        ++number;
+    }
+    auto tokens = index_records(txn, first, records);
+    txn.put(stats_, "next_record", store::u64_key(number));
+    txn.put(stats_, "records", store::u64_key(stat(txn, stats_, "records") + records.size()));
+    txn.put(stats_, "tokens", store::u64_key(stat(txn, stats_, "tokens") + tokens));
+}
+
+bool content_index::merge_step(store::transaction& txn) {
+    auto segments = load_segments(txn, segments_);
+    auto target =
+        std::find_if(segments.begin(), segments.end(), [](auto& s) { return !s.sources.empty(); });
+    if (target == segments.end()) {
+        auto window = choose_merge(segments);
+        if (!window) return false;
+        auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
+        txn.put(stats_, "next_segment", store::u64_key(id + 1));
+        segment merged{id, segments[*window].first, segments[*window + merge_width - 1].end, {}};
+        for (std::size_t i = *window; i < *window + merge_width; ++i)
+            merged.sources.push_back(segments[i].id);
+        txn.put(segments_, u32_key(id), merged.encode());
+        return true;
+    }
+    // Sources in ascending order of their records, so that postings concatenate in order.
+    std::vector<segment> sources;
+    for (auto& s : segments)
+        if (std::find(target->sources.begin(), target->sources.end(), s.id) !=
+            target->sources.end())
+            sources.push_back(s);
+
+    // Read up to merge_batch terms from each source; the terms up to the smallest last term read
+    // from a source that has more are complete and move now.
+    std::map<std::string, std::vector<std::string_view>> parts;
+    std::optional<std::string> limit;
+    for (auto& s : sources) {
+        auto prefix = u32_key(s.id);
+        auto c = txn.open_cursor(terms_);
+        std::size_t read = 0;
+        bool ok = c.seek(prefix);
+        for (; ok && c.key().starts_with(prefix) && read < merge_batch; ok = c.next(), ++read)
+            parts[std::string(c.key().substr(4))].push_back(c.value());
+        if (ok && c.key().starts_with(prefix)) {
+            std::string next(c.key().substr(4));  // this source's first unread term
+            if (!limit || next < *limit) limit = next;
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> moved;
+    for (auto& [term, values] : parts) {
+        if (limit && term >= *limit) break;
+        moved.emplace_back(term, concatenate(values));
+    }
+    for (auto& [term, value] : moved) {
+        txn.put(terms_, term_key(target->id, term), value);
+        for (auto& s : sources)
+            txn.erase(terms_, term_key(s.id, term));
+    }
+    if (!limit) {
+        for (auto& s : sources)
+            txn.erase(segments_, u32_key(s.id));
+        target->sources.clear();
+        txn.put(segments_, u32_key(target->id), target->encode());
+    }
+    return true;
+}
+
+void content_index::merge_all(store::environment& env, const std::function<bool()>& stop) {
+    while (!stop() && env.write([&](store::transaction& txn) { return merge_step(txn); })) {
+    }
 }
 
 std::optional<content_record> content_index::record(const store::transaction& txn,
@@ -380,24 +738,34 @@ void content_index::scan_session(
 result<std::vector<content_hit>> content_index::search(const store::transaction& txn,
                                                        const query::node& q,
                                                        std::uint64_t session) const {
-    content_query run{*this, txn, {}, {}, {}, 0, 1};
+    content_query run{*this, txn};
     auto c = txn.open_cursor(by_session_);
     auto prefix = store::u64_key(session);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
         run.universe.add(store::read_u32(c.key(), 8));
-    run.load_statistics();
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     return run.top(*matches, std::numeric_limits<std::size_t>::max());
 }
 
+namespace {
+
+// Every record that exists.
+Roaring live_records(const store::transaction& txn, store::table live) {
+    Roaring out;
+    auto c = txn.open_cursor(live);
+    for (bool ok = c.first(); ok; ok = c.next())
+        out |= store::read_bitmap(c.value());
+    return out;
+}
+
+}  // namespace
+
 result<std::vector<content_hit>> content_index::search_records(const store::transaction& txn,
                                                                const query::node& q,
                                                                std::size_t limit) const {
-    content_query run{*this, txn, {}, {}, {}, 0, 1};
-    // Every record number handed out; the numbers of purged records are skipped by top().
-    run.universe.addRange(0, stat(txn, stats_, "next_record"));
-    run.load_statistics();
+    content_query run{*this, txn};
+    run.universe = live_records(txn, live_);
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     return run.top(*matches, limit);
@@ -405,61 +773,82 @@ result<std::vector<content_hit>> content_index::search_records(const store::tran
 
 result<std::vector<session_match>> content_index::search_sessions(const store::transaction& txn,
                                                                   const query::node& q) const {
-    content_query run{*this, txn, {}, {}, {}, 0, 1};
-    // Every record number handed out; the numbers of purged records match nothing below.
-    run.universe.addRange(0, stat(txn, stats_, "next_record"));
-    run.load_statistics();
+    content_query run{*this, txn};
+    run.universe = live_records(txn, live_);
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    std::map<std::uint64_t, session_match> by_session;
-    for (auto n : *matches) {
-        auto hit = run.ranked(n);
-        if (!hit) continue;
-        auto session = hit->record.session;
-        auto [it, added] = by_session.try_emplace(session, session_match{session, hit->rank, 0});
-        it->second.rank = std::max(it->second.rank, hit->rank);
+    auto found = run.exact(*matches);
+    std::vector<std::uint32_t> numbers(found.cardinality());
+    found.toUint32Array(numbers.data());
+    auto rank = run.ranks(numbers);
+    std::unordered_map<std::uint64_t, session_match> by_session;
+    std::optional<std::string_view> column;
+    std::uint32_t column_at = 0;
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+        auto n = numbers[i];
+        if (!column || n / session_chunk != column_at) {
+            column_at = n / session_chunk;
+            column = txn.get(sessions_, u32_key(column_at));
+        }
+        auto session = store::read_u64(*column, std::size_t(n % session_chunk) * 8);
+        auto [it, added] = by_session.try_emplace(session, session_match{session, rank[i], 0});
+        it->second.rank = std::max(it->second.rank, rank[i]);
         ++it->second.hits;
     }
     std::vector<session_match> out;
     out.reserve(by_session.size());
     for (auto& [id, m] : by_session)
         out.push_back(m);
-    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.rank > b.rank; });
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+        return a.rank > b.rank || (a.rank == b.rank && a.session < b.session);
+    });
     return out;
 }
 
 void content_index::purge_session(store::transaction& txn, std::uint64_t session) {
     std::vector<std::uint32_t> numbers;
-    std::map<std::string, std::vector<std::uint32_t>> postings;
-    auto count = stat(txn, stats_, "records"), tokens = stat(txn, stats_, "tokens");
+    std::map<std::string, Roaring> gone;  // by term
+    std::uint64_t tokens = 0;
     scan_session(txn, session, [&](std::uint32_t n, const content_record& r) {
         numbers.push_back(n);
         auto words = analyze(r.text);
-        tokens -= std::min<std::uint64_t>(tokens, words.size());
-        std::set<std::string> distinct(words.begin(), words.end());
-        for (auto& w : distinct)
-            postings[posting_key(w, n)].push_back(n);
+        tokens += words.size();
+        for (auto& w : words)
+            gone[w].add(n);
         return true;
     });
-    for (auto& [key, gone] : postings) {
-        auto raw = txn.get(postings_, key);
-        if (!raw) continue;
-        Roaring bitmap = read_bitmap(*raw);
-        for (auto n : gone)
-            bitmap.remove(n);
-        if (bitmap.isEmpty())
-            txn.erase(postings_, key);
-        else
-            txn.put(postings_, key, write_bitmap(bitmap));
+    auto segments = load_segments(txn, segments_);
+    for (auto& [term, records] : gone) {
+        for (auto& s : segments) {
+            if (records.maximum() < s.first || records.minimum() >= s.end) continue;
+            auto key = term_key(s.id, term);
+            auto raw = txn.get(terms_, key);
+            if (!raw) continue;
+            auto left = without(*raw, records);
+            if (left.empty())
+                txn.erase(terms_, key);
+            else
+                txn.put(terms_, key, left);
+        }
     }
     for (auto n : numbers) {
         txn.erase(records_, u32_key(n));
         txn.erase(by_session_, session_key(session, n));
     }
+    std::map<std::uint32_t, Roaring> by_chunk;
+    for (auto n : numbers)
+        by_chunk[n >> live_chunk_bits].add(n);
+    for (auto& [chunk, dead] : by_chunk) {
+        auto raw = txn.get(live_, u32_key(chunk));
+        if (!raw) continue;
+        Roaring live = store::read_bitmap(*raw) - dead;
+        txn.put(live_, u32_key(chunk), store::write_bitmap(live));
+    }
     txn.erase(purges_, store::u64_key(session));
-    count -= std::min<std::uint64_t>(count, numbers.size());
-    txn.put(stats_, "records", store::u64_key(count));
-    txn.put(stats_, "tokens", store::u64_key(tokens));
+    auto count = stat(txn, stats_, "records"), total = stat(txn, stats_, "tokens");
+    txn.put(stats_, "records",
+            store::u64_key(count - std::min<std::uint64_t>(count, numbers.size())));
+    txn.put(stats_, "tokens", store::u64_key(total - std::min(total, tokens)));
 }
 
 }  // namespace audex::index

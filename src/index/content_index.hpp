@@ -1,6 +1,8 @@
 // Session content (commands, screen text, window titles) and its inverted index, both in LMDB and
-// written in the caller's transaction: records by number, records by session, and per term the
-// Roaring bitmaps of the records that hold it. Phrases are verified against the stored text.
+// written in the caller's transaction. Each write adds a segment: per term, the Roaring bitmap of
+// its records with each record's term frequency and length, so that BM25 ranks without reading
+// records. Segments are merged in the background into larger ones. Phrases are verified against
+// the stored text, best-ranked candidates first.
 #pragma once
 
 #include "audex/error.hpp"
@@ -47,6 +49,13 @@ class content_index {
     // Stores and indexes the records; they are searchable once the transaction commits.
     void add(store::transaction& txn, const std::vector<content_record>& records);
 
+    // Merges a bounded amount of small segments into larger ones; returns whether work remains.
+    // Queries answer the same before, during and after a merge; an interrupted merge goes on.
+    bool merge_step(store::transaction& txn);
+    // Runs merge steps, one write transaction each, until none remains or `stop` returns true.
+    void merge_all(
+        store::environment& env, const std::function<bool()>& stop = [] { return false; });
+
     // Visits a session's records in the order they were added while `visit` returns true.
     void scan_session(const store::transaction& txn, std::uint64_t session,
                       const std::function<bool(std::uint32_t, const content_record&)>& visit) const;
@@ -75,8 +84,13 @@ class content_index {
 
   private:
     std::optional<content_record> record(const store::transaction& txn, std::uint32_t number) const;
+    // Indexes records numbered from `first` as a new segment; returns their token count.
+    std::uint64_t index_records(store::transaction& txn, std::uint32_t first,
+                                const std::vector<content_record>& records);
+    // Indexes the records of a store written before segments existed.
+    void upgrade(store::environment& env);
 
-    store::table records_, by_session_, postings_, stats_, purges_;
+    store::table records_, by_session_, terms_, segments_, live_, sessions_, stats_, purges_;
     friend struct content_query;
 };
 

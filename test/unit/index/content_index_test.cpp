@@ -230,8 +230,11 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
                 t += (j ? " " : "") + word();
             batch.push_back(t + " r" + std::to_string(texts.size() + batch.size()));
         }
-        s.add(session, batch);
+        // In writes of 10 records, some of them merged: ranks come from many segments.
+        for (std::size_t at = 0; at < batch.size(); at += 10)
+            s.add(session, {batch.begin() + at, batch.begin() + at + 10});
         texts.insert(texts.end(), batch.begin(), batch.end());
+        if (session == 2) s.content->merge_all(*s.env);
     }
     std::vector<std::vector<std::string>> words;
     double tokens = 0;
@@ -304,6 +307,115 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
             BOOST_TEST((*hits)[k].record.text == expected[k].second, q << " #" << k);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
+    temp_store s;
+    std::mt19937 rng(20261125);
+    // Enough distinct words that a merge takes several steps.
+    auto word = [&] { return "w" + std::to_string(std::uint32_t(std::pow(rng() % 40000, 0.9))); };
+    for (int write = 0; write < 16; ++write) {
+        std::vector<std::string> texts;
+        for (int i = 0; i < 600; ++i) {
+            std::string t;
+            for (int j = 0, n = 2 + int(rng() % 10); j < n; ++j)
+                t += (j ? " " : "") + word();
+            texts.push_back(t);
+        }
+        s.add(1 + std::uint64_t(write % 5), texts);
+    }
+    std::vector<std::string> queries;
+    for (int i = 0; i < 40; ++i) {
+        auto a = word(), b = word();
+        queries.insert(queries.end(), {a, a + " OR " + b, "\"" + a + " " + b + "\"~3",
+                                       a.substr(0, 3) + "*", a + " AND NOT " + b});
+    }
+    auto answers = [&] {
+        std::vector<std::vector<std::pair<std::uint32_t, double>>> out;
+        auto txn = s.env->read();
+        for (auto& q : queries) {
+            auto hits = s.content->search_records(txn, std::get<query::node>(query::parse(q)), 50);
+            BOOST_TEST_REQUIRE(hits.has_value(), q);
+            auto& row = out.emplace_back();
+            for (auto& h : *hits)
+                row.emplace_back(h.number, h.rank);
+            auto sessions = s.content->search_sessions(txn, std::get<query::node>(query::parse(q)));
+            BOOST_TEST_REQUIRE(sessions.has_value(), q);
+            for (auto& m : *sessions)
+                row.emplace_back(std::uint32_t(m.session * 1000000 + m.hits), m.rank);
+        }
+        return out;
+    };
+    auto before = answers();
+    int steps = 0;
+    while (s.env->write([&](store::transaction& txn) { return s.content->merge_step(txn); })) {
+        ++steps;
+        BOOST_TEST_REQUIRE((answers() == before), "after merge step " << steps);
+    }
+    // Two merges of 8 writes each, the first in several steps; then the 2 segments stay.
+    BOOST_TEST(steps > 4);
+    s.content.reset();
+    s.env.reset();
+    s.env = std::make_unique<store::environment>(s.dir);
+    s.content = std::make_unique<index::content_index>(*s.env);
+    BOOST_TEST((answers() == before));
+}
+
+BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
+    temp_store s;
+    std::vector<std::vector<std::string>> kept;  // the words of session 1's records
+    for (std::uint64_t write = 0; write < 8; ++write) {
+        std::vector<std::string> texts;
+        for (int i = 0; i < 400; ++i) {
+            texts.push_back("common t" + std::to_string(write * 1000 + std::uint64_t(i)) + " x" +
+                            std::to_string(i % 7));
+            if (write % 2 == 0) kept.push_back(index::analyze(texts.back()));
+        }
+        s.add(1 + write % 2, texts);
+    }
+    // Start the merge and move part of it, then purge session 2 and finish.
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(s.env->write([&](auto& txn) { return s.content->merge_step(txn); }));
+    s.env->write([&](store::transaction& txn) { s.content->purge_session(txn, 2); });
+    s.content->merge_all(*s.env);
+    for (auto q : {"common", "x3", "t1005", "t2005", "t1*", "t2* OR x1"}) {
+        auto parsed = std::get<query::node>(query::parse(q));
+        auto expected = std::count_if(kept.begin(), kept.end(),
+                                      [&](auto& words) { return brute(parsed, words); });
+        auto txn = s.env->read();
+        auto hits = s.content->search_records(txn, parsed, 5000);
+        BOOST_TEST_REQUIRE(hits.has_value());
+        BOOST_TEST(hits->size() == std::size_t(expected), q);
+        for (auto& h : *hits)
+            BOOST_TEST(h.record.session == 1u, q);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_segments) {
+    temp_store s;
+    s.content.reset();
+    {
+        // The earlier layout: records with their token count, postings by term and chunk.
+        auto records = s.env->open_table("content.records"),
+             by_session = s.env->open_table("content.by_session"),
+             postings = s.env->open_table("content.postings");
+        s.env->write([&](store::transaction& txn) {
+            std::string key(4, '\0'), session(8, '\0');
+            session[7] = 9;
+            for (char n = 0; n < 3; ++n) {
+                key[3] = n;
+                txn.put(records, key,
+                        R"({"s":9,"c":0,"t":"command","x":"old words )" + std::to_string(n) +
+                            R"(","b":0,"e":0,"r":{},"n":3})");
+                txn.put(by_session, session + key, {});
+            }
+            txn.put(postings, std::string("old\0\0\0", 4), "not a bitmap");
+        });
+    }
+    s.content = std::make_unique<index::content_index>(*s.env);
+    BOOST_TEST(s.search(9, "old").size() == 3u);
+    BOOST_TEST(s.search(9, "\"words 2\"").size() == 1u);
+    BOOST_TEST(!s.env->read().open_cursor(s.env->open_table("content.postings")).first());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,8 +32,9 @@ constexpr std::size_t max_expanded_terms = 65536;
 // them and holds at most max_merged_records record numbers.
 constexpr std::size_t merge_width = 8;
 constexpr std::uint32_t max_merged_records = 1u << 20;
-// Terms read from each merged segment per merge step, which bounds a step's write transaction.
-constexpr std::size_t merge_batch = 2048;
+// Terms and bytes of postings read from each merged segment per merge step, which bound a step's
+// write transaction.
+constexpr std::size_t merge_batch = 8192, merge_bytes = 1 << 20;
 constexpr std::uint32_t live_chunk_bits = 16;  // live record numbers per value: 65,536
 constexpr std::uint32_t session_chunk = 1024;  // session ids per value of the record column
 
@@ -102,9 +103,15 @@ struct postings_builder {
     std::vector<std::uint32_t> numbers;
     std::string tf, length;
 
-    void add(std::uint32_t number, std::size_t frequency, std::uint8_t record_length) {
+    // One occurrence of the term in record `number`.
+    void add(std::uint32_t number, std::uint8_t record_length) {
+        if (!numbers.empty() && numbers.back() == number) {
+            auto count = std::uint8_t(tf.back());
+            if (count < 255) tf.back() = char(count + 1);
+            return;
+        }
         numbers.push_back(number);
-        tf.push_back(char(std::min<std::size_t>(frequency, 255)));
+        tf.push_back(1);
         length.push_back(char(record_length));
     }
     std::string write() const {
@@ -595,12 +602,8 @@ std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_
         analyze(r.text, words);
         tokens += words.size();
         auto length = encode_length(words.size());
-        std::sort(words.begin(), words.end());
-        for (auto it = words.begin(); it != words.end();) {
-            auto next = std::upper_bound(it, words.end(), *it);
-            terms[*it].add(number, std::size_t(next - it), length);
-            it = next;
-        }
+        for (auto& w : words)
+            terms[w].add(number, length);
         ++number;
     }
     auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
@@ -611,8 +614,8 @@ std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_
     for (auto& t : terms)
         sorted.push_back(&t);
     std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
-    for (auto* t : sorted)
-        txn.put(terms_, term_key(id, t->first), t->second.write());
+    for (auto* t : sorted)  // the newest segment's keys come after every other
+        txn.append(terms_, term_key(id, t->first), t->second.write());
 
     // Liveness, one bitmap per 65,536 record numbers.
     for (auto from = first; from < number;) {
@@ -676,31 +679,54 @@ bool content_index::merge_step(store::transaction& txn) {
             target->sources.end())
             sources.push_back(s);
 
-    // Read up to merge_batch terms from each source; the terms up to the smallest last term read
-    // from a source that has more are complete and move now.
-    std::map<std::string, std::vector<std::string_view>> parts;
+    // Read the next terms of each source, up to a bound; the terms before the first unread term
+    // of any source are complete and move now.
+    struct run {
+        std::vector<std::pair<std::string_view, std::string_view>> entries;  // term, postings
+        std::size_t moved = 0;
+    };
+    std::vector<run> runs(sources.size());
     std::optional<std::string> limit;
-    for (auto& s : sources) {
-        auto prefix = u32_key(s.id);
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        auto prefix = u32_key(sources[i].id);
         auto c = txn.open_cursor(terms_);
-        std::size_t read = 0;
+        std::size_t bytes = 0;
         bool ok = c.seek(prefix);
-        for (; ok && c.key().starts_with(prefix) && read < merge_batch; ok = c.next(), ++read)
-            parts[std::string(c.key().substr(4))].push_back(c.value());
+        for (; ok && c.key().starts_with(prefix) && runs[i].entries.size() < merge_batch &&
+               bytes < merge_bytes;
+             ok = c.next()) {
+            runs[i].entries.emplace_back(c.key().substr(4), c.value());
+            bytes += c.value().size();
+        }
         if (ok && c.key().starts_with(prefix)) {
-            std::string next(c.key().substr(4));  // this source's first unread term
+            std::string next(c.key().substr(4));
             if (!limit || next < *limit) limit = next;
         }
     }
-    std::vector<std::pair<std::string, std::string>> moved;
-    for (auto& [term, values] : parts) {
-        if (limit && term >= *limit) break;
-        moved.emplace_back(term, concatenate(values));
+    std::vector<std::pair<std::string, std::string>> moved;  // term, merged postings
+    std::vector<std::string_view> parts;
+    for (;;) {
+        std::optional<std::string_view> least;
+        for (auto& r : runs)
+            if (r.moved < r.entries.size() && (!least || r.entries[r.moved].first < *least))
+                least = r.entries[r.moved].first;
+        if (!least || (limit && *least >= *limit)) break;
+        parts.clear();
+        for (auto& r : runs)
+            if (r.moved < r.entries.size() && r.entries[r.moved].first == *least)
+                parts.push_back(r.entries[r.moved++].second);
+        moved.emplace_back(*least, concatenate(parts));
     }
-    for (auto& [term, value] : moved) {
+    for (auto& [term, value] : moved)
         txn.put(terms_, term_key(target->id, term), value);
-        for (auto& s : sources)
-            txn.erase(terms_, term_key(s.id, term));
+    // What moved is the first terms of each source.
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        auto c = txn.open_cursor(terms_);
+        bool ok = c.seek(u32_key(sources[i].id));
+        for (std::size_t n = 0; n < runs[i].moved; ++n) {
+            if (!ok) throw std::logic_error("a merged segment lost terms");
+            ok = c.erase();
+        }
     }
     if (!limit) {
         for (auto& s : sources)

@@ -45,6 +45,11 @@ bool cursor::last() {
 bool cursor::next() {
     return move(MDB_NEXT);
 }
+bool cursor::erase() {
+    check(mdb_cursor_del(handle_, 0), "cursor erase");
+    return move(MDB_GET_CURRENT);
+}
+
 bool cursor::prev() {
     return move(MDB_PREV);
 }
@@ -81,6 +86,11 @@ std::optional<std::string_view> transaction::get(table t, std::string_view key) 
 void transaction::put(table t, std::string_view key, std::string_view value) {
     MDB_val k = to_val(key), v = to_val(value);
     check(mdb_put(handle_, t, &k, &v, 0), "put");
+}
+
+void transaction::append(table t, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    check(mdb_put(handle_, t, &k, &v, MDB_APPEND), "append");
 }
 
 bool transaction::insert(table t, std::string_view key, std::string_view value) {

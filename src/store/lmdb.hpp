@@ -51,6 +51,9 @@ class cursor {
     bool last();
     bool next();
     bool prev();
+    // Removes the entry the cursor is at (in a write transaction) and moves to the one after it;
+    // false when there is none.
+    bool erase();
     std::string_view key() const { return {static_cast<const char*>(key_.mv_data), key_.mv_size}; }
     std::string_view value() const {
         return {static_cast<const char*>(value_.mv_data), value_.mv_size};
@@ -74,6 +77,8 @@ class transaction {
     cursor open_cursor(table t) const { return cursor(handle_, t); }
     // Writes; only in a write transaction.
     void put(table t, std::string_view key, std::string_view value);
+    // Puts a key greater than every key of the table, faster than put().
+    void append(table t, std::string_view key, std::string_view value);
     // False when the key exists already (the value is left as it was).
     bool insert(table t, std::string_view key, std::string_view value);
     bool erase(table t, std::string_view key);

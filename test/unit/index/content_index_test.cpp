@@ -312,11 +312,13 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
 BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
     temp_store s;
     std::mt19937 rng(20261125);
-    // Enough distinct words that a merge takes several steps.
-    auto word = [&] { return "w" + std::to_string(std::uint32_t(std::pow(rng() % 40000, 0.9))); };
+    // Common words, and enough distinct words that a merge takes several steps.
+    auto word = [&] {
+        return rng() % 3 ? "w" + std::to_string(rng() % 100000) : "c" + std::to_string(rng() % 50);
+    };
     for (int write = 0; write < 16; ++write) {
         std::vector<std::string> texts;
-        for (int i = 0; i < 600; ++i) {
+        for (int i = 0; i < 2500; ++i) {
             std::string t;
             for (int j = 0, n = 2 + int(rng() % 10); j < n; ++j)
                 t += (j ? " " : "") + word();

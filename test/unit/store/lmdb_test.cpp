@@ -163,6 +163,44 @@ BOOST_AUTO_TEST_CASE(cursor_moves) {
     BOOST_TEST(c.value() == "va");
 }
 
+BOOST_AUTO_TEST_CASE(cursor_erases_runs_across_pages) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) {
+        for (std::uint32_t i = 0; i < 20000; ++i)
+            txn.put(t, u64_key(i), std::string(40, 'v'));
+    });
+    // Erase [100, 19000) by moving one cursor along, then the last key alone.
+    env.write([&](transaction& txn) {
+        auto c = txn.open_cursor(t);
+        bool ok = c.seek(u64_key(100));
+        while (ok && read_u64(c.key()) < 19000)
+            ok = c.erase();
+        BOOST_TEST_REQUIRE(ok);
+        BOOST_TEST(read_u64(c.key()) == 19000u);
+        BOOST_TEST(c.last());
+        BOOST_TEST(!c.erase());
+    });
+    auto left = keys(env, t);
+    BOOST_TEST_REQUIRE(left.size() == 100u + 999u);
+    BOOST_TEST(read_u64(left[99]) == 99u);
+    BOOST_TEST(read_u64(left[100]) == 19000u);
+    BOOST_TEST(read_u64(left.back()) == 19998u);
+}
+
+BOOST_AUTO_TEST_CASE(append_takes_only_keys_after_the_last) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) {
+        txn.append(t, "b", "1");
+        txn.append(t, "c", "2");
+    });
+    BOOST_CHECK_THROW(env.write([&](transaction& txn) { txn.append(t, "a", "0"); }), lmdb_error);
+    BOOST_TEST((keys(env, t) == std::vector<std::string>{"b", "c"}));
+}
+
 BOOST_AUTO_TEST_CASE(cursor_order_is_numeric_for_integer_keys) {
     temp_dir dir;
     environment env(dir.path);

@@ -227,3 +227,44 @@ def test_content_bodies_have_their_own_larger_limit(shared_server):
     # Other routes keep the 1 MiB limit.
     r = admin.post("/api/v2/session", json={"protocol": "ssh", "reason": "x" * (2 << 20)})
     assert r.status_code == 413 and r.json()["error"]["type"] == "PayloadTooLarge"
+
+
+def segment_count(data_dir):
+    """How many segments the content index has, read straight from LMDB beside the server."""
+    import lmdb
+    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
+    try:
+        table = env.open_db(b"content.segments", create=False)
+        with env.begin(db=table) as txn:
+            return txn.stat(table)["entries"]
+    finally:
+        env.close()
+
+
+def test_segments_are_merged_in_the_background(server_factory):
+    """Each request adds a segment; the server merges them while it goes on answering, and the
+    answers after the merges and after a crash are the same."""
+    import time
+    s = server_factory()
+    admin = s.login()
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    for n in range(40):
+        records = [dict(RECORDS[0], text=f"common echo marker{n}x{k}",
+                        record_id={"begin": n * 10 + k, "end": n * 10 + k}) for k in range(5)]
+        assert admin.post(f"/api/v2/session/{sid}/content", json=records).status_code == 200
+    deadline = time.monotonic() + 10
+    while segment_count(s.data) >= 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert segment_count(s.data) < 40
+
+    def check():
+        assert len(search(admin, sid, "common")["items"]) == 200
+        for n in (0, 17, 39):
+            items = search(admin, sid, f"marker{n}x3")["items"]
+            assert [i["record_id"]["begin"] for i in items] == [n * 10 + 3]
+
+    check()
+    s.kill()
+    s.start()
+    admin = s.login()
+    check()

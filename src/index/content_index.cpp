@@ -564,7 +564,7 @@ void content_index::upgrade(store::environment& env) {
         std::vector<content_record> batch;
         std::uint32_t first = 0;
         auto flush = [&] {
-            if (!batch.empty()) index_records(txn, first, batch);
+            if (!batch.empty()) index_records(txn, first, batch, false);
             batch.clear();
         };
         auto c = txn.open_cursor(records_);
@@ -592,7 +592,8 @@ std::vector<std::uint64_t> content_index::pending_purges(const store::transactio
 }
 
 std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_t first,
-                                           const std::vector<content_record>& records) {
+                                           const std::vector<content_record>& records,
+                                           bool extend) {
     std::unordered_map<std::string, postings_builder> terms;
     std::vector<std::string> words;
     std::uint64_t tokens = 0;
@@ -606,16 +607,36 @@ std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_
             terms[w].add(number, length);
         ++number;
     }
-    auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
-    txn.put(stats_, "next_segment", store::u64_key(id + 1));
-    txn.put(segments_, u32_key(id), segment{id, first, number, {}}.encode());
     std::vector<const std::pair<const std::string, postings_builder>*> sorted;
     sorted.reserve(terms.size());
     for (auto& t : terms)
         sorted.push_back(&t);
     std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
-    for (auto* t : sorted)  // the newest segment's keys come after every other
-        txn.append(terms_, term_key(id, t->first), t->second.write());
+    // The segment this transaction added, when it ends where these records begin (an aborted
+    // transaction's segment is gone, and its id may come back in another).
+    std::optional<std::uint32_t> open;
+    if (extend && newest_.txn == txn.id()) {
+        auto raw = txn.get(segments_, u32_key(newest_.segment));
+        if (raw && store::read_u32(*raw, 4) == first) open = newest_.segment;
+    }
+    if (open) {
+        auto raw = txn.get(segments_, u32_key(*open));
+        txn.put(segments_, u32_key(*open),
+                segment{*open, store::read_u32(*raw), number, {}}.encode());
+        for (auto* t : sorted) {
+            auto key = term_key(*open, t->first);
+            auto built = t->second.write();
+            auto before = txn.get(terms_, key);
+            txn.put(terms_, key, before ? concatenate({*before, built}) : built);
+        }
+    } else {
+        auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
+        txn.put(stats_, "next_segment", store::u64_key(id + 1));
+        txn.put(segments_, u32_key(id), segment{id, first, number, {}}.encode());
+        for (auto* t : sorted)  // the newest segment's keys come after every other
+            txn.append(terms_, term_key(id, t->first), t->second.write());
+        newest_ = {txn.id(), id};
+    }
 
     // Liveness, one bitmap per 65,536 record numbers.
     for (auto from = first; from < number;) {
@@ -651,7 +672,7 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
         txn.put(by_session_, session_key(r.session, number), {});
         ++number;
     }
-    auto tokens = index_records(txn, first, records);
+    auto tokens = index_records(txn, first, records, true);
     txn.put(stats_, "next_record", store::u64_key(number));
     txn.put(stats_, "records", store::u64_key(stat(txn, stats_, "records") + records.size()));
     txn.put(stats_, "tokens", store::u64_key(stat(txn, stats_, "tokens") + tokens));

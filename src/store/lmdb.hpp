@@ -88,6 +88,8 @@ class transaction {
     // when it throws (the exception propagates).
     void nested(const std::function<void(transaction&)>& body);
     MDB_txn* handle() const { return handle_; }
+    // LMDB's id of the transaction; a nested transaction has its parent's.
+    std::size_t id() const { return mdb_txn_id(handle_); }
 
   private:
     friend class environment;

@@ -363,6 +363,40 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
     BOOST_TEST((answers() == before));
 }
 
+BOOST_AUTO_TEST_CASE(writes_of_one_transaction_share_a_segment) {
+    temp_store s;
+    auto records = [](std::uint64_t session, std::string text) {
+        std::vector<index::content_record> out(1);
+        out[0].session = session;
+        out[0].type = "command";
+        out[0].text = std::move(text);
+        return out;
+    };
+    // As the group writer runs requests: each in a nested transaction, a failure undone alone.
+    s.env->write([&](store::transaction& txn) {
+        txn.nested([&](auto& t) { s.content->add(t, records(1, "first shared")); });
+        BOOST_CHECK_THROW(txn.nested([&](auto& t) {
+            s.content->add(t, records(1, "undone shared"));
+            throw std::runtime_error("request failed");
+        }),
+                          std::runtime_error);
+        txn.nested([&](auto& t) { s.content->add(t, records(2, "third shared")); });
+    });
+    s.add(1, {"next shared"});
+    auto segments = s.env->open_table("content.segments");
+    std::size_t count = 0;
+    {
+        auto txn = s.env->read();
+        auto c = txn.open_cursor(segments);
+        for (bool ok = c.first(); ok; ok = c.next())
+            ++count;
+    }
+    BOOST_TEST(count == 2u);
+    BOOST_TEST((s.search(1, "shared") == std::vector<std::string>{"first shared", "next shared"}));
+    BOOST_TEST((s.search(2, "shared") == std::vector<std::string>{"third shared"}));
+    BOOST_TEST(s.search(1, "undone").empty());
+}
+
 BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
     temp_store s;
     std::vector<std::vector<std::string>> kept;  // the words of session 1's records

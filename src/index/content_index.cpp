@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -81,12 +82,19 @@ struct postings_view {
     const std::uint8_t* length = nullptr;
     std::string_view bitmap;
 
-    explicit postings_view(std::string_view raw) : count(store::read_u32(raw)) {
+    explicit postings_view(std::string_view raw) {
+        if (raw.size() < 4 || raw.size() - 4 < 2 * std::size_t(store::read_u32(raw)))
+            throw std::runtime_error("content postings are damaged");
+        count = store::read_u32(raw);
         tf = reinterpret_cast<const std::uint8_t*>(raw.data() + 4);
         length = tf + count;
         bitmap = raw.substr(4 + 2 * std::size_t(count));
     }
-    Roaring numbers() const { return store::read_bitmap(bitmap); }
+    Roaring numbers() const {
+        auto out = store::read_bitmap(bitmap);
+        if (out.cardinality() != count) throw std::runtime_error("content postings are damaged");
+        return out;
+    }
 };
 
 std::string write_postings(Roaring& numbers, std::string_view tf, std::string_view length) {

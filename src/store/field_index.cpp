@@ -64,6 +64,18 @@ json::value stored_value(std::string_view value_part) {
     return json::parse(text);
 }
 
+// A leaf query's field (every query node but booleans and *:* names one).
+const std::string* field_of(const query::node& n) {
+    return std::visit(
+        [](auto& q) -> const std::string* {
+            if constexpr (requires { q.field; })
+                return &q.field;
+            else
+                return nullptr;
+        },
+        n.value);
+}
+
 session_span span_of(std::uint64_t id, const json::object& o) {
     auto time = [&](std::string_view key, std::int64_t otherwise) {
         auto it = o.find(key);
@@ -127,6 +139,9 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
         std::string number_value;
         append_u32(number_value, *n);
         txn.put(numbers_, u64_key(id), number_value);
+        auto last = txn.get(meta_, "last_numbered_session");
+        if (last && read_u64(*last) > id) txn.put(meta_, "session_numbers_unordered", "");
+        if (!last || read_u64(*last) < id) txn.put(meta_, "last_numbered_session", u64_key(id));
         before = nullptr;
     }
     bool was_live = before && !is_removed(*before), is_live = !is_removed(after);
@@ -158,6 +173,73 @@ std::optional<std::uint32_t> field_index::number(const transaction& txn, std::ui
     auto raw = txn.get(numbers_, u64_key(id));
     if (!raw) return std::nullopt;
     return read_u32(*raw);
+}
+
+std::size_t field_index::numbered(const transaction& txn) const {
+    return txn.entries(numbers_);
+}
+
+bool field_index::numbers_follow_ids(const transaction& txn) const {
+    return !txn.get(meta_, "session_numbers_unordered");
+}
+
+session_candidates field_index::candidates(const transaction& txn, const query::node& q,
+                                           const Roaring& live, const query_fields& f) const {
+    if (auto* b = std::get_if<query::boolean_query>(&q.value)) {
+        std::optional<Roaring> must;
+        Roaring should, must_not;
+        bool any_should = false, exact = true;
+        for (auto& c : b->clauses) {
+            auto sub = candidates(txn, c.query, live, f);
+            exact = exact && sub.exact;
+            if (c.how == query::occur::must) {
+                must = must ? *must & sub.numbers : std::move(sub.numbers);
+            } else if (c.how == query::occur::should) {
+                should |= sub.numbers;
+                any_should = true;
+            } else if (sub.exact) {
+                must_not |= sub.numbers;  // a superset cannot be taken away
+            }
+        }
+        // As the filter: SHOULD clauses count only where there is no MUST clause.
+        Roaring out = must ? std::move(*must) : any_should ? std::move(should) : live;
+        out -= must_not;
+        return {std::move(out), exact};
+    }
+    auto name = field_of(q);
+    if (!name) return {live, true};  // *:*
+    auto field = f.fields.find(*name);
+    auto stored = field ? f.source(*field) : nullptr;
+    bool start = stored && stored->name == "started_at",
+         end = stored && stored->name == "finished_at";
+    if (!stored || !(indexed(*stored) || start || end)) return {live, false};
+    // The leaf alone, decided through the caller's own mapping of stored values to the field.
+    auto leaf = object_filter::compile(f.fields, q);
+    if (!leaf) return {live, false};  // the caller's filter reports the error
+    auto matches = [&](json::object o) {
+        auto v = f.value(*field, std::move(o));
+        return leaf->matches([&](const attribute&) { return v.is_null() ? nullptr : &v; });
+    };
+    Roaring out;
+    if (start || end) {
+        // Times are mostly distinct: each session's is read from the column.
+        std::vector<std::uint32_t> selected;
+        scan_spans(txn, live, [&](std::uint32_t n, const session_span& x) {
+            auto t = start ? x.started : x.finished;
+            if (matches(t == session_span::open_end ? json::object()
+                                                    : json::object{{stored->name, t}}))
+                selected.push_back(n);
+        });
+        out.addMany(selected.size(), selected.data());
+        return {std::move(out), true};
+    }
+    Roaring present;
+    scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
+        present |= bits;
+        if (matches({{stored->name, v}})) out |= bits;
+    });
+    if (matches({})) out |= live - present;  // e.g. verdict ACCEPT: sessions without a status
+    return {std::move(out), true};
 }
 
 void field_index::scan_values(

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/schema.hpp"
+#include "index/query.hpp"
 #include "store/lmdb.hpp"
 
 #include <boost/json/object.hpp>
@@ -16,6 +17,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 namespace audex::store {
 
@@ -55,6 +57,23 @@ class column_cursor {
     std::string_view data_;
 };
 
+// The sessions a query may select, by number: exactly those it selects when `exact`, else a
+// superset on which the query's filter decides.
+struct session_candidates {
+    Roaring numbers;
+    bool exact;
+};
+
+// How the fields a query names come from the stored session: the object API's filter names the
+// session attributes themselves, the audit API's q the fields of its view.
+struct query_fields {
+    const model& fields;
+    // The one stored session attribute that `field` is computed from, or nullptr.
+    std::function<const attribute*(const attribute& field)> source;
+    // The value of `field` for a session whose only stored attribute is `stored` (or none).
+    std::function<boost::json::value(const attribute& field, boost::json::object stored)> value;
+};
+
 class field_index {
   public:
     // Opens the tables; `meta` holds the next session number.
@@ -74,6 +93,18 @@ class field_index {
     Roaring live(const transaction& txn) const;
     // The number of session `id`, if it has one.
     std::optional<std::uint32_t> number(const transaction& txn, std::uint64_t id) const;
+    // How many sessions have a number.
+    std::size_t numbered(const transaction& txn) const;
+    // Whether the numbers follow the ids: not once a session of a store older than these indexes
+    // was numbered after a newer one.
+    bool numbers_follow_ids(const transaction& txn) const;
+
+    // Runs query `q` over the indexes among the `live` numbers. A leaf on a field computed from
+    // an indexed attribute is decided once per distinct stored value (the union of their
+    // bitmaps), one on the start or end time from the column; the others give every live number,
+    // not exactly, and the booleans combine what their clauses give as the filter does.
+    session_candidates candidates(const transaction& txn, const query::node& q, const Roaring& live,
+                                  const query_fields& f) const;
 
     // Visits each distinct stored value of the indexed attribute `a` among live sessions, in the
     // attribute's order, with the numbers of the sessions holding it.
@@ -81,8 +112,8 @@ class field_index {
         const transaction& txn, const attribute& a,
         const std::function<void(const boost::json::value&, const Roaring&)>& visit) const;
 
-    // Visits the column entries of `numbers` in ascending order: visit(number, span). A template,
-    // as it runs once per selected session.
+    // Visits the column entries of `numbers` in ascending order: visit(number, span), which may
+    // return false to stop. A template, as it runs once per selected session.
     template <class Visit>
     void scan_spans(const transaction& txn, const Roaring& numbers, Visit&& visit) const {
         struct state {
@@ -92,7 +123,12 @@ class field_index {
         numbers.iterate(
             [](std::uint32_t n, void* p) {
                 auto& s = *static_cast<state*>(p);
-                if (auto span = s.column.at(n)) s.visit(n, *span);
+                auto span = s.column.at(n);
+                if (!span) return true;
+                if constexpr (std::is_same_v<decltype(s.visit(n, *span)), bool>)
+                    return s.visit(n, *span);
+                else
+                    s.visit(n, *span);
                 return true;
             },
             &s);

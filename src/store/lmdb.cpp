@@ -113,6 +113,12 @@ void transaction::clear(table t) {
     check(mdb_drop(handle_, t, 0), "clear");
 }
 
+std::size_t transaction::entries(table t) const {
+    MDB_stat stat;
+    check(mdb_stat(handle_, t, &stat), "stat");
+    return stat.ms_entries;
+}
+
 void transaction::nested(const std::function<void(transaction&)>& body) {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested");

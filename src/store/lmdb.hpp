@@ -84,6 +84,8 @@ class transaction {
     bool erase(table t, std::string_view key);
     // Removes every entry of the table.
     void clear(table t);
+    // The number of keys in `t`, read from the table's header.
+    std::size_t entries(table t) const;
     // Runs `body` in a nested write transaction: its changes are kept when it returns and undone
     // when it throws (the exception propagates).
     void nested(const std::function<void(transaction&)>& body);

@@ -98,6 +98,11 @@ std::optional<json::object> object_store::get(const transaction& txn, const mode
     return o->parse();
 }
 
+bool object_store::sessions_indexed(const transaction& txn) const {
+    return txn.entries(tables(*find_model("session")).objects) == fields_.numbered(txn) &&
+           fields_.numbers_follow_ids(txn);
+}
+
 std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, const model& m,
                                                        const attribute& a,
                                                        std::string_view value) const {

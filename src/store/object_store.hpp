@@ -73,6 +73,9 @@ class object_store {
 
     // The field indexes of sessions, kept in step by create() and replace().
     const field_index& fields() const { return fields_; }
+    // Whether the field indexes number every session, in id order: not while a store older than
+    // them holds sessions not written since, nor once such a session was numbered late.
+    bool sessions_indexed(const transaction& txn) const;
 
     // A value of the `meta` table.
     std::optional<std::string> meta(const transaction& txn, std::string_view key) const;

@@ -1,7 +1,7 @@
 // Session selection and aggregation for the audit API (see session_search.hpp). Selections run
-// on the field indexes (store/field_index.hpp): a leaf of q on a field computed from one stored
-// attribute is decided once per distinct stored value and gives the union of their bitmaps; the
-// rest (times, links) are checked on the sessions the indexable part leaves.
+// on the field indexes (store/field_index.hpp, field_index::candidates): a leaf of q on a field
+// computed from one stored attribute is decided once per distinct stored value; the rest (times,
+// links) are checked on the sessions the indexable part leaves.
 #include "api/audit/session_search.hpp"
 
 #include <algorithm>
@@ -16,18 +16,6 @@ bool is_removed(const json::object& o) {
     return it != o.end() && it->value() == true;
 }
 
-// A leaf query's field (every query node but booleans and *:* names one).
-const std::string* field_of(const query::node& n) {
-    return std::visit(
-        [](auto& q) -> const std::string* {
-            if constexpr (requires { q.field; })
-                return &q.field;
-            else
-                return nullptr;
-        },
-        n.value);
-}
-
 }  // namespace
 
 result<session_query> session_query::compile(query::node tree) {
@@ -35,12 +23,6 @@ result<session_query> session_query::compile(query::node tree) {
     if (!filter) return filter.error();
     return session_query{std::move(tree), std::move(*filter)};
 }
-
-// Sessions that may match: exactly those that do when `exact`, else a superset to check.
-struct session_search::candidates {
-    Roaring numbers;
-    bool exact;
-};
 
 session_search::session_search(const store::object_store& objects, const object_api& api,
                                const index::content_index& content)
@@ -58,54 +40,23 @@ json::value session_search::field_value(const store::transaction& txn, const att
     return session_view(api_, txn, 0, std::move(stored), now).stored(field);
 }
 
-session_search::candidates session_search::run(const store::transaction& txn, const query::node& q,
-                                               const Roaring& live, micros now) const {
-    if (auto* b = std::get_if<query::boolean_query>(&q.value)) {
-        std::optional<Roaring> must;
-        Roaring should, must_not;
-        bool any_should = false, exact = true;
-        for (auto& c : b->clauses) {
-            auto sub = run(txn, c.query, live, now);
-            exact = exact && sub.exact;
-            if (c.how == query::occur::must) {
-                must = must ? *must & sub.numbers : std::move(sub.numbers);
-            } else if (c.how == query::occur::should) {
-                should |= sub.numbers;
-                any_should = true;
-            } else if (sub.exact) {
-                must_not |= sub.numbers;  // a superset cannot be taken away
-            }
-        }
-        // As the filter: SHOULD clauses count only where there is no MUST clause.
-        Roaring out = must ? std::move(*must) : any_should ? std::move(should) : live;
-        out -= must_not;
-        return {std::move(out), exact};
-    }
-    auto name = field_of(q);
-    auto field = name ? view_model().find(*name) : nullptr;
-    auto stored = field ? sessions_.find(source_attribute(*field)) : nullptr;
-    if (!name) return {live, true};  // *:*
-    if (!stored || !store::field_index::indexed(*stored)) return {live, false};
-    // The leaf alone, decided once per distinct stored value through the view's own mapping.
-    auto leaf = store::object_filter::compile(view_model(), q, "q");
-    auto matches = [&](json::object o) {
-        auto v = field_value(txn, *field, std::move(o), now);
-        return leaf->matches([&](const attribute&) { return v.is_null() ? nullptr : &v; });
-    };
-    Roaring out, present;
-    objects_.fields().scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
-        present |= bits;
-        if (matches({{stored->name, v}})) out |= bits;
-    });
-    if (matches({})) out |= live - present;  // verdict ACCEPT: sessions without a status
-    return {std::move(out), true};
+store::session_candidates session_search::run(const store::transaction& txn, const query::node& q,
+                                              const Roaring& live, micros now) const {
+    store::query_fields f{
+        view_model(),
+        [&](const attribute& field) { return sessions_.find(source_attribute(field)); },
+        [&](const attribute& field, json::object stored) {
+            return field_value(txn, field, std::move(stored), now);
+        }};
+    return objects_.fields().candidates(txn, q, live, f);
 }
 
 template <class Visit>
 void session_search::each_selected(const store::transaction& txn, const session_selection& s,
                                    micros now, Visit&& visit) const {
     auto live = objects_.fields().live(txn);
-    candidates c = s.q ? run(txn, s.q->tree, live, now) : candidates{std::move(live), true};
+    auto c =
+        s.q ? run(txn, s.q->tree, live, now) : store::session_candidates{std::move(live), true};
     objects_.fields().scan_spans(
         txn, c.numbers, [&](std::uint32_t n, const store::session_span& x) {
             auto ended = x.finished == store::session_span::open_end ? now : x.finished;

@@ -73,10 +73,9 @@ class session_search {
                micros now) const;
 
   private:
-    struct candidates;
-    // The live sessions that could match `q` (all of them when it is empty), by number.
-    candidates run(const store::transaction& txn, const query::node& q, const Roaring& live,
-                   micros now) const;
+    // The live sessions that could match `q`, by number, through the field indexes.
+    store::session_candidates run(const store::transaction& txn, const query::node& q,
+                                  const Roaring& live, micros now) const;
     // Visits the live sessions that q and the time window select, by number, with their span.
     template <class Visit>
     void each_selected(const store::transaction& txn, const session_selection& s, micros now,

@@ -56,8 +56,8 @@ json::value mapped(const json::value& stored,
 struct field_def {
     std::string_view name;
     // The one stored session attribute the field is computed from, where there is one: the field
-    // indexes select and count by its values. Empty for fields of the span, which the session
-    // column holds, and for links.
+    // indexes select by its values (the start and end times through the session column) and
+    // count by the indexed ones. Empty for the fields computed from several, and for links.
     std::string_view stored_from;
     attribute_kind kind;
     json::value (*get)(const source&);
@@ -66,11 +66,13 @@ struct field_def {
 const std::vector<field_def>& field_defs() {
     using k = attribute_kind;
     static const std::vector<field_def> defs{
-        {"active", "", k::boolean,
+        {"active", "finished_at", k::boolean,
          [](const source& s) { return json::value(s.stored("finished_at").is_null()); }},
         {"protocol", "protocol", k::string, [](const source& s) { return s.stored("protocol"); }},
-        {"start_time", "", k::datetime, [](const source& s) { return s.stored("started_at"); }},
-        {"end_time", "", k::datetime, [](const source& s) { return s.stored("finished_at"); }},
+        {"start_time", "started_at", k::datetime,
+         [](const source& s) { return s.stored("started_at"); }},
+        {"end_time", "finished_at", k::datetime,
+         [](const source& s) { return s.stored("finished_at"); }},
         {"duration", "", k::integer, [](const source& s) { return s.computed("duration"); }},
         // A session that no one rejected, terminated or timed out was accepted.
         {"verdict", "status", k::string,

@@ -291,6 +291,7 @@ std::optional<list_request> object_api::as_list(const auth::principal& who, cons
             if (!f) fail(f.error());
             r.include_removed = f->attributes().contains("removed");
             r.filter = std::move(*f);
+            r.filter_tree = std::move(std::get<query::node>(parsed));
         } else if (key == "order") {
             for (auto item : split_list(value)) {
                 bool desc = item.front() == '-';
@@ -318,10 +319,17 @@ struct object_api::list_cursor {
     list_request request;
     bool by_id = false;              // id order: scanned from next_id, nothing held in memory
     std::uint64_t next_id = 0;       //   the next id to scan from
-    std::vector<std::uint64_t> ids;  // other orders: every match, sorted, taken in one snapshot
+    std::vector<std::uint64_t> ids;  // otherwise: the page, taken in one snapshot
     std::size_t position = 0;        //   the next index into ids
     bool sorted = false;
     std::size_t skipped = 0, emitted = 0;
+
+    explicit list_cursor(list_request r) : request(std::move(r)) {
+        // A filtered session list is selected through the field indexes, not scanned.
+        bool indexed = request.m->name == "session" && request.filter && !request.include_removed;
+        by_id = !indexed && request.order.size() == 1 && request.order[0].first->name == "id" &&
+                !request.order[0].second;
+    }
 };
 
 bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std::string& out,
@@ -375,20 +383,70 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
         return more;
     }
     if (!cur.sorted) {
+        // The listed objects in id order with their order keys; in id order alone, only as many
+        // as the page needs.
+        bool id_order = r.order.size() == 1 && r.order[0].first->name == "id" && !r.order[0].second;
         std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
-        objects_.scan(txn, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
-            std::optional<json::object> parsed;
-            if (!matches(so, parsed)) return true;
-            if (!parsed) parsed = so.parse();
+        auto enough = [&] { return id_order && keyed.size() >= r.offset + r.limit; };
+        auto add = [&](std::uint64_t id, const json::object& parsed) {
             std::map<std::string, json::value> computed;
             std::vector<json::value> keys;
             for (auto& [a, desc] : r.order) {
-                auto v = value_of(txn, m, *parsed, *a, computed);
+                auto v = value_of(txn, m, parsed, *a, computed);
                 keys.push_back(v ? *v : json::value(nullptr));
             }
             keyed.emplace_back(std::move(keys), id);
-            return true;
-        });
+        };
+        if (m.name == "session" && !r.include_removed && objects_.sessions_indexed(txn)) {
+            // The field indexes give the candidates, and the session column their ids (in number
+            // order, which is id order) and times: only the sessions that the indexes cannot
+            // decide, or that are ordered by other attributes, are read.
+            auto& index = objects_.fields();
+            store::session_candidates c{index.live(txn), true};
+            if (r.filter) {
+                store::query_fields stored{
+                    m, [](const attribute& a) { return a.expensive ? nullptr : &a; },
+                    [](const attribute& a, json::object o) {
+                        auto it = o.find(a.name);
+                        return it == o.end() ? json::value(nullptr) : it->value();
+                    }};
+                c = index.candidates(txn, *r.filter_tree, c.numbers, stored);
+            }
+            bool column_keys =
+                c.exact && std::all_of(r.order.begin(), r.order.end(), [](auto& o) {
+                    auto& name = o.first->name;
+                    return name == "id" || name == "started_at" || name == "finished_at";
+                });
+            index.scan_spans(txn, c.numbers, [&](std::uint32_t, const store::session_span& x) {
+                if (enough()) return false;
+                if (column_keys) {
+                    std::vector<json::value> keys;
+                    for (auto& [a, desc] : r.order)
+                        keys.push_back(a->name == "id"           ? json::value(std::to_string(x.id))
+                                       : a->name == "started_at" ? json::value(x.started)
+                                       : x.finished == store::session_span::open_end
+                                           ? json::value(nullptr)
+                                           : json::value(x.finished));
+                    keyed.emplace_back(std::move(keys), x.id);
+                    return true;
+                }
+                auto so = objects_.find(txn, m, x.id);
+                std::optional<json::object> parsed;
+                if (!so || (!c.exact && !matches(*so, parsed))) return true;
+                if (!parsed) parsed = so->parse();
+                add(x.id, *parsed);
+                return true;
+            });
+        } else {
+            objects_.scan(txn, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
+                if (enough()) return false;
+                std::optional<json::object> parsed;
+                if (!matches(so, parsed)) return true;
+                if (!parsed) parsed = so.parse();
+                add(id, *parsed);
+                return true;
+            });
+        }
         std::stable_sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {
             for (std::size_t i = 0; i < r.order.size(); ++i) {
                 int c = compare_values(&x.first[i], &y.first[i]);
@@ -415,10 +473,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
 }
 
 std::function<bool(std::string&)> object_api::stream(list_request request) const {
-    auto cur = std::make_shared<list_cursor>();
-    cur->by_id = request.order.size() == 1 && request.order[0].first->name == "id" &&
-                 !request.order[0].second;
-    cur->request = std::move(request);
+    auto cur = std::make_shared<list_cursor>(std::move(request));
     auto started = std::make_shared<bool>(false);
     return [this, cur, started](std::string& out) {
         if (!*started) {
@@ -436,10 +491,7 @@ std::function<bool(std::string&)> object_api::stream(list_request request) const
 }
 
 std::string object_api::list_all(const store::transaction& txn, const list_request& request) const {
-    list_cursor cur;
-    cur.request = request;
-    cur.by_id = request.order.size() == 1 && request.order[0].first->name == "id" &&
-                !request.order[0].second;
+    list_cursor cur(request);
     std::string out = "{\"result\":\"success\",\"" + request.m->name + "\":[";
     while (list_slice(txn, cur, out, 1 << 20)) {
     }

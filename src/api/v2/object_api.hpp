@@ -37,6 +37,7 @@ struct call {
 struct list_request {
     const model* m = nullptr;
     std::optional<store::object_filter> filter;
+    std::optional<query::node> filter_tree;  // what `filter` was compiled from
     bool include_removed = false;
     std::vector<std::pair<const attribute*, bool>> order;  // attribute, descending
     std::size_t limit = 100, offset = 0;

@@ -3,6 +3,7 @@
 // and removed, then random q queries, time windows, statistics and histograms, each answer checked
 // against a brute-force pass of the one filter evaluator over every session's audit view.
 #include "audit_domain.hpp"
+#include "random_queries.hpp"
 
 #include "index/query.hpp"
 
@@ -24,16 +25,11 @@ constexpr micros us_hour = 3600'000'000, us_day = 24 * us_hour;
 // 2022-04-01T00:00:00Z; sessions start within ten days of it.
 constexpr micros apr1 = 1'648'771'200'000'000;
 
-struct fixture : api::test::audit_domain {
-    micros now = apr1 + 10 * us_day;
-    std::mt19937 rng{20260423};
-    std::vector<std::uint64_t> sessions, user_ids, server_ids;
+struct fixture : api::test::audit_domain, api::test::random_queries {
+    fixture() : random_queries(20260423) {}
 
-    int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); }
-    template <class T>
-    const T& pick(const std::vector<T>& v) {
-        return v[std::size_t(pick(int(v.size())))];
-    }
+    micros now = apr1 + 10 * us_day;
+    std::vector<std::uint64_t> sessions, user_ids, server_ids;
 
     std::uint64_t create(store::transaction& txn, const char* m, json::object o) {
         auto id = objects.create(txn, *find_model(m), std::move(o));
@@ -164,25 +160,10 @@ struct fixture : api::test::audit_domain {
         }
     }
 
-    std::string random_query(int depth) {
-        if (depth == 0 || pick(3) == 0) return random_leaf();
-        auto a = random_query(depth - 1), b = random_query(depth - 1);
-        switch (pick(4)) {
-            case 0:
-                return "(" + a + ") AND (" + b + ")";
-            case 1:
-                return "(" + a + ") OR (" + b + ")";
-            case 2:
-                return "(" + a + ") AND NOT (" + b + ")";
-            default:
-                return "NOT (" + a + ")";
-        }
-    }
-
     session_selection random_selection(std::string& text) {
         session_selection s;
         if (pick(6)) {
-            text = random_query(3);
+            text = random_query(3, [&] { return random_leaf(); });
             auto parsed = query::parse(text);
             BOOST_TEST_REQUIRE(std::holds_alternative<query::node>(parsed), text);
             auto q = session_query::compile(std::get<query::node>(parsed));

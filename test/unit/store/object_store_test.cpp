@@ -1,6 +1,7 @@
 // Tests of store/object_store.hpp: ids and timestamps on create, get, scans, unique values
 // (conflicts, case folding, freed by removal), reference and start-time indexes kept in step by
-// create and replace, backup assignments, meta values and persistence across reopening.
+// create and replace, backup assignments, meta values, persistence across reopening, and whether
+// the field indexes number every session in id order.
 #include "store/object_store.hpp"
 
 #include "core/time.hpp"
@@ -411,6 +412,24 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopening) {
     BOOST_TEST(!try_create(users, {{"name", "ALICE"}}).has_value());
     auto next = create(users, {{"name", "bob"}});
     BOOST_TEST(next > s);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_are_indexed_in_id_order_until_one_is_numbered_late) {
+    auto indexed = [&] {
+        auto txn = env->read();
+        return store->sessions_indexed(txn);
+    };
+    auto first = create(sessions, session("", 1000));
+    create(sessions, session("", 2000));
+    BOOST_TEST(indexed());
+    // A session of a store older than the field indexes has no number until it is written.
+    auto numbers = env->open_table("session.numbers");
+    env->write([&](transaction& txn) { BOOST_TEST_REQUIRE(txn.erase(numbers, u64_key(first))); });
+    BOOST_TEST(!indexed());
+    BOOST_TEST_REQUIRE(modify(sessions, first, [](json::object& o) { o["size"] = 1; }).has_value());
+    BOOST_TEST(!indexed());  // every session is numbered now, the first after the second
+    create(sessions, session("", 3000));
+    BOOST_TEST(!indexed());
 }
 
 BOOST_AUTO_TEST_CASE(records_keep_the_default_view_and_the_removed_flag) {

@@ -256,11 +256,16 @@ bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::
     return best != std::string::npos && best - phrase.size() <= slop;
 }
 
-// A term's postings across the store, in ascending record order.
+// A term's postings across the store: one part per segment that holds it, in ascending record
+// order, its frequencies and lengths read in place (valid for the transaction).
 struct term_postings {
-    std::vector<std::uint32_t> numbers;
-    std::vector<std::uint8_t> tf, length;
-    Roaring set;
+    struct part {
+        Roaring numbers;
+        const std::uint8_t* tf;
+        const std::uint8_t* length;
+    };
+    std::vector<part> parts;
+    Roaring set;  // every part's numbers
 };
 
 // The records a query part may match. When `verify` is set, only those of `set` that it accepts
@@ -315,14 +320,9 @@ struct content_query {
             auto raw = txn.get(index.terms_, term_key(s.id, term));
             if (!raw) continue;
             postings_view v(*raw);
-            auto bitmap = v.numbers();
-            auto at = p.numbers.size();
-            p.numbers.resize(at + v.count);
-            bitmap.toUint32Array(p.numbers.data() + at);
-            p.tf.insert(p.tf.end(), v.tf, v.tf + v.count);
-            p.length.insert(p.length.end(), v.length, v.length + v.count);
+            p.parts.push_back({v.numbers(), v.tf, v.length});
+            p.set |= p.parts.back().numbers;
         }
-        p.set = Roaring(p.numbers.size(), p.numbers.data());
         return p;
     }
 
@@ -330,7 +330,7 @@ struct content_query {
     // frequency.
     Roaring scored_postings(const std::string& term, double boost) {
         auto& p = load(term);
-        double df = double(p.numbers.size());
+        double df = double(p.set.cardinality());
         if (boost != 0)
             scoring.push_back({&p, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
         return p.set & universe;
@@ -496,21 +496,32 @@ struct content_query {
     std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) const {
         std::vector<double> out(numbers.size(), 0.0);
         for (auto& s : scoring) {
-            auto& p = *s.postings;
-            std::size_t i = 0;
-            for (std::size_t j = 0; j < numbers.size() && i < p.numbers.size(); ++j) {
-                auto n = numbers[j];
-                // Leap through postings far longer than what is left to rank.
-                if (p.numbers.size() - i > 16 * (numbers.size() - j))
-                    i = std::size_t(std::lower_bound(p.numbers.begin() + std::ptrdiff_t(i),
-                                                     p.numbers.end(), n) -
-                                    p.numbers.begin());
-                else
-                    while (i < p.numbers.size() && p.numbers[i] < n)
-                        ++i;
-                if (i == p.numbers.size() || p.numbers[i] != n) continue;
-                double tf = p.tf[i];
-                out[j] += s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[p.length[i]]);
+            auto add = [&](std::size_t j, const term_postings::part& part, std::uint64_t i) {
+                double tf = part.tf[i];
+                out[j] += s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[part.length[i]]);
+            };
+            for (auto& part : s.postings->parts) {
+                auto from =
+                    std::lower_bound(numbers.begin(), numbers.end(), part.numbers.minimum());
+                auto to = std::upper_bound(from, numbers.end(), part.numbers.maximum());
+                auto wanted = std::uint64_t(to - from);
+                if (wanted * 16 < part.numbers.cardinality()) {
+                    // Few records to rank in a long part: look each one up.
+                    for (auto at = from; at != to; ++at)
+                        if (part.numbers.contains(*at))
+                            add(std::size_t(at - numbers.begin()), part,
+                                part.numbers.rank(*at) - 1);
+                    continue;
+                }
+                std::uint64_t i = 0;
+                auto at = from;
+                for (auto n : part.numbers) {
+                    while (at != to && *at < n)
+                        ++at;
+                    if (at == to) break;
+                    if (*at == n) add(std::size_t(at - numbers.begin()), part, i);
+                    ++i;
+                }
             }
         }
         return out;
@@ -522,28 +533,47 @@ struct content_query {
         std::vector<std::uint32_t> numbers(c.set.cardinality());
         c.set.toUint32Array(numbers.data());
         auto rank = ranks(numbers);
-        // A heap of positions, the best on top.
+        // Positions in `numbers`: the better ranks higher, ties by record number.
+        auto better = [&](std::uint32_t a, std::uint32_t b) {
+            return rank[a] > rank[b] || (rank[a] == rank[b] && a < b);
+        };
+        std::vector<content_hit> out;
+        auto take = [&](std::uint32_t at) {
+            if (auto r = index.record(txn, numbers[at]))
+                out.push_back({numbers[at], rank[at], std::move(*r)});
+        };
+        if (!c.verify) {
+            // The best so far in a heap, the worst of them on top.
+            std::vector<std::uint32_t> best;
+            for (std::uint32_t i = 0; i < numbers.size() && limit > 0; ++i) {
+                if (best.size() < limit) {
+                    best.push_back(i);
+                    std::push_heap(best.begin(), best.end(), better);
+                } else if (better(i, best.front())) {
+                    std::pop_heap(best.begin(), best.end(), better);
+                    best.back() = i;
+                    std::push_heap(best.begin(), best.end(), better);
+                } else if (scoring.empty()) {
+                    break;  // every match ranks 0: the first by number are the best
+                }
+            }
+            std::sort_heap(best.begin(), best.end(), better);
+            for (auto at : best)
+                take(at);
+            return out;
+        }
+        // Every candidate in a heap, the best on top, popped until enough pass.
         std::vector<std::uint32_t> heap(numbers.size());
         for (std::uint32_t i = 0; i < heap.size(); ++i)
             heap[i] = i;
-        auto worse = [&](std::uint32_t a, std::uint32_t b) {
-            return rank[a] < rank[b] || (rank[a] == rank[b] && a > b);
-        };
-        std::vector<content_hit> out;
-        if (scoring.empty()) {
-            // Every match ranks 0: the first by number are the best, no heap needed.
-            std::reverse(heap.begin(), heap.end());
-        } else {
-            std::make_heap(heap.begin(), heap.end(), worse);
-        }
-        auto end = heap.end();
-        while (out.size() < limit && end != heap.begin()) {
-            if (!scoring.empty()) std::pop_heap(heap.begin(), end, worse);
+        auto worse = [&](std::uint32_t a, std::uint32_t b) { return better(b, a); };
+        std::make_heap(heap.begin(), heap.end(), worse);
+        for (auto end = heap.end(); out.size() < limit && end != heap.begin();) {
+            std::pop_heap(heap.begin(), end, worse);
             auto at = *--end;
-            auto n = numbers[at];
-            if (c.verify && !c.verify(n, words_of(n))) continue;
-            words.erase(n);
-            if (auto r = index.record(txn, n)) out.push_back({n, rank[at], std::move(*r)});
+            if (!c.verify(numbers[at], words_of(numbers[at]))) continue;
+            words.erase(numbers[at]);
+            take(at);
         }
         return out;
     }

@@ -284,16 +284,19 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
             auto w = word();
             if (std::find(terms.begin(), terms.end(), w) == terms.end()) terms.push_back(w);
         }
-        bool all = rng() % 2;
+        enum { all, any, phrase } how = decltype(all)(rng() % 3);
         std::string q;
         for (auto& t : terms)
-            q += (q.empty() ? "" : all ? " AND " : " OR ") + t;
+            q += (q.empty() ? "" : how == all ? " AND " : how == any ? " OR " : " ") + t;
+        if (how == phrase) q = "\"" + q + "\"";
         // Brute force: every matching record with its rank, best first, ties by position.
         std::vector<std::pair<double, std::string>> expected;
         for (std::size_t r = 0; r < texts.size(); ++r) {
             auto has = [&](auto& t) { return std::count(words[r].begin(), words[r].end(), t) > 0; };
-            if (all ? std::all_of(terms.begin(), terms.end(), has)
-                    : std::any_of(terms.begin(), terms.end(), has))
+            if (how == all   ? std::all_of(terms.begin(), terms.end(), has)
+                : how == any ? std::any_of(terms.begin(), terms.end(), has)
+                             : std::search(words[r].begin(), words[r].end(), terms.begin(),
+                                           terms.end()) != words[r].end())
                 expected.emplace_back(bm25(terms, r), texts[r]);
         }
         std::stable_sort(expected.begin(), expected.end(),

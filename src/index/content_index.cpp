@@ -263,6 +263,7 @@ struct term_postings {
         Roaring numbers;
         const std::uint8_t* tf;
         const std::uint8_t* length;
+        std::vector<std::uint32_t> decoded = {};  // `numbers` as an array, once a walk needs it
     };
     std::vector<part> parts;
     Roaring set;  // every part's numbers
@@ -288,7 +289,7 @@ struct content_query {
     std::unordered_map<std::string, term_postings> postings;            // loaded terms
     std::unordered_map<std::uint32_t, std::vector<std::string>> words;  // analyzed texts
     struct scored_term {
-        const term_postings* postings;
+        term_postings* postings;
         double weight;  // boost x idf
     };
     std::vector<scored_term> scoring;
@@ -312,7 +313,7 @@ struct content_query {
         return words.emplace(n, r ? analyze(r->text) : std::vector<std::string>()).first->second;
     }
 
-    const term_postings& load(const std::string& term) {
+    term_postings& load(const std::string& term) {
         auto [it, added] = postings.try_emplace(term);
         auto& p = it->second;
         if (!added) return p;
@@ -493,7 +494,7 @@ struct content_query {
     }
 
     // The BM25 rank of each of `numbers` (ascending) from the scoring terms' postings.
-    std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) const {
+    std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) {
         std::vector<double> out(numbers.size(), 0.0);
         for (auto& s : scoring) {
             auto add = [&](std::size_t j, const term_postings::part& part, std::uint64_t i) {
@@ -505,7 +506,7 @@ struct content_query {
                     std::lower_bound(numbers.begin(), numbers.end(), part.numbers.minimum());
                 auto to = std::upper_bound(from, numbers.end(), part.numbers.maximum());
                 auto wanted = std::uint64_t(to - from);
-                if (wanted * 16 < part.numbers.cardinality()) {
+                if (wanted * 64 < part.numbers.cardinality()) {
                     // Few records to rank in a long part: look each one up.
                     for (auto at = from; at != to; ++at)
                         if (part.numbers.contains(*at))
@@ -513,14 +514,20 @@ struct content_query {
                                 part.numbers.rank(*at) - 1);
                     continue;
                 }
-                std::uint64_t i = 0;
-                auto at = from;
-                for (auto n : part.numbers) {
-                    while (at != to && *at < n)
-                        ++at;
-                    if (at == to) break;
-                    if (*at == n) add(std::size_t(at - numbers.begin()), part, i);
-                    ++i;
+                if (part.decoded.empty()) {
+                    part.decoded.resize(part.numbers.cardinality());
+                    part.numbers.toUint32Array(part.decoded.data());
+                }
+                auto i = part.decoded.begin(), end = part.decoded.end();
+                for (auto at = from; at != to && i != end; ++at) {
+                    // Gallop to the first posting >= *at: steps of 1, 2, 4... then a search.
+                    std::ptrdiff_t step = 1;
+                    while (step < end - i && i[step] < *at)
+                        step *= 2;
+                    i = std::lower_bound(i + step / 2, i + std::min(step, end - i), *at);
+                    if (i != end && *i == *at)
+                        add(std::size_t(at - numbers.begin()), part,
+                            std::uint64_t(i - part.decoded.begin()));
                 }
             }
         }
@@ -528,7 +535,8 @@ struct content_query {
     }
 
     // The `limit` best-ranked matching records that still exist, best first (ties by record
-    // number); phrase candidates are verified in that order until enough are found.
+    // number). Candidates are taken in rounds of the best not taken yet, so that phrase
+    // candidates are verified in rank order until enough pass, without ordering them all.
     std::vector<content_hit> top(const candidates& c, std::size_t limit) {
         std::vector<std::uint32_t> numbers(c.set.cardinality());
         c.set.toUint32Array(numbers.data());
@@ -538,15 +546,13 @@ struct content_query {
             return rank[a] > rank[b] || (rank[a] == rank[b] && a < b);
         };
         std::vector<content_hit> out;
-        auto take = [&](std::uint32_t at) {
-            if (auto r = index.record(txn, numbers[at]))
-                out.push_back({numbers[at], rank[at], std::move(*r)});
-        };
-        if (!c.verify) {
-            // The best so far in a heap, the worst of them on top.
+        std::optional<std::uint32_t> taken;  // the worst position of the rounds so far
+        for (std::size_t round = limit; out.size() < limit; round = std::max(round, round * 2)) {
+            // The `round` best positions after `taken`: a heap, the worst of them on top.
             std::vector<std::uint32_t> best;
-            for (std::uint32_t i = 0; i < numbers.size() && limit > 0; ++i) {
-                if (best.size() < limit) {
+            for (std::uint32_t i = 0; i < numbers.size(); ++i) {
+                if (taken && !better(*taken, i)) continue;
+                if (best.size() < round) {
                     best.push_back(i);
                     std::push_heap(best.begin(), best.end(), better);
                 } else if (better(i, best.front())) {
@@ -557,23 +563,16 @@ struct content_query {
                     break;  // every match ranks 0: the first by number are the best
                 }
             }
+            if (best.empty()) break;
             std::sort_heap(best.begin(), best.end(), better);
-            for (auto at : best)
-                take(at);
-            return out;
-        }
-        // Every candidate in a heap, the best on top, popped until enough pass.
-        std::vector<std::uint32_t> heap(numbers.size());
-        for (std::uint32_t i = 0; i < heap.size(); ++i)
-            heap[i] = i;
-        auto worse = [&](std::uint32_t a, std::uint32_t b) { return better(b, a); };
-        std::make_heap(heap.begin(), heap.end(), worse);
-        for (auto end = heap.end(); out.size() < limit && end != heap.begin();) {
-            std::pop_heap(heap.begin(), end, worse);
-            auto at = *--end;
-            if (!c.verify(numbers[at], words_of(numbers[at]))) continue;
-            words.erase(numbers[at]);
-            take(at);
+            taken = best.back();
+            for (auto at : best) {
+                auto n = numbers[at];
+                if (c.verify && !c.verify(n, words_of(n))) continue;
+                words.erase(n);
+                if (auto r = index.record(txn, n)) out.push_back({n, rank[at], std::move(*r)});
+                if (out.size() == limit) break;
+            }
         }
         return out;
     }

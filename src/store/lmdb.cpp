@@ -99,6 +99,10 @@ bool transaction::erase(table t, std::string_view key) {
     return true;
 }
 
+void transaction::clear(table t) {
+    check(mdb_drop(handle_, t, 0), "clear");
+}
+
 void transaction::nested(const std::function<void(transaction&)>& body) {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested");

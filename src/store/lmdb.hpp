@@ -77,6 +77,8 @@ class transaction {
     // False when the key exists already (the value is left as it was).
     bool insert(table t, std::string_view key, std::string_view value);
     bool erase(table t, std::string_view key);
+    // Erases every key of the table.
+    void clear(table t);
     // Runs `body` in a nested write transaction: its changes are kept when it returns and undone
     // when it throws (the exception propagates).
     void nested(const std::function<void(transaction&)>& body);

@@ -6,6 +6,7 @@
 #include "core/time.hpp"
 #include "store/keys.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -74,6 +75,22 @@ object_store::object_store(environment& env)
         }
         tables_.emplace(name, std::move(t));
     }
+    // A store written before the field indexes, or before their present form, is indexed once,
+    // so that every session it holds is selected and counted.
+    if (fields_.current(env.read())) return;
+    auto& sessions = *find_model("session");
+    std::uint64_t count = 0;
+    env.write([&](transaction& txn) {
+        count = 0;
+        fields_.rebuild(txn, [&](const auto& visit) {
+            scan(txn, sessions, 0, [&](std::uint64_t id, const stored_object& o) {
+                visit(id, o.parse());
+                ++count;
+                return true;
+            });
+        });
+    });
+    if (count) spdlog::info("session field indexes built for {} sessions", count);
 }
 
 json::object stored_object::parse() const {

@@ -128,14 +128,14 @@ bool field_index::current(const transaction& txn) const {
     return raw && read_u32(*raw) == version;
 }
 
-void field_index::rebuild(
-    transaction& txn,
-    const std::function<void(const std::function<void(std::uint64_t, const json::object&)>&)>&
-        each) {
+void field_index::reset(transaction& txn) {
     for (auto t : {numbers_, postings_, live_, columns_, times_})
         txn.clear(t);
     txn.erase(meta_, "next_session_number");
-    each([&](std::uint64_t id, const json::object& session) { update(txn, id, nullptr, session); });
+    txn.erase(meta_, "field_index_version");
+}
+
+void field_index::set_current(transaction& txn) {
     std::string v;
     append_u32(v, version);
     txn.put(meta_, "field_index_version", v);

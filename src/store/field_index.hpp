@@ -82,14 +82,13 @@ class field_index {
     // Opens the tables; `meta` holds the next session number and the indexes' version.
     field_index(environment& env, table meta);
 
-    // Whether the indexes were built by this version of the code; when not (a store written
-    // before they existed or changed), rebuild() must run before they are read.
+    // Whether the indexes were built by this version of the code. When not (a store written
+    // before they existed or changed), they are built again before they are read: reset(), then
+    // update() with every stored session in id order (in as many transactions as needed), then
+    // set_current().
     bool current(const transaction& txn) const;
-    // Drops the indexes and numbers the sessions again: `each` calls its argument with every
-    // stored session (id and stored form) in id order.
-    void rebuild(transaction& txn,
-                 const std::function<void(
-                     const std::function<void(std::uint64_t, const boost::json::object&)>&)>& each);
+    void reset(transaction& txn);
+    void set_current(transaction& txn);
 
     // Whether the postings index values of the session attribute `a`: the schema's keywords
     // (strings with an enum), numbers, booleans, IPs and references; not the free-text strings,

@@ -76,20 +76,29 @@ object_store::object_store(environment& env)
         tables_.emplace(name, std::move(t));
     }
     // A store written before the field indexes, or before their present form, is indexed once,
-    // so that every session it holds is selected and counted.
+    // so that every session it holds is selected and counted; in batches, as one transaction of
+    // a large store would outgrow LMDB's limit on the pages a write may change. Interrupted, it
+    // starts again on the next open.
     if (fields_.current(env.read())) return;
+    env.write([&](transaction& txn) { fields_.reset(txn); });
     auto& sessions = *find_model("session");
-    std::uint64_t count = 0;
-    env.write([&](transaction& txn) {
-        count = 0;
-        fields_.rebuild(txn, [&](const auto& visit) {
-            scan(txn, sessions, 0, [&](std::uint64_t id, const stored_object& o) {
-                visit(id, o.parse());
-                ++count;
-                return true;
+    constexpr std::size_t batch = 20000;
+    std::uint64_t from = 0, count = 0;
+    for (bool more = true; more;) {
+        auto [next, done] = env.write([&](transaction& txn) {
+            std::uint64_t next = from, done = 0;
+            scan(txn, sessions, from, [&](std::uint64_t id, const stored_object& o) {
+                fields_.update(txn, id, nullptr, o.parse());
+                next = id + 1;
+                return ++done < batch;
             });
+            return std::pair{next, done};
         });
-    });
+        from = next;
+        count += done;
+        more = done == batch;
+    }
+    env.write([&](transaction& txn) { fields_.set_current(txn); });
     if (count) spdlog::info("session field indexes built for {} sessions", count);
 }
 

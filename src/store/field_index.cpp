@@ -178,7 +178,7 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
     static const model& sessions = *find_model("session");
     auto n = number(txn, id);
     if (!n) {
-        // A new session, or one that a store without field indexes wrote: numbered now.
+        // A new session, or one indexed again by a rebuild (see current()): numbered now.
         auto raw = txn.get(meta_, "next_session_number");
         n = raw ? read_u32(*raw) : 0;
         std::string next;

@@ -165,6 +165,16 @@ void histogram::add(micros started, micros ended) {
     --active_delta_[bin_of(hi) + 1];
 }
 
+void histogram::add_started(micros t, std::uint64_t n) {
+    auto i = bin_of(t);
+    bins_[i].start_count += n;
+    active_delta_[i] += std::int64_t(n);
+}
+
+void histogram::add_ended(micros t, std::uint64_t n) {
+    active_delta_[bin_of(t) + 1] -= std::int64_t(n);
+}
+
 std::vector<histogram_bin> histogram::bins() const {
     auto out = bins_;
     std::int64_t active = 0;

@@ -5,6 +5,7 @@
 
 #include "core/schema.hpp"
 #include "core/time.hpp"
+#include "store/field_index.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -71,7 +72,7 @@ struct histogram_bin {
 // lengths aligned to local boundaries (a DST change gives an hour whose local start repeats or is
 // skipped, told apart by its offset); days, weeks (ISO, from Monday), months and years run from
 // local midnight to local midnight, so that they are 23 or 25 hours long across a change.
-class histogram {
+class histogram : public store::span_sink {
   public:
     // Bins from the one holding `start` to the one holding `end` (both inclusive), or nullopt when
     // that takes more than `max_bins`.
@@ -84,7 +85,13 @@ class histogram {
 
     // Counts a session that started at `started` and ended at `ended` (now, while it is active):
     // once in the bin of its start, and in every bin that its span [started, ended] overlaps.
-    void add(micros started, micros ended);
+    void add(micros started, micros ended) override;
+
+    // The same counts by groups (store::field_index::count_spans), with times in the span.
+    bool same_bin(micros a, micros b) override { return bin_of(a) == bin_of(b); }
+    void add_started(micros t, std::uint64_t n) override;
+    void add_ended(micros t, std::uint64_t n) override;
+    void add_spanning(std::uint64_t n) override { active_delta_[0] += std::int64_t(n); }
 
     // The bins with their counts.
     std::vector<histogram_bin> bins() const;

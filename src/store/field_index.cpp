@@ -1,4 +1,5 @@
-// Session numbers, attribute postings and the session column (see field_index.hpp).
+// Session numbers, attribute postings, the session column and the hour bitmaps (see
+// field_index.hpp).
 #include "store/field_index.hpp"
 
 #include "store/bitmap.hpp"
@@ -8,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace audex::store {
@@ -15,6 +17,23 @@ namespace audex::store {
 namespace json = boost::json;
 
 namespace {
+
+// Bumped when the tables change, so that a store written before is indexed again on open.
+constexpr std::uint32_t version = 2;
+
+using i64_limits = std::numeric_limits<std::int64_t>;
+
+std::int64_t minus(std::int64_t a, std::int64_t b) {
+    return a < i64_limits::min() + b ? i64_limits::min() : a - b;
+}
+std::int64_t plus(std::int64_t a, std::int64_t b) {
+    return a > i64_limits::max() - b ? i64_limits::max() : a + b;
+}
+
+// The hour holding t, floored (also before 1970).
+std::int64_t hour_of(std::int64_t t) {
+    return t / field_index::bucket_length - (t % field_index::bucket_length < 0);
+}
 
 // Postings are split in chunks of 65,536 session numbers (one Roaring container), so that a
 // write rewrites one bounded bitmap per attribute, however common the value.
@@ -84,6 +103,28 @@ session_span span_of(std::uint64_t id, const json::object& o) {
     return {id, time("started_at", 0), time("finished_at", session_span::open_end)};
 }
 
+// session.times keys: 's' or 'e' and the hour (i64) for the hour bitmaps, 'u' and the number's
+// chunk for the sessions in none.
+std::string hour_key(char kind, std::int64_t hour) {
+    std::string key(1, kind);
+    append_i64(key, hour);
+    return key;
+}
+
+// The session.times keys holding a live session of number `n` with span `x`.
+std::vector<std::string> time_keys(const session_span& x, std::uint32_t n) {
+    if (x.started != 0 && x.finished != session_span::open_end && x.started <= x.finished &&
+        x.finished - x.started <= field_index::max_bucketed)
+        return {hour_key('s', hour_of(x.started)), hour_key('e', hour_of(x.finished))};
+    return {"u" + chunk_suffix(n)};
+}
+
+// The chunks (upper 16 bits) that a bitmap has numbers in, ascending.
+std::vector<std::uint16_t> chunks_of(const Roaring& r) {
+    auto& c = r.roaring.high_low_container;
+    return {c.keys, c.keys + c.size};
+}
+
 }  // namespace
 
 field_index::field_index(environment& env, table meta) : meta_(meta) {
@@ -91,6 +132,25 @@ field_index::field_index(environment& env, table meta) : meta_(meta) {
     postings_ = env.open_table("session.postings");
     live_ = env.open_table("session.live");
     columns_ = env.open_table("session.columns");
+    times_ = env.open_table("session.times");
+}
+
+bool field_index::current(const transaction& txn) const {
+    auto raw = txn.get(meta_, "field_index_version");
+    return raw && read_u32(*raw) == version;
+}
+
+void field_index::reset(transaction& txn) {
+    for (auto t : {numbers_, postings_, live_, columns_, times_})
+        txn.clear(t);
+    txn.erase(meta_, "next_session_number");
+    txn.erase(meta_, "field_index_version");
+}
+
+void field_index::set_current(transaction& txn) {
+    std::string v;
+    append_u32(v, version);
+    txn.put(meta_, "field_index_version", v);
 }
 
 bool field_index::indexed(const attribute& a) {
@@ -130,7 +190,7 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
     static const model& sessions = *find_model("session");
     auto n = number(txn, id);
     if (!n) {
-        // A new session, or one that a store without field indexes wrote: numbered now.
+        // A new session, or one indexed again by a rebuild (see current()): numbered now.
         auto raw = txn.get(meta_, "next_session_number");
         n = raw ? read_u32(*raw) : 0;
         std::string next;
@@ -159,6 +219,13 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
     auto old_span = before ? span_of(id, *before) : session_span{0, 0, 0};
     if (!before || span.started != old_span.started || span.finished != old_span.finished)
         put_span(txn, *n, span);
+    auto old_times = was_live ? time_keys(old_span, *n) : std::vector<std::string>();
+    auto new_times = is_live ? time_keys(span, *n) : std::vector<std::string>();
+    if (old_times == new_times) return;
+    for (auto& key : old_times)
+        set_bit(txn, times_, key, *n, false);
+    for (auto& key : new_times)
+        set_bit(txn, times_, key, *n, true);
 }
 
 Roaring field_index::live(const transaction& txn) const {
@@ -233,36 +300,160 @@ session_candidates field_index::candidates(const transaction& txn, const query::
         out.addMany(selected.size(), selected.data());
         return {std::move(out), true};
     }
-    Roaring present;
-    scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
-        present |= bits;
-        if (matches({{stored->name, v}})) out |= bits;
-    });
-    if (matches({})) out |= live - present;  // e.g. verdict ACCEPT: sessions without a status
+    out = holding(txn, *stored, [&](const json::value& v) { return matches({{stored->name, v}}); });
+    // e.g. verdict ACCEPT: the sessions without a status.
+    if (matches({})) out |= live - holding(txn, *stored, [](const json::value&) { return true; });
     return {std::move(out), true};
 }
 
-void field_index::scan_values(
-    const transaction& txn, const attribute& a,
-    const std::function<void(const json::value&, const Roaring&)>& visit) const {
+Roaring field_index::holding(const transaction& txn, const attribute& a,
+                             const std::function<bool(const json::value&)>& wanted) const {
     auto prefix = attribute_prefix(a);
     auto c = txn.open_cursor(postings_);
-    std::string value;  // the value part of the key being gathered
-    Roaring bits;
-    auto flush = [&] {
-        if (!value.empty()) visit(stored_value(value), bits);
-    };
+    std::string value;  // the value part of the keys being read
+    bool taken = false;
+    std::vector<Roaring> chunks;
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
         auto part = c.key().substr(prefix.size(), c.key().size() - prefix.size() - 2);
         if (part != value) {
+            value = part;
+            taken = wanted(stored_value(value));
+        }
+        if (taken) chunks.push_back(read_bitmap(c.value()));
+    }
+    std::vector<const Roaring*> inputs;
+    for (auto& r : chunks)
+        inputs.push_back(&r);
+    return Roaring::fastunion(inputs.size(), inputs.data());
+}
+
+void field_index::count_values(
+    const transaction& txn, const attribute& a, const Roaring* selection,
+    const std::function<void(const json::value&, std::uint64_t)>& visit) const {
+    auto prefix = attribute_prefix(a);
+    auto wanted = selection ? chunks_of(*selection) : std::vector<std::uint16_t>();
+    auto c = txn.open_cursor(postings_);
+    std::string value;  // the value part of the keys being counted
+    std::uint64_t count = 0;
+    auto flush = [&] {
+        if (count) visit(stored_value(value), count);
+    };
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+        auto key = c.key();
+        auto part = key.substr(prefix.size(), key.size() - prefix.size() - 2);
+        if (part != value) {
             flush();
             value = part;
-            bits = read_bitmap(c.value());
-        } else {
-            bits |= read_bitmap(c.value());
+            count = 0;
         }
+        if (!selection) {
+            count += bitmap_cardinality(c.value());
+            continue;
+        }
+        // A selection of a part of the sessions (a month) has numbers in few chunks.
+        auto chunk = std::uint16_t(std::uint8_t(key[key.size() - 2]) << 8 |
+                                   std::uint8_t(key[key.size() - 1]));
+        if (std::binary_search(wanted.begin(), wanted.end(), chunk))
+            count += read_bitmap(c.value()).and_cardinality(*selection);
     }
     flush();
+}
+
+void field_index::scan_hours(
+    const transaction& txn, char kind, std::int64_t from, std::int64_t to,
+    const std::function<void(std::int64_t, std::string_view)>& visit) const {
+    if (from >= to) return;
+    auto last = hour_key(kind, hour_of(to - 1));
+    auto c = txn.open_cursor(times_);
+    for (bool ok = c.seek(hour_key(kind, hour_of(from))); ok && c.key() <= last; ok = c.next())
+        visit(read_i64(c.key(), 1) * bucket_length, c.value());
+}
+
+Roaring field_index::unbucketed(const transaction& txn) const {
+    Roaring out;
+    auto c = txn.open_cursor(times_);
+    for (bool ok = c.seek("u"); ok && c.key().starts_with("u"); ok = c.next())
+        out |= read_bitmap(c.value());
+    return out;
+}
+
+Roaring field_index::overlapping(const transaction& txn, const Roaring* selection,
+                                 std::int64_t from, std::int64_t to, std::int64_t now) const {
+    Roaring out;
+    if (from > to) return out;
+    column_cursor column(txn, columns_);
+    auto check = [&](const Roaring& numbers) {
+        for (auto n : numbers) {
+            auto x = column.at(n);
+            if (!x) continue;
+            auto ended = x->finished == session_span::open_end ? now : x->finished;
+            if (x->started <= to && ended >= from) out.add(n);
+        }
+    };
+    // A bucketed session that starts more than max_bucketed before `from` ends before it.
+    scan_hours(txn, 's', minus(from, max_bucketed), plus(to, 1),
+               [&](std::int64_t hour, std::string_view raw) {
+                   auto bits = read_bitmap(raw);
+                   auto picked = selection ? bits & *selection : bits;
+                   if (hour >= from && hour + bucket_length - 1 <= to)
+                       out |= picked;
+                   else
+                       check(picked);
+               });
+    check(selection ? unbucketed(txn) & *selection : unbucketed(txn));
+    return out;
+}
+
+void field_index::count_spans(const transaction& txn, const Roaring* selection, std::int64_t begin,
+                              std::int64_t end, std::int64_t now, span_sink& sink) const {
+    column_cursor column(txn, columns_);
+    // Whether the whole hour from `hour` is in the span and in one bin.
+    auto one_bin = [&](std::int64_t hour) {
+        return hour >= begin && hour + bucket_length <= end &&
+               sink.same_bin(hour, hour + bucket_length - 1);
+    };
+    auto count = [&](std::string_view raw) {
+        return selection ? read_bitmap(raw).and_cardinality(*selection) : bitmap_cardinality(raw);
+    };
+    auto picked = [&](std::string_view raw) {
+        auto bits = read_bitmap(raw);
+        return selection ? bits & *selection : bits;
+    };
+    // Starts, and the sessions running at the span's beginning: a bucketed session that starts
+    // more than max_bucketed before it has ended.
+    scan_hours(txn, 's', minus(begin, max_bucketed), end,
+               [&](std::int64_t hour, std::string_view raw) {
+                   if (one_bin(hour)) {
+                       if (auto n = count(raw)) sink.add_started(hour, n);
+                       return;
+                   }
+                   for (auto n : picked(raw)) {
+                       auto x = column.at(n);
+                       if (!x || x->started >= end) continue;
+                       if (x->started >= begin)
+                           sink.add_started(x->started, 1);
+                       else if (x->finished >= begin)
+                           sink.add_spanning(1);
+                   }
+               });
+    // Ends in the span, of sessions counted above (a bucketed session ends after it starts).
+    scan_hours(txn, 'e', begin, end, [&](std::int64_t hour, std::string_view raw) {
+        if (one_bin(hour)) {
+            if (auto n = count(raw)) sink.add_ended(hour, n);
+            return;
+        }
+        for (auto n : picked(raw)) {
+            auto x = column.at(n);
+            if (x && x->finished >= begin && x->finished < end) sink.add_ended(x->finished, 1);
+        }
+    });
+    // The others whole, where they overlap the span (a reversed one may start in it and not).
+    for (auto n : selection ? unbucketed(txn) & *selection : unbucketed(txn)) {
+        auto x = column.at(n);
+        if (!x) continue;
+        auto ended = x->finished == session_span::open_end ? now : x->finished;
+        if (x->started < end && ended >= begin) sink.add(x->started, ended);
+    }
 }
 
 void column_cursor::load(std::uint32_t index) {

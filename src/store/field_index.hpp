@@ -1,8 +1,8 @@
 // The field indexes of sessions, kept by object_store in the transaction of every session write:
 // a dense number per session, per indexed attribute and value the Roaring bitmap of the numbers
-// of the live sessions holding it, and a column of each number's id, start and end, so that
-// selections, statistics and histograms read bitmaps and columns instead of sessions.
-// docs/storage.md describes the tables.
+// of the live sessions holding it, a column of each number's id, start and end, and bitmaps of
+// the numbers by hour of start and of end, so that selections, statistics and histograms read
+// bitmaps instead of sessions. docs/storage.md describes the tables.
 #pragma once
 
 #include "core/schema.hpp"
@@ -74,10 +74,40 @@ struct query_fields {
     std::function<boost::json::value(const attribute& field, boost::json::object stored)> value;
 };
 
+// What field_index::count_spans reports, bin by bin where it can: a histogram over [begin, end).
+class span_sink {
+  public:
+    virtual ~span_sink() = default;
+    // Whether the times a <= b (both in the span) fall in the same bin.
+    virtual bool same_bin(std::int64_t a, std::int64_t b) = 0;
+    // `n` sessions started at `t` (in the span) or, for bucketed counts, in the bin holding it.
+    virtual void add_started(std::int64_t t, std::uint64_t n) = 0;
+    // `n` sessions, started in the span or spanning its beginning, ended at `t` (in the span).
+    virtual void add_ended(std::int64_t t, std::uint64_t n) = 0;
+    // `n` sessions started before the span and still running at its beginning.
+    virtual void add_spanning(std::uint64_t n) = 0;
+    // One session with its whole span (ended: now while it is active).
+    virtual void add(std::int64_t started, std::int64_t ended) = 0;
+};
+
 class field_index {
   public:
-    // Opens the tables; `meta` holds the next session number.
+    // Sessions by time: finished sessions no longer than max_bucketed, with a start, are in the
+    // bitmap of the hour (UTC) they start in and of the hour they end in; the others (active,
+    // longer, reversed) in one bitmap read session by session.
+    static constexpr std::int64_t bucket_length = 3'600'000'000;  // µs
+    static constexpr std::int64_t max_bucketed = 24 * bucket_length;
+
+    // Opens the tables; `meta` holds the next session number and the indexes' version.
     field_index(environment& env, table meta);
+
+    // Whether the indexes were built by this version of the code. When not (a store written
+    // before they existed or changed), they are built again before they are read: reset(), then
+    // update() with every stored session in id order (in as many transactions as needed), then
+    // set_current().
+    bool current(const transaction& txn) const;
+    void reset(transaction& txn);
+    void set_current(transaction& txn);
 
     // Whether the postings index values of the session attribute `a`: the schema's keywords
     // (strings with an enum), numbers, booleans, IPs and references; not the free-text strings,
@@ -106,11 +136,24 @@ class field_index {
     session_candidates candidates(const transaction& txn, const query::node& q, const Roaring& live,
                                   const query_fields& f) const;
 
-    // Visits each distinct stored value of the indexed attribute `a` among live sessions, in the
-    // attribute's order, with the numbers of the sessions holding it.
-    void scan_values(
-        const transaction& txn, const attribute& a,
-        const std::function<void(const boost::json::value&, const Roaring&)>& visit) const;
+    // The live sessions holding a stored value of the indexed attribute `a` for which `wanted`
+    // holds; it is asked once per distinct value.
+    Roaring holding(const transaction& txn, const attribute& a,
+                    const std::function<bool(const boost::json::value&)>& wanted) const;
+    // Visits each distinct stored value of `a` held by some of `selection` (every live session
+    // when null) with how many of them hold it.
+    void count_values(
+        const transaction& txn, const attribute& a, const Roaring* selection,
+        const std::function<void(const boost::json::value&, std::uint64_t)>& visit) const;
+
+    // The numbers of `selection` (every live session when null) whose span overlaps [from, to]
+    // (both inclusive; an active session's span runs to `now`).
+    Roaring overlapping(const transaction& txn, const Roaring* selection, std::int64_t from,
+                        std::int64_t to, std::int64_t now) const;
+    // Counts the sessions of `selection` (every live session when null) that overlap [begin, end)
+    // into `sink`: by hour bitmaps where an hour falls in one bin, session by session elsewhere.
+    void count_spans(const transaction& txn, const Roaring* selection, std::int64_t begin,
+                     std::int64_t end, std::int64_t now, span_sink& sink) const;
 
     // Visits the column entries of `numbers` in ascending order: visit(number, span), which may
     // return false to stop. A template, as it runs once per selected session.
@@ -137,8 +180,14 @@ class field_index {
   private:
     void set_bit(transaction& txn, table t, const std::string& key, std::uint32_t n, bool on);
     void put_span(transaction& txn, std::uint32_t n, const session_span& span);
+    // Visits the hour bitmaps of `kind` (start or end) of the hours that overlap [from, to), with
+    // the hour's start and the bitmap as stored.
+    void scan_hours(const transaction& txn, char kind, std::int64_t from, std::int64_t to,
+                    const std::function<void(std::int64_t, std::string_view)>& visit) const;
+    // The live sessions that are in no hour bitmap.
+    Roaring unbucketed(const transaction& txn) const;
 
-    table meta_, numbers_, postings_, live_, columns_;
+    table meta_, numbers_, postings_, live_, columns_, times_;
 };
 
 }  // namespace audex::store

@@ -6,6 +6,7 @@
 #include "core/time.hpp"
 #include "store/keys.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -74,6 +75,31 @@ object_store::object_store(environment& env)
         }
         tables_.emplace(name, std::move(t));
     }
+    // A store written before the field indexes, or before their present form, is indexed once,
+    // so that every session it holds is selected and counted; in batches, as one transaction of
+    // a large store would outgrow LMDB's limit on the pages a write may change. Interrupted, it
+    // starts again on the next open.
+    if (fields_.current(env.read())) return;
+    env.write([&](transaction& txn) { fields_.reset(txn); });
+    auto& sessions = *find_model("session");
+    constexpr std::size_t batch = 20000;
+    std::uint64_t from = 0, count = 0;
+    for (bool more = true; more;) {
+        auto [next, done] = env.write([&](transaction& txn) {
+            std::uint64_t next = from, done = 0;
+            scan(txn, sessions, from, [&](std::uint64_t id, const stored_object& o) {
+                fields_.update(txn, id, nullptr, o.parse());
+                next = id + 1;
+                return ++done < batch;
+            });
+            return std::pair{next, done};
+        });
+        from = next;
+        count += done;
+        more = done == batch;
+    }
+    env.write([&](transaction& txn) { fields_.set_current(txn); });
+    if (count) spdlog::info("session field indexes built for {} sessions", count);
 }
 
 json::object stored_object::parse() const {

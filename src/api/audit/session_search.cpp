@@ -51,43 +51,40 @@ store::session_candidates session_search::run(const store::transaction& txn, con
     return objects_.fields().candidates(txn, q, live, f);
 }
 
-template <class Visit>
-void session_search::each_selected(const store::transaction& txn, const session_selection& s,
-                                   micros now, Visit&& visit) const {
-    auto live = objects_.fields().live(txn);
-    auto c =
-        s.q ? run(txn, s.q->tree, live, now) : store::session_candidates{std::move(live), true};
-    objects_.fields().scan_spans(
-        txn, c.numbers, [&](std::uint32_t n, const store::session_span& x) {
-            auto ended = x.finished == store::session_span::open_end ? now : x.finished;
-            if (s.start && ended < *s.start) return;
-            if (s.end && x.started > *s.end) return;
-            if (!c.exact) {
-                auto v = view(txn, x.id, now);
-                if (!v || !s.q->filter.matches([&](const attribute& a) { return (*v)(a); })) return;
-            }
-            visit(n, x);
-        });
+Roaring session_search::indexed(const store::transaction& txn, const session_selection& s,
+                                micros now) const {
+    auto& fields = objects_.fields();
+    std::optional<store::session_candidates> c;
+    if (s.q) c = run(txn, s.q->tree, fields.live(txn), now);
+    Roaring out;
+    if (s.start || s.end) {
+        out = fields.overlapping(txn, c ? &c->numbers : nullptr,
+                                 s.start.value_or(std::numeric_limits<micros>::min()),
+                                 s.end.value_or(std::numeric_limits<micros>::max()), now);
+    } else {
+        out = c ? std::move(c->numbers) : fields.live(txn);
+    }
+    if (!c || c->exact) return out;
+    std::vector<std::uint32_t> kept;
+    fields.scan_spans(txn, out, [&](std::uint32_t n, const store::session_span& x) {
+        auto v = view(txn, x.id, now);
+        if (v && s.q->filter.matches([&](const attribute& a) { return (*v)(a); }))
+            kept.push_back(n);
+    });
+    Roaring bits;
+    bits.addMany(kept.size(), kept.data());
+    return bits;
 }
 
 result<Roaring> session_search::numbers(const store::transaction& txn, const session_selection& s,
                                         micros now) const {
+    if (!s.content) return indexed(txn, s, now);
+    auto ids = select(txn, s, now);
+    if (!ids) return ids.error();
     std::vector<std::uint32_t> out;
-    if (s.content) {
-        auto ids = select(txn, s, now);
-        if (!ids) return ids.error();
-        for (auto id : *ids)
-            if (auto n = objects_.fields().number(txn, id)) out.push_back(*n);
-        std::sort(out.begin(), out.end());
-    } else {
-        if (!s.start && !s.end) {
-            auto live = objects_.fields().live(txn);
-            if (!s.q) return live;
-            auto c = run(txn, s.q->tree, live, now);
-            if (c.exact) return std::move(c.numbers);
-        }
-        each_selected(txn, s, now, [&](std::uint32_t n, auto&) { out.push_back(n); });
-    }
+    for (auto id : *ids)
+        if (auto n = objects_.fields().number(txn, id)) out.push_back(*n);
+    std::sort(out.begin(), out.end());
     Roaring bits;
     bits.addMany(out.size(), out.data());
     return bits;
@@ -98,10 +95,9 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
                                                           micros now) const {
     std::vector<std::uint64_t> out;
     if (!s.content) {
-        each_selected(txn, s, now, [&](std::uint32_t, auto& x) { out.push_back(x.id); });
-        // Numbers follow creation, and so ids, but for sessions of a store older than the field
-        // indexes, numbered when first written since.
-        if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+        objects_.fields().scan_spans(txn, indexed(txn, s, now),
+                                     [&](std::uint32_t, auto& x) { out.push_back(x.id); });
+        // Numbers follow creation, and so ids, as the indexes number sessions in id order.
         return out;
     }
     auto matches = content_.search_sessions(txn, *s.content);
@@ -155,35 +151,39 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
 result<index::top_values> session_search::stats(const store::transaction& txn,
                                                 const session_selection& s, const attribute& field,
                                                 std::size_t size, micros now) const {
-    auto selected = numbers(txn, s, now);
-    if (!selected) return selected.error();
+    // Without a selection, every live session: the postings hold only those.
+    std::optional<Roaring> selected;
+    if (s.q || s.start || s.end || s.content) {
+        auto numbers = this->numbers(txn, s, now);
+        if (!numbers) return numbers.error();
+        selected = std::move(*numbers);
+    }
+    auto selection = selected ? &*selected : nullptr;
+    auto& fields = objects_.fields();
     index::value_counter counter(field);
     auto stored = sessions_.find(source_attribute(field));
     if (stored && store::field_index::indexed(*stored)) {
         std::uint64_t counted = 0;
-        objects_.fields().scan_values(txn, *stored, [&](const json::value& v, const Roaring& bits) {
-            if (auto n = bits.and_cardinality(*selected)) {
-                counter.add(field_value(txn, field, {{stored->name, v}}, now), n);
-                counted += n;
-            }
+        fields.count_values(txn, *stored, selection, [&](const json::value& v, std::uint64_t n) {
+            counter.add(field_value(txn, field, {{stored->name, v}}, now), n);
+            counted += n;
         });
-        if (auto unset = selected->cardinality() - counted)
-            counter.add(field_value(txn, field, {}, now), unset);
+        auto all = selection ? selection->cardinality() : fields.live(txn).cardinality();
+        if (auto unset = all - counted) counter.add(field_value(txn, field, {}, now), unset);
     } else {
-        objects_.fields().scan_spans(txn, *selected, [&](std::uint32_t, auto& x) {
-            if (auto v = view(txn, x.id, now)) counter.add(v->stored(field));
-        });
+        fields.scan_spans(txn, selection ? *selection : fields.live(txn),
+                          [&](std::uint32_t, auto& x) {
+                              if (auto v = view(txn, x.id, now)) counter.add(v->stored(field));
+                          });
     }
     return counter.top(size);
 }
 
 void session_search::count(const store::transaction& txn, session_selection s, index::histogram& h,
                            micros now) const {
-    s.start = h.begin();
-    s.end = h.end() - 1;
-    each_selected(txn, s, now, [&](std::uint32_t, const store::session_span& x) {
-        h.add(x.started, x.finished == store::session_span::open_end ? now : x.finished);
-    });
+    std::optional<Roaring> selected;
+    if (s.q) selected = indexed(txn, {std::move(s.q), {}, {}, {}}, now);
+    objects_.fields().count_spans(txn, selected ? &*selected : nullptr, h.begin(), h.end(), now, h);
 }
 
 }  // namespace audex::api::audit

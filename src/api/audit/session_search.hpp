@@ -76,10 +76,8 @@ class session_search {
     // The live sessions that could match `q`, by number, through the field indexes.
     store::session_candidates run(const store::transaction& txn, const query::node& q,
                                   const Roaring& live, micros now) const;
-    // Visits the live sessions that q and the time window select, by number, with their span.
-    template <class Visit>
-    void each_selected(const store::transaction& txn, const session_selection& s, micros now,
-                       Visit&& visit) const;
+    // The numbers of the live sessions that q and the time window select (not content).
+    Roaring indexed(const store::transaction& txn, const session_selection& s, micros now) const;
     // The numbers of the selected sessions.
     result<Roaring> numbers(const store::transaction& txn, const session_selection& s,
                             micros now) const;

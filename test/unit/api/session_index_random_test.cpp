@@ -170,8 +170,9 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
             BOOST_TEST_REQUIRE(q.has_value(), text << ": " << (q ? "" : q.error().message));
             s.q = std::move(*q);
         }
-        if (pick(3) == 0) s.start = apr1 + micros(pick(10 * 24)) * us_hour;
-        if (pick(3) == 0) s.end = apr1 + micros(pick(10 * 24)) * us_hour;
+        // Windows from any minute, so that they split the hour bitmaps of the index.
+        if (pick(3) == 0) s.start = apr1 + micros(pick(10 * 24 * 60)) * 60'000'000;
+        if (pick(3) == 0) s.end = apr1 + micros(pick(10 * 24 * 60)) * 60'000'000;
         if (s.start && s.end && *s.start > *s.end) std::swap(s.start, s.end);
         return s;
     }
@@ -202,7 +203,6 @@ BOOST_AUTO_TEST_CASE(indexed_selection_agrees_with_the_evaluator) {
         "protocol",    "verdict",     "user.name",
         "server.name", "client.ip",   "recording.index_status",
         "active",      "target.port", "user.organization"};
-    auto& utc = *index::find_time_zone("Etc/UTC");
     int partial = 0;  // rounds that selected some sessions but not all
     for (int round = 0; round < 300; ++round) {
         std::string text;
@@ -228,9 +228,18 @@ BOOST_AUTO_TEST_CASE(indexed_selection_agrees_with_the_evaluator) {
             BOOST_TEST(top->items[i].count == want.items[i].count, field.name << " q=" << text);
         }
 
-        auto h = index::histogram::make(
-            apr1 + micros(pick(5)) * us_day, apr1 + micros(5 + pick(5)) * us_day,
-            pick(2) ? index::bin_unit::day : index::bin_unit::hour, utc, 10000);
+        // Windows and bins that split the hour bitmaps too (a zone half an hour off UTC, minutes,
+        // a window from any minute) and a zone whose clocks go back within the sessions' days.
+        auto& zone = *index::find_time_zone(
+            pick(std::vector<std::string>{"Etc/UTC", "Asia/Kolkata", "Australia/Sydney"}));
+        auto unit =
+            pick(std::vector<index::bin_unit>{index::bin_unit::day, index::bin_unit::hour,
+                                              index::bin_unit::minute, index::bin_unit::week});
+        auto from = apr1 + micros(pick(5 * 24 * 60)) * 60'000'000 - us_day;
+        auto to = from + (unit == index::bin_unit::minute ? micros(pick(600)) * 60'000'000
+                                                          : micros(pick(8 * 24)) * us_hour);
+        auto h = index::histogram::make(from, to, unit, zone, 10000);
+        BOOST_TEST_REQUIRE(h.has_value());
         auto hw = *h;
         search.count(txn, s, *h, now);
         session_selection in_span = s;

@@ -11,6 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -430,6 +431,56 @@ BOOST_AUTO_TEST_CASE(sessions_are_indexed_in_id_order_until_one_is_numbered_late
     BOOST_TEST(!indexed());  // every session is numbered now, the first after the second
     create(sessions, session("", 3000));
     BOOST_TEST(!indexed());
+}
+
+BOOST_AUTO_TEST_CASE(a_store_older_than_the_field_indexes_is_indexed_on_open) {
+    constexpr std::int64_t hour = 3'600'000'000;
+    auto ssh = create(sessions,
+                      {{"protocol", "ssh"}, {"started_at", 10 * hour}, {"finished_at", 11 * hour}});
+    auto rdp = create(sessions, {{"protocol", "rdp"}, {"started_at", 20 * hour}});  // active
+    auto gone = create(sessions, {{"protocol", "ssh"}, {"started_at", 30 * hour}});
+    modify(sessions, gone, [](json::object& o) { o["removed"] = true; });
+    // The store as a version without field indexes left it: sessions, and nothing else of them.
+    store.reset();
+    std::vector<table> tables;
+    for (auto name : {"session.numbers", "session.postings", "session.live", "session.columns",
+                      "session.times"})
+        tables.push_back(env->open_table(name));
+    auto meta = env->open_table("meta");
+    env->write([&](transaction& txn) {
+        for (auto t : tables)
+            txn.clear(t);
+        txn.erase(meta, "next_session_number");
+        txn.erase(meta, "field_index_version");
+    });
+    reopen();
+    auto later = create(
+        sessions,
+        {{"protocol", "ssh"}, {"started_at", 40 * hour}, {"finished_at", 40 * hour + 60'000'000}});
+    auto txn = env->read();
+    auto& fields = store->fields();
+    auto numbers = [&](std::initializer_list<std::uint64_t> ids) {
+        Roaring out;
+        for (auto id : ids) {
+            auto n = fields.number(txn, id);
+            BOOST_TEST_REQUIRE(n.has_value());
+            out.add(*n);
+        }
+        return out;
+    };
+    BOOST_TEST(fields.live(txn) == numbers({ssh, rdp, later}));
+    BOOST_TEST(numbers({ssh, rdp, gone, later}).cardinality() == 4u);  // each its own number
+    std::map<std::string, std::uint64_t> protocols;
+    fields.count_values(
+        txn, attr(sessions, "protocol"), nullptr,
+        [&](const json::value& v, std::uint64_t n) { protocols[std::string(v.as_string())] = n; });
+    BOOST_TEST((protocols == std::map<std::string, std::uint64_t>{{"rdp", 1}, {"ssh", 2}}));
+    // The active session runs to now; the finished one ended at 11:00.
+    BOOST_TEST(fields.overlapping(txn, nullptr, 10 * hour + 30 * 60'000'000, 25 * hour,
+                                  50 * hour) == numbers({ssh, rdp}));
+    BOOST_TEST(fields.overlapping(txn, nullptr, 12 * hour, 19 * hour, 50 * hour) == Roaring());
+    BOOST_TEST(fields.overlapping(txn, nullptr, 12 * hour, 50 * hour, 15 * hour) ==
+               numbers({rdp, later}));
 }
 
 BOOST_AUTO_TEST_CASE(records_keep_the_default_view_and_the_removed_flag) {

@@ -256,6 +256,17 @@ bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::
     return best != std::string::npos && best - phrase.size() <= slop;
 }
 
+// The first position of the ascending range [i, end) holding `value` or more: steps of 1, 2,
+// 4... then a binary search, so that walking one sorted list through another costs little when
+// either is much shorter.
+template <class It>
+It gallop(It i, It end, std::uint32_t value) {
+    std::ptrdiff_t step = 1;
+    while (step < end - i && i[step] < value)
+        step *= 2;
+    return std::lower_bound(i + step / 2, i + std::min(step, end - i), value);
+}
+
 // A term's postings across the store: one part per segment that holds it, in ascending record
 // order, its frequencies and lengths read in place (valid for the transaction).
 struct term_postings {
@@ -518,16 +529,23 @@ struct content_query {
                     part.decoded.resize(part.numbers.cardinality());
                     part.numbers.toUint32Array(part.decoded.data());
                 }
-                auto i = part.decoded.begin(), end = part.decoded.end();
-                for (auto at = from; at != to && i != end; ++at) {
-                    // Gallop to the first posting >= *at: steps of 1, 2, 4... then a search.
-                    std::ptrdiff_t step = 1;
-                    while (step < end - i && i[step] < *at)
-                        step *= 2;
-                    i = std::lower_bound(i + step / 2, i + std::min(step, end - i), *at);
-                    if (i != end && *i == *at)
-                        add(std::size_t(at - numbers.begin()), part,
-                            std::uint64_t(i - part.decoded.begin()));
+                // Step through the shorter of the two, galloping through the other.
+                auto& postings = part.decoded;
+                if (postings.size() < wanted) {
+                    auto at = from;
+                    for (std::uint64_t i = 0; i < postings.size() && at != to; ++i) {
+                        at = gallop(at, to, postings[i]);
+                        if (at != to && *at == postings[i])
+                            add(std::size_t(at - numbers.begin()), part, i);
+                    }
+                } else {
+                    auto i = postings.begin();
+                    for (auto at = from; at != to && i != postings.end(); ++at) {
+                        i = gallop(i, postings.end(), *at);
+                        if (i != postings.end() && *i == *at)
+                            add(std::size_t(at - numbers.begin()), part,
+                                std::uint64_t(i - postings.begin()));
+                    }
                 }
             }
         }

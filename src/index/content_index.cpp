@@ -552,43 +552,82 @@ struct content_query {
         return out;
     }
 
+    struct ranked {
+        double rank;
+        std::uint32_t number;
+    };
+    // The better ranks higher; ties go to the smaller record number.
+    static bool better(const ranked& a, const ranked& b) {
+        return a.rank > b.rank || (a.rank == b.rank && a.number < b.number);
+    }
+
+    // The `size` best of `set` that rank below `after`, best first. Terms are taken by weight,
+    // highest first, each ranking the records of `set` it holds that no earlier term held: once
+    // the worst kept beats what the records holding only later terms could reach (MaxScore), they
+    // are not ranked.
+    std::vector<ranked> best_of(const Roaring& set, std::size_t size,
+                                const std::optional<ranked>& after) {
+        std::vector<ranked> best;  // a heap, the worst on top
+        auto offer = [&](const ranked& r) {
+            if (after && !better(*after, r)) return;
+            if (best.size() < size) {
+                best.push_back(r);
+                std::push_heap(best.begin(), best.end(), better);
+            } else if (better(r, best.front())) {
+                std::pop_heap(best.begin(), best.end(), better);
+                best.back() = r;
+                std::push_heap(best.begin(), best.end(), better);
+            }
+        };
+        std::vector<const scored_term*> order;
+        double reach = 0;  // above any rank of a record holding only the terms not taken yet
+        for (auto& s : scoring) {
+            order.push_back(&s);
+            reach += std::max(0.0, s.weight) * (bm25_k1 + 1);
+        }
+        std::sort(order.begin(), order.end(),
+                  [](auto* x, auto* y) { return x->weight > y->weight; });
+        auto beaten = [&] { return best.size() == size && best.front().rank >= reach; };
+        Roaring rest = set;
+        for (auto* s : order) {
+            if (beaten()) return sorted(std::move(best));
+            Roaring part = rest & s->postings->set;
+            rest -= part;
+            reach -= std::max(0.0, s->weight) * (bm25_k1 + 1);
+            std::vector<std::uint32_t> numbers(part.cardinality());
+            part.toUint32Array(numbers.data());
+            auto rank = ranks(numbers);
+            for (std::size_t i = 0; i < numbers.size(); ++i)
+                offer({rank[i], numbers[i]});
+        }
+        // The records holding no scoring term rank 0: by number, until one cannot enter.
+        for (auto n : rest) {
+            if (best.size() == size && !better({0, n}, best.front())) break;
+            offer({0, n});
+        }
+        return sorted(std::move(best));
+    }
+
+    static std::vector<ranked> sorted(std::vector<ranked> heap) {
+        std::sort_heap(heap.begin(), heap.end(), better);
+        return heap;
+    }
+
     // The `limit` best-ranked matching records that still exist, best first (ties by record
     // number). Candidates are taken in rounds of the best not taken yet, so that phrase
     // candidates are verified in rank order until enough pass, without ordering them all.
     std::vector<content_hit> top(const candidates& c, std::size_t limit) {
-        std::vector<std::uint32_t> numbers(c.set.cardinality());
-        c.set.toUint32Array(numbers.data());
-        auto rank = ranks(numbers);
-        // Positions in `numbers`: the better ranks higher, ties by record number.
-        auto better = [&](std::uint32_t a, std::uint32_t b) {
-            return rank[a] > rank[b] || (rank[a] == rank[b] && a < b);
-        };
         std::vector<content_hit> out;
-        std::optional<std::uint32_t> taken;  // the worst position of the rounds so far
+        std::optional<ranked> after;  // the worst of the rounds so far
         for (std::size_t round = limit; out.size() < limit; round = std::max(round, round * 2)) {
-            // The `round` best positions after `taken`: a heap, the worst of them on top.
-            std::vector<std::uint32_t> best;
-            for (std::uint32_t i = 0; i < numbers.size(); ++i) {
-                if (taken && !better(*taken, i)) continue;
-                if (best.size() < round) {
-                    best.push_back(i);
-                    std::push_heap(best.begin(), best.end(), better);
-                } else if (better(i, best.front())) {
-                    std::pop_heap(best.begin(), best.end(), better);
-                    best.back() = i;
-                    std::push_heap(best.begin(), best.end(), better);
-                } else if (scoring.empty()) {
-                    break;  // every match ranks 0: the first by number are the best
-                }
-            }
+            auto best = best_of(c.set, round, after);
             if (best.empty()) break;
-            std::sort_heap(best.begin(), best.end(), better);
-            taken = best.back();
-            for (auto at : best) {
-                auto n = numbers[at];
-                if (c.verify && !c.verify(n, words_of(n))) continue;
-                words.erase(n);
-                if (auto r = index.record(txn, n)) out.push_back({n, rank[at], std::move(*r)});
+            after = best.back();
+            for (auto& b : best) {
+                if (c.verify && !c.verify(b.number, words_of(b.number))) continue;
+                words.erase(b.number);
+                if (auto r = index.record(txn, b.number))
+                    out.push_back({b.number, b.rank, std::move(*r)});
                 if (out.size() == limit) break;
             }
         }

@@ -561,15 +561,12 @@ struct content_query {
         return a.rank > b.rank || (a.rank == b.rank && a.number < b.number);
     }
 
-    // The `size` best of `set` that rank below `after`, best first. Terms are taken by weight,
-    // highest first, each ranking the records of `set` it holds that no earlier term held: once
-    // the worst kept beats what the records holding only later terms could reach (MaxScore), they
-    // are not ranked.
-    std::vector<ranked> best_of(const Roaring& set, std::size_t size,
-                                const std::optional<ranked>& after) {
+    // The `size` best of `set`, best first. Terms are taken by weight, highest first, each ranking
+    // the records of `set` it holds that no earlier term held: once the worst kept beats what the
+    // records holding only later terms could reach (MaxScore), they are not ranked.
+    std::vector<ranked> best_of(const Roaring& set, std::size_t size) {
         std::vector<ranked> best;  // a heap, the worst on top
         auto offer = [&](const ranked& r) {
-            if (after && !better(*after, r)) return;
             if (best.size() < size) {
                 best.push_back(r);
                 std::push_heap(best.begin(), best.end(), better);
@@ -614,22 +611,33 @@ struct content_query {
     }
 
     // The `limit` best-ranked matching records that still exist, best first (ties by record
-    // number). Candidates are taken in rounds of the best not taken yet, so that phrase
-    // candidates are verified in rank order until enough pass, without ordering them all.
+    // number).
     std::vector<content_hit> top(const candidates& c, std::size_t limit) {
         std::vector<content_hit> out;
-        std::optional<ranked> after;  // the worst of the rounds so far
-        for (std::size_t round = limit; out.size() < limit; round = std::max(round, round * 2)) {
-            auto best = best_of(c.set, round, after);
-            if (best.empty()) break;
-            after = best.back();
-            for (auto& b : best) {
-                if (c.verify && !c.verify(b.number, words_of(b.number))) continue;
-                words.erase(b.number);
-                if (auto r = index.record(txn, b.number))
-                    out.push_back({b.number, b.rank, std::move(*r)});
-                if (out.size() == limit) break;
-            }
+        auto take = [&](const ranked& r) {
+            if (auto record = index.record(txn, r.number))
+                out.push_back({r.number, r.rank, std::move(*record)});
+        };
+        if (!c.verify) {
+            for (auto& r : best_of(c.set, limit))
+                take(r);
+            return out;
+        }
+        // Phrases: every candidate ranked once, then verified best first until enough pass.
+        std::vector<std::uint32_t> numbers(c.set.cardinality());
+        c.set.toUint32Array(numbers.data());
+        auto rank = ranks(numbers);
+        std::vector<ranked> heap(numbers.size());
+        for (std::size_t i = 0; i < numbers.size(); ++i)
+            heap[i] = {rank[i], numbers[i]};
+        auto worse = [](const ranked& a, const ranked& b) { return better(b, a); };
+        std::make_heap(heap.begin(), heap.end(), worse);
+        for (auto end = heap.end(); out.size() < limit && end != heap.begin();) {
+            std::pop_heap(heap.begin(), end, worse);
+            auto& r = *--end;
+            if (!c.verify(r.number, words_of(r.number))) continue;
+            words.erase(r.number);
+            take(r);
         }
         return out;
     }

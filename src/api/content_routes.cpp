@@ -8,6 +8,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <tuple>
+
 namespace audex::api {
 
 namespace json = boost::json;
@@ -135,7 +137,10 @@ http::reply app::audit_content(request_context& ctx) {
 }
 
 http::reply app::audit_events(request_context& ctx) {
-    auto [limit, offset] = listing_page(ctx, "events");
+    // Not a structured binding: the lambda below uses them, which clang 14 (the fuzzing build)
+    // does not allow for bindings.
+    std::size_t limit, offset;
+    std::tie(limit, offset) = listing_page(ctx, "events");
     auto txn = env_.read();
     session_for(txn, ctx.path_params.at(0));
     json::array items;

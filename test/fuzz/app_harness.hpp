@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api/app.hpp"
+#include "audex/error.hpp"
 #include "auth/crypto.hpp"
 #include "store/lmdb.hpp"
 
@@ -10,11 +11,14 @@
 #include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace audex::fuzz {
 
@@ -38,19 +42,45 @@ class app_harness {
 
     // The store grows with every accepted write; a fresh one now and then keeps executions fast.
     void maybe_reset(std::size_t every) {
-        if (++runs_ % every != 0) return;
+        if (++runs_ % every == 0) reset();
+    }
+    void reset() {
         close();
         std::filesystem::remove_all(directory_);
         open();
     }
 
     const std::string& api_key() const { return api_key_; }
+
+    // A request as the admin sends it.
+    http::request post(std::string target, std::string_view content_type, std::string body) const {
+        http::request req{boost::beast::http::verb::post, target, 11};
+        req.set(boost::beast::http::field::authorization, api_key_);
+        req.set(boost::beast::http::field::content_type, content_type);
+        req.body() = std::move(body);
+        req.prepare_payload();
+        return req;
+    }
+
+    // Creates a session and returns its id.
+    std::string create_session() {
+        std::string answer;
+        auto status =
+            this->answer(post("/api/v2/session", "application/json",
+                              R"({"protocol": "ssh", "started_at": "2022-04-05 16:06:07+02"})"),
+                         &answer);
+        if (status != 200) std::abort();
+        return std::string(boost::json::parse(answer).at("session").at("id").as_string());
+    }
+
     std::uint64_t body_limit(const http::request_header& head) const {
         return app_->body_limit(head);
     }
 
     // Answers `req` as the server would and reads a streamed body to its end (into `body`, when
-    // given); returns the status.
+    // given); returns the status. Aborts unless every refusal is a JSON error from the catalogue
+    // with the status of its type; an exception other than api_exception (a 500 from the server)
+    // escapes and ends the fuzzer.
     unsigned answer(http::request req, std::string* body = nullptr) {
         http::reply reply;
         std::exception_ptr failure;
@@ -62,24 +92,44 @@ class app_harness {
                               });
         ioc_.restart();
         ioc_.run();
+        unsigned status = 0;
+        std::string out;
         if (failure) {
-            // The transport answers escaping api_exceptions; anything else is a 500 and a bug.
             try {
                 std::rethrow_exception(failure);
-            } catch (const api_exception&) {
-                return 400;
+            } catch (const api_exception& e) {  // the transport answers these
+                status = error_status(e.error.type);
+                out = error_body(e.error);
+            }
+        } else {
+            status = reply.head.result_int();
+            out = std::move(reply.head.body());
+            if (reply.stream) {
+                while (reply.stream(out))
+                    if (!body && status < 400) out.clear();
             }
         }
-        std::string out = std::move(reply.head.body());
-        if (reply.stream) {
-            while (reply.stream(out))
-                if (!body) out.clear();
-        }
+        if (status >= 400 && !catalogue_error(status, out)) std::abort();
         if (body) *body = std::move(out);
-        return reply.head.result_int();
+        return status;
     }
 
   private:
+    static bool catalogue_error(unsigned status, std::string_view body) {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(body, ec);
+        auto* object = ec ? nullptr : value.if_object();
+        auto* result = object ? object->if_contains("result") : nullptr;
+        auto* error = object ? object->if_contains("error") : nullptr;
+        auto* type =
+            error && error->is_object() ? error->get_object().if_contains("type") : nullptr;
+        if (!result || *result != "error" || !type || !type->is_string()) return false;
+        for (int t = 0; t <= int(error_type::search_unavailable); ++t)
+            if (type->get_string() == error_type_name(error_type(t)))
+                return error_status(error_type(t)) == status;
+        return false;
+    }
+
     void open() {
         std::filesystem::create_directories(directory_);
         env_ = std::make_unique<store::environment>(directory_);

@@ -920,10 +920,20 @@ result<std::vector<content_hit>> content_index::search_records(const store::tran
     return run.top(*matches, limit);
 }
 
-result<std::vector<session_match>> content_index::search_sessions(const store::transaction& txn,
-                                                                  const query::node& q) const {
+result<std::vector<session_match>> content_index::search_sessions(
+    const store::transaction& txn, const query::node& q,
+    const std::vector<std::uint64_t>* among) const {
     content_query run{*this, txn};
-    run.universe = live_records(txn, live_);
+    if (among) {
+        auto c = txn.open_cursor(by_session_);
+        for (auto session : *among) {
+            auto prefix = store::u64_key(session);
+            for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+                run.universe.add(store::read_u32(c.key(), 8));
+        }
+    } else {
+        run.universe = live_records(txn, live_);
+    }
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     auto found = run.exact(*matches);

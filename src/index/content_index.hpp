@@ -70,10 +70,12 @@ class content_index {
     result<std::vector<content_hit>> search_records(const store::transaction& txn,
                                                     const query::node& q, std::size_t limit) const;
 
-    // The sessions whose records match `q`, across the whole store: best rank first, ties by
-    // session id. Removed sessions whose content is not purged yet are among them.
-    result<std::vector<session_match>> search_sessions(const store::transaction& txn,
-                                                       const query::node& q) const;
+    // The sessions whose records match `q`, across the whole store or among the sessions
+    // `among` names: best rank first, ties by session id. Removed sessions whose content is not
+    // purged yet are among them.
+    result<std::vector<session_match>> search_sessions(
+        const store::transaction& txn, const query::node& q,
+        const std::vector<std::uint64_t>* among = nullptr) const;
 
     // Records that a session's content is to be purged, in the transaction that removes it, so
     // that a purge interrupted by a stop is found again.

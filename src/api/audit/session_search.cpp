@@ -100,7 +100,17 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
         // Numbers follow creation, and so ids, as the indexes number sessions in id order.
         return out;
     }
-    auto matches = content_.search_sessions(txn, *s.content);
+    // A window or q that leaves few sessions: only their records are searched.
+    std::optional<std::vector<std::uint64_t>> among;
+    if (s.start || s.end || s.q) {
+        auto selected = indexed(txn, s, now);
+        if (selected.cardinality() * 8 < objects_.fields().live(txn).cardinality()) {
+            among.emplace();
+            objects_.fields().scan_spans(txn, selected,
+                                         [&](std::uint32_t, auto& x) { among->push_back(x.id); });
+        }
+    }
+    auto matches = content_.search_sessions(txn, *s.content, among ? &*among : nullptr);
     if (!matches) return matches.error();
     for (auto& m : *matches) {
         if (out.size() == max_content_sessions) break;

@@ -201,6 +201,40 @@ BOOST_AUTO_TEST_CASE(content_selects_sessions_with_matching_records) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_narrow_window_searches_only_its_sessions_records) {
+    auto a = session("2017-01-01", "2017-01-02");
+    auto b = session("2017-01-01", "2017-01-02");
+    add_content(a, "login root");
+    add_content(b, "logout");
+    std::vector<std::uint64_t> later;
+    for (int i = 0; i < 20; ++i) {
+        later.push_back(session("2018-01-01", "2018-01-02"));
+        add_content(later.back(), i % 2 ? "login" : "login login root");
+    }
+    session_selection s;
+    s.content = std::get<query::node>(query::parse("login root"));
+    s.end = at("2017-01-02");  // 2 sessions of 22: only their records are searched
+    BOOST_TEST(select(s) == (ids{a}), boost::test_tools::per_element());
+    s.end.reset();
+    s.start = at("2018-01-01");
+    BOOST_TEST(select(s) == later, boost::test_tools::per_element());
+    // Ranks do not depend on the sessions searched: the statistics are the store's.
+    auto txn = env.read();
+    std::vector<std::uint64_t> among{a, later[0]};
+    auto some = content.search_sessions(txn, *s.content, &among);
+    auto all = content.search_sessions(txn, *s.content);
+    BOOST_TEST_REQUIRE(some.has_value());
+    BOOST_TEST_REQUIRE(all.has_value());
+    BOOST_TEST_REQUIRE(some->size() == 2u);
+    for (auto& m : *some) {
+        auto same =
+            std::find_if(all->begin(), all->end(), [&](auto& x) { return x.session == m.session; });
+        BOOST_TEST_REQUIRE((same != all->end()));
+        BOOST_TEST(same->rank == m.rank);
+        BOOST_TEST(same->hits == m.hits);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(content_selects_at_most_3000_sessions) {
     env.write([&](store::transaction& txn) {
         std::vector<index::content_record> records;

@@ -52,7 +52,7 @@ store::session_candidates session_search::run(const store::transaction& txn, con
 }
 
 Roaring session_search::indexed(const store::transaction& txn, const session_selection& s,
-                                micros now) const {
+                                micros now, bool superset) const {
     auto& fields = objects_.fields();
     std::optional<store::session_candidates> c;
     if (s.q) c = run(txn, s.q->tree, fields.live(txn), now);
@@ -64,7 +64,7 @@ Roaring session_search::indexed(const store::transaction& txn, const session_sel
     } else {
         out = c ? std::move(c->numbers) : fields.live(txn);
     }
-    if (!c || c->exact) return out;
+    if (!c || c->exact || superset) return out;
     std::vector<std::uint32_t> kept;
     fields.scan_spans(txn, out, [&](std::uint32_t n, const store::session_span& x) {
         auto v = view(txn, x.id, now);
@@ -100,10 +100,11 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
         // Numbers follow creation, and so ids, as the indexes number sessions in id order.
         return out;
     }
-    // A window or q that leaves few sessions: only their records are searched.
+    // A window or q that leaves few sessions: only their records are searched (the loop below
+    // checks the window and q on each session found).
     std::optional<std::vector<std::uint64_t>> among;
     if (s.start || s.end || s.q) {
-        auto selected = indexed(txn, s, now);
+        auto selected = indexed(txn, s, now, true);
         if (selected.cardinality() * 8 < objects_.fields().live(txn).cardinality()) {
             among.emplace();
             objects_.fields().scan_spans(txn, selected,

@@ -76,8 +76,10 @@ class session_search {
     // The live sessions that could match `q`, by number, through the field indexes.
     store::session_candidates run(const store::transaction& txn, const query::node& q,
                                   const Roaring& live, micros now) const;
-    // The numbers of the live sessions that q and the time window select (not content).
-    Roaring indexed(const store::transaction& txn, const session_selection& s, micros now) const;
+    // The numbers of the live sessions that q and the time window select (not content); with
+    // `superset`, the leaves of q that the indexes cannot decide are not checked.
+    Roaring indexed(const store::transaction& txn, const session_selection& s, micros now,
+                    bool superset = false) const;
     // The numbers of the selected sessions.
     result<Roaring> numbers(const store::transaction& txn, const session_selection& s,
                             micros now) const;

@@ -861,7 +861,16 @@ bool content_index::merge_step(store::transaction& txn) {
 }
 
 void content_index::merge_all(store::environment& env, const std::function<bool()>& stop) {
-    while (!stop() && env.write([&](store::transaction& txn) { return merge_step(txn); })) {
+    // Whether a merge is unfinished or due, read without taking the writer (it runs after every
+    // ingest, and most find nothing to do).
+    auto due = [&] {
+        auto segments = load_segments(env.read(), segments_);
+        return std::any_of(segments.begin(), segments.end(),
+                           [](auto& s) { return !s.sources.empty(); }) ||
+               choose_merge(segments).has_value();
+    };
+    while (!stop() && due() &&
+           env.write([&](store::transaction& txn) { return merge_step(txn); })) {
     }
 }
 

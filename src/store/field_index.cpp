@@ -19,7 +19,7 @@ namespace json = boost::json;
 namespace {
 
 // Bumped when the tables change, so that a store written before is indexed again on open.
-constexpr std::uint32_t version = 2;
+constexpr std::uint32_t version = 3;
 
 using i64_limits = std::numeric_limits<std::int64_t>;
 
@@ -133,6 +133,7 @@ field_index::field_index(environment& env, table meta) : meta_(meta) {
     live_ = env.open_table("session.live");
     columns_ = env.open_table("session.columns");
     times_ = env.open_table("session.times");
+    counts_ = env.open_table("session.counts");
 }
 
 bool field_index::current(const transaction& txn) const {
@@ -141,7 +142,7 @@ bool field_index::current(const transaction& txn) const {
 }
 
 void field_index::reset(transaction& txn) {
-    for (auto t : {numbers_, postings_, live_, columns_, times_})
+    for (auto t : {numbers_, postings_, live_, columns_, times_, counts_})
         txn.clear(t);
     txn.erase(meta_, "next_session_number");
     txn.erase(meta_, "field_index_version");
@@ -171,6 +172,18 @@ void field_index::set_bit(transaction& txn, table t, const std::string& key, std
         txn.erase(t, key);
     else
         txn.put(t, key, write_bitmap(bits));
+}
+
+void field_index::add_count(transaction& txn, const std::string& value_key, int delta) {
+    auto raw = txn.get(counts_, value_key);
+    auto count = (raw ? read_u64(*raw) : 0) + delta;
+    if (count == 0) {
+        txn.erase(counts_, value_key);
+        return;
+    }
+    std::string value;
+    append_u64(value, count);
+    txn.put(counts_, value_key, value);
 }
 
 void field_index::put_span(transaction& txn, std::uint32_t n, const session_span& span) {
@@ -211,8 +224,14 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
         auto old_key = was_live ? value_key(a, *before) : std::nullopt;
         auto new_key = is_live ? value_key(a, after) : std::nullopt;
         if (old_key == new_key) continue;
-        if (old_key) set_bit(txn, postings_, *old_key + chunk, *n, false);
-        if (new_key) set_bit(txn, postings_, *new_key + chunk, *n, true);
+        if (old_key) {
+            set_bit(txn, postings_, *old_key + chunk, *n, false);
+            add_count(txn, *old_key, -1);
+        }
+        if (new_key) {
+            set_bit(txn, postings_, *new_key + chunk, *n, true);
+            add_count(txn, *new_key, 1);
+        }
     }
     if (was_live != is_live) set_bit(txn, live_, chunk, *n, is_live);
     auto span = span_of(id, after);
@@ -331,7 +350,14 @@ void field_index::count_values(
     const transaction& txn, const attribute& a, const Roaring* selection,
     const std::function<void(const json::value&, std::uint64_t)>& visit) const {
     auto prefix = attribute_prefix(a);
-    auto wanted = selection ? chunks_of(*selection) : std::vector<std::uint16_t>();
+    if (!selection) {
+        auto c = txn.open_cursor(counts_);
+        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+            visit(stored_value(c.key().substr(prefix.size())), read_u64(c.value()));
+        return;
+    }
+    // A selection of a part of the sessions (a month) has numbers in few chunks.
+    auto wanted = chunks_of(*selection);
     auto c = txn.open_cursor(postings_);
     std::string value;  // the value part of the keys being counted
     std::uint64_t count = 0;
@@ -346,11 +372,6 @@ void field_index::count_values(
             value = part;
             count = 0;
         }
-        if (!selection) {
-            count += bitmap_cardinality(c.value());
-            continue;
-        }
-        // A selection of a part of the sessions (a month) has numbers in few chunks.
         auto chunk = std::uint16_t(std::uint8_t(key[key.size() - 2]) << 8 |
                                    std::uint8_t(key[key.size() - 1]));
         if (std::binary_search(wanted.begin(), wanted.end(), chunk))

@@ -179,6 +179,9 @@ class field_index {
 
   private:
     void set_bit(transaction& txn, table t, const std::string& key, std::uint32_t n, bool on);
+    // Adds `delta` to the count of live sessions holding the value of `value_key` (a posting key
+    // without its chunk).
+    void add_count(transaction& txn, const std::string& value_key, int delta);
     void put_span(transaction& txn, std::uint32_t n, const session_span& span);
     // Visits the hour bitmaps of `kind` (start or end) of the hours that overlap [from, to), with
     // the hour's start and the bitmap as stored.
@@ -187,7 +190,7 @@ class field_index {
     // The live sessions that are in no hour bitmap.
     Roaring unbucketed(const transaction& txn) const;
 
-    table meta_, numbers_, postings_, live_, columns_, times_;
+    table meta_, numbers_, postings_, live_, columns_, times_, counts_;
 };
 
 }  // namespace audex::store

@@ -7,6 +7,7 @@
 #include "index/query.hpp"
 #include "ingest/policy_set.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -199,12 +200,17 @@ json::value object_api::expensive(const store::transaction& txn, const json::obj
         auto id_value = field(std::string(ref) + "_id");
         if (!id_value || !id_value->is_string()) return nullptr;
         auto id = parse_id(id_value->get_string());
-        auto o = id ? objects_.get(txn, *find_model(ref), *id) : std::nullopt;
+        auto o = id ? objects_.find(txn, *find_model(ref), *id) : std::nullopt;
         if (!o) return nullptr;
         auto suffix = std::string_view(name).substr(ref.size() + 1);
-        if (suffix == "removed") return is_removed(*o);
-        auto it = o->find(suffix);
-        return it == o->end() ? json::value(nullptr) : it->value();
+        if (suffix == "removed") return o->removed;
+        // Parsed into a buffer on the stack (lists and statistics name thousands of objects),
+        // the one value copied out.
+        unsigned char buffer[4096];
+        json::monotonic_resource arena(buffer, sizeof buffer);
+        auto parsed = json::parse(o->json, &arena);
+        auto it = parsed.as_object().find(suffix);
+        return it == parsed.as_object().end() ? json::value(nullptr) : json::value(it->value(), {});
     }
     if (name == "destination_address") {
         auto ip = field("destination_ip");

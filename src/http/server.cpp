@@ -407,7 +407,10 @@ struct server::impl {
                     co_return;
                 }
                 socket.expires_after(lim.write_timeout);
-                auto [ec, n] = co_await bhttp::async_write(stream, answer.head, use_tuple);
+                auto head = head_text(answer.head);
+                std::array<net::const_buffer, 2> wire{net::buffer(head),
+                                                      net::buffer(answer.head.body())};
+                auto [ec, n] = co_await net::async_write(stream, wire, use_tuple);
                 log_access(log, answer.head.result_int(), answer.head.body().size());
                 if (ec) co_return;
             } else {

@@ -407,10 +407,12 @@ struct server::impl {
                     co_return;
                 }
                 socket.expires_after(lim.write_timeout);
-                auto head = head_text(answer.head);
-                std::array<net::const_buffer, 2> wire{net::buffer(head),
-                                                      net::buffer(answer.head.body())};
-                auto [ec, n] = co_await net::async_write(stream, wire, use_tuple);
+                // One buffer: once the head of a two-buffer sequence is sent, Asio passes it on
+                // as an empty first buffer, which Beast's TLS stream writes as zero bytes, and a
+                // zero-byte write ends net::async_write before the body.
+                auto wire = head_text(answer.head);
+                wire += answer.head.body();
+                auto [ec, n] = co_await net::async_write(stream, net::buffer(wire), use_tuple);
                 log_access(log, answer.head.result_int(), answer.head.body().size());
                 if (ec) co_return;
             } else {

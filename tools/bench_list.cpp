@@ -2,7 +2,7 @@
 // in process over generated sessions, through the field indexes and by the scan they replace
 // (the same filter under `removed:false AND (...)`, which names `removed` and so scans every
 // session), checking that both answer alike; prints a Markdown table of medians.
-#include "api/v2/object_api.hpp"
+#include "api/domain.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -23,18 +23,16 @@ namespace {
 constexpr micros us_second = 1'000'000, us_day = 86400 * us_second;
 constexpr micros year_start = 1'735'689'600 * us_second;  // 2025-01-01T00:00:00Z
 
-struct domain {
-    std::filesystem::path dir;
+// The object API on a data directory, as a server wires it.
+struct data_dir {
     store::environment env;
-    store::object_store objects{env};
-    auth::user_directory users{objects, auth::password_cost::minimum()};
-    auth::login_sessions logins{std::chrono::seconds(600)};
-    index::content_index content{env};
-    ingest::policy_set policies{objects};
-    ingest::alert_store alerts{env};
-    api::object_api api{objects, users, logins, content, policies, alerts, {"AUDEX-BENCH"}};
-
-    explicit domain(std::filesystem::path d) : dir(std::move(d)), env(dir) {}
+    explicit data_dir(const std::filesystem::path& dir) : env(dir) {}
+};
+struct domain : data_dir, api::domain {
+    explicit domain(const std::filesystem::path& dir)
+        : data_dir(dir),
+          api::domain(env, {.password_cost = auth::password_cost::minimum(),
+                            .node_serial = "AUDEX-BENCH"}) {}
 };
 
 // Sessions over a year: ssh and rdp mostly, a tenth rejected or terminated, 200 users, clients in

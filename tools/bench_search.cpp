@@ -7,8 +7,7 @@
 // QUERIES (per class) come from the environment. Prints `RESULT engine metric value` lines.
 #include "search_corpus.hpp"
 
-#include "api/audit/session_search.hpp"
-#include "api/v2/object_api.hpp"
+#include "api/domain.hpp"
 #include "index/analyzer.hpp"
 
 #include <libpq-fe.h>
@@ -141,22 +140,12 @@ query::node parsed(const std::string& text) {
 }
 
 // What a server opens on a data directory, for the object API and content search.
-struct audex_stack {
+struct data_dir {
     store::environment env;
-    store::object_store objects{env};
-    auth::user_directory users{objects, auth::password_cost::interactive()};
-    auth::login_sessions logins{std::chrono::seconds(600)};
-    index::content_index content{env};
-    ingest::policy_set policies{objects};
-    ingest::alert_store alerts{env};
-    api::object_api api{objects, users, logins, content, policies, alerts, {serial()}};
-    api::audit::session_search search{objects, api, content};
-
-    explicit audex_stack(const std::filesystem::path& dir) : env(dir) {}
-    std::string serial() {
-        auto txn = env.read();
-        return objects.meta(txn, "node_serial").value_or("");
-    }
+    explicit data_dir(const std::filesystem::path& dir) : env(dir) {}
+};
+struct audex_stack : data_dir, api::domain {
+    explicit audex_stack(const std::filesystem::path& dir) : data_dir(dir), api::domain(env, {}) {}
 };
 
 void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {

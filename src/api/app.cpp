@@ -126,15 +126,7 @@ http::reply error_reply(const api_error& error, const json::object* meta) {
 app::app(app_settings settings, store::environment& env)
     : settings_(std::move(settings)),
       env_(env),
-      objects_(env),
-      users_(objects_, settings_.password_cost),
-      logins_(settings_.session_timeout),
-      content_(env),
-      policies_(objects_),
-      alerts_(env),
-      objects_api_(objects_, users_, logins_, content_, policies_, alerts_,
-                   {settings_.node_serial}),
-      audit_sessions_(objects_, objects_api_, content_),
+      domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial}),
       writer_(env) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
@@ -150,9 +142,9 @@ app::app(app_settings settings, store::environment& env)
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
-    audit::register_sessions(*this, audit_sessions_);
-    audit::register_stats(*this, audit_sessions_);
-    audit::register_histogram(*this, audit_sessions_);
+    audit::register_sessions(*this, domain_.search);
+    audit::register_stats(*this, domain_.search);
+    audit::register_histogram(*this, domain_.search);
     add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
     add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
@@ -180,7 +172,7 @@ void app::purge_pending() {
     std::vector<std::uint64_t> pending;
     {
         auto txn = env_.read();
-        pending = content_.pending_purges(txn);
+        pending = domain_.content.pending_purges(txn);
     }
     std::lock_guard lock(maintenance_mutex_);
     for (auto session : pending) {
@@ -188,8 +180,8 @@ void app::purge_pending() {
         boost::asio::post(maintenance_, [this, session] {
             try {
                 env_.write([&](store::transaction& txn) {
-                    content_.purge_session(txn, session);
-                    alerts_.purge_session(txn, session);
+                    domain_.content.purge_session(txn, session);
+                    domain_.alerts.purge_session(txn, session);
                 });
             } catch (const std::exception& e) {
                 spdlog::error("purging the content of session {} failed: {}", session, e.what());
@@ -212,7 +204,7 @@ void app::merge_content() {
     boost::asio::post(maintenance_, [this] {
         for (;;) {
             try {
-                content_.merge_all(env_, [this] { return stopping_.load(); });
+                domain_.content.merge_all(env_, [this] { return stopping_.load(); });
             } catch (const std::exception& e) {
                 spdlog::error("merging content segments failed: {}", e.what());
             }
@@ -227,8 +219,8 @@ void app::merge_content() {
 }
 
 void app::after_write() {
-    policies_.refresh();  // one read, unless the write changed a content policy
-    purge_pending();      // one read, unless the write removed a session
+    domain_.policies.refresh();  // one read, unless the write changed a content policy
+    purge_pending();             // one read, unless the write removed a session
 }
 
 void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
@@ -272,7 +264,7 @@ void app::authenticate(request_context& ctx) {
                 fail({error_type::too_many_requests,
                       "too many failed logins; retry later",
                       {{"retry_after", wait->count()}}});
-            auto who = users_.verify(pair->first, pair->second);
+            auto who = domain_.users.verify(pair->first, pair->second);
             if (!who) {
                 throttle_.failed(pair->first, client);
                 fail({error_type::authentication_failure, "wrong user name or password", {}});
@@ -287,15 +279,15 @@ void app::authenticate(request_context& ctx) {
     }
     if (credential.empty()) unauthenticated("authentication required");
     ctx.token = credential;
-    if (auto hit = logins_.touch(credential)) {
+    if (auto hit = domain_.logins.touch(credential)) {
         ctx.who = std::move(hit->who);
         ctx.remaining = hit->remaining;
         return;
     }
     auto txn = env_.read();
-    auto user = users_.api_key_user(txn, credential);
+    auto user = domain_.users.api_key_user(txn, credential);
     if (!user) unauthenticated("unknown or expired token");
-    ctx.who = users_.find(txn, *user);
+    ctx.who = domain_.users.find(txn, *user);
     if (!ctx.who) unauthenticated("the token's user no longer exists");
 }
 
@@ -317,18 +309,18 @@ http::reply app::login(request_context& ctx) {
         fail({error_type::too_many_requests,
               "too many failed logins; retry later",
               {{"retry_after", wait->count()}}});
-    auto who = users_.verify(name, o.at("password").as_string());
+    auto who = domain_.users.verify(name, o.at("password").as_string());
     if (!who) {
         throttle_.failed(name, client);
         fail({error_type::authentication_failure, "wrong user name or password", {}});
     }
     throttle_.succeeded(name, client);
-    auto token = logins_.create(*who);
+    auto token = domain_.logins.create(*who);
     return json_reply(200, json::object{{"result", "success"}, {"sessionid", token}});
 }
 
 http::reply app::logout(request_context& ctx) {
-    if (!ctx.token.empty()) logins_.end(ctx.token);
+    if (!ctx.token.empty()) domain_.logins.end(ctx.token);
     auto r = json_reply(200, json::object{{"result", "success"}});
     r.head.set(bhttp::field::set_cookie,
                "session_id=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
@@ -342,8 +334,8 @@ http::reply app::authentication(request_context& ctx) {
         fail({error_type::forbidden, "role 'user' has no API access", {}});
     // Basic credentials open a new login session; a token keeps its own.
     if (ctx.token.empty()) {
-        ctx.token = logins_.create(*ctx.who);
-        ctx.remaining = logins_.idle_timeout();
+        ctx.token = domain_.logins.create(*ctx.who);
+        ctx.remaining = domain_.logins.idle_timeout();
     }
     json::object meta{{"href", "/api/authentication"}, {"parent", "/api"}};
     if (ctx.remaining) meta["remaining_seconds"] = ctx.remaining->count();
@@ -367,26 +359,26 @@ http::reply app::v2(request_context& ctx) {
                   (c.path.size() == 3 && c.path[2] == "api_key");
     if ((c.method == verb::post || c.method == verb::patch) && (!action || !ctx.req.body().empty()))
         c.body = parse_json_body(ctx.req);
-    if (auto list = objects_api_.as_list(*ctx.who, c)) {
+    if (auto list = domain_.api.as_list(*ctx.who, c)) {
         http::reply r;
         r.head.set(bhttp::field::content_type, "application/json");
-        r.stream = objects_api_.stream(std::move(*list));
+        r.stream = domain_.api.stream(std::move(*list));
         return r;
     }
     std::string answer;
     if (object_api::writes(c)) {
         answer = env_.write(
-            [&](store::transaction& txn) { return objects_api_.execute(txn, *ctx.who, c); });
+            [&](store::transaction& txn) { return domain_.api.execute(txn, *ctx.who, c); });
         after_write();
     } else {
         auto txn = env_.read();
-        answer = objects_api_.execute(txn, *ctx.who, c);
+        answer = domain_.api.execute(txn, *ctx.who, c);
     }
     return json_text_reply(200, std::move(answer));
 }
 
 http::reply app::batch(request_context& ctx) {
-    auto answer = run_batch(objects_api_, env_, *ctx.who, parse_json_body(ctx.req));
+    auto answer = run_batch(domain_.api, env_, *ctx.who, parse_json_body(ctx.req));
     after_write();
     return json_reply(200, answer);
 }

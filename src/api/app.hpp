@@ -2,18 +2,11 @@
 // parsing, and the one place where errors become JSON answers.
 #pragma once
 
-#include "api/audit/session_search.hpp"
-#include "api/v2/object_api.hpp"
-#include "auth/login_sessions.hpp"
+#include "api/domain.hpp"
 #include "auth/throttle.hpp"
-#include "auth/user_directory.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
-#include "index/content_index.hpp"
-#include "ingest/alert_store.hpp"
-#include "ingest/policy_set.hpp"
 #include "store/group_writer.hpp"
-#include "store/object_store.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -61,8 +54,8 @@ class app : public http::application {
     http::net::awaitable<http::reply> handle(http::request req,
                                              const http::connection_info& conn) override;
 
-    store::object_store& objects() { return objects_; }
-    auth::user_directory& users() { return users_; }
+    store::object_store& objects() { return domain_.objects; }
+    auth::user_directory& users() { return domain_.users; }
     store::environment& env() { return env_; }
 
     using handler = std::function<http::reply(request_context&)>;
@@ -108,15 +101,8 @@ class app : public http::application {
 
     app_settings settings_;
     store::environment& env_;
-    store::object_store objects_;
-    auth::user_directory users_;
-    auth::login_sessions logins_;
+    domain domain_;
     auth::login_throttle throttle_;
-    index::content_index content_;
-    ingest::policy_set policies_;  // matches ingested content against the content policies
-    ingest::alert_store alerts_;
-    object_api objects_api_;
-    audit::session_search audit_sessions_;
     std::mutex maintenance_mutex_;
     std::set<std::uint64_t> purging_;  // sessions whose purge is queued or running
     bool merging_ = false, merge_again_ = false;

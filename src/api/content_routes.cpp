@@ -47,7 +47,7 @@ http::reply listing_reply(const request_context& ctx, json::array items, std::si
 
 json::object app::session_for(const store::transaction& txn, std::string_view key) const {
     auto id = parse_id(key);
-    auto s = id ? objects_.get(txn, *find_model("session"), *id) : std::nullopt;
+    auto s = id ? domain_.objects.get(txn, *find_model("session"), *id) : std::nullopt;
     if (!s || (s->contains("removed") && s->at("removed") == true))
         fail(api_error::not_found("no session " + std::string(key)));
     return *s;
@@ -86,10 +86,10 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     // The job holds what it uses: it may outlive this coroutine when the server stops. It is a
     // named local because GCC 12 destroys a non-trivial temporary of a co_await expression twice.
     auto content = std::make_shared<const object_api::session_content>(
-        objects_api_.prepare_content(*ctx.who, *id, body));
+        domain_.api.prepare_content(*ctx.who, *id, body));
     auto answer = std::make_shared<std::string>();
     const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
-        *answer = to_json_text(objects_api_.append_content(txn, *content));
+        *answer = to_json_text(domain_.api.append_content(txn, *content));
     };
     co_await write_grouped(job);
     merge_content();
@@ -119,8 +119,8 @@ http::reply app::audit_content(request_context& ctx) {
             fail({error_type::invalid_query_value,
                   "q: " + e->message,
                   {{"field", "q"}, {"position", e->position}}});
-        auto hits =
-            content_.search(txn, std::get<query::node>(parsed), *parse_id(ctx.path_params.at(0)));
+        auto hits = domain_.content.search(txn, std::get<query::node>(parsed),
+                                           *parse_id(ctx.path_params.at(0)));
         if (!hits) fail(hits.error());
         auto trail = std::to_string(session.at("_trail").to_number<std::int64_t>());
         for (std::size_t i = offset; i < hits->size() && i < offset + limit; ++i) {
@@ -145,7 +145,7 @@ http::reply app::audit_events(request_context& ctx) {
     session_for(txn, ctx.path_params.at(0));
     json::array items;
     std::size_t total = 0;
-    content_.scan_session(
+    domain_.content.scan_session(
         txn, *parse_id(ctx.path_params.at(0)), [&](std::uint32_t, const index::content_record& r) {
             if (r.type == "screen") return true;
             if (total >= offset && total < offset + limit) {
@@ -170,7 +170,7 @@ http::reply app::audit_alerts(request_context& ctx) {
     auto txn = env_.read();
     session_for(txn, ctx.path_params.at(0));
     json::array items;
-    auto total = alerts_.page(
+    auto total = domain_.alerts.page(
         txn, *parse_id(ctx.path_params.at(0)), offset, limit, [&](const ingest::alert& a) {
             items.push_back(json::object{
                 {"psm.alerts.alert_type", ingest::alert_type_name(a.type)},

@@ -16,32 +16,20 @@ const std::filesystem::path& existing(const std::filesystem::path& data) {
     return data;
 }
 
-std::string node_serial(store::object_store& objects) {
-    auto txn = objects.env().read();
-    return objects.meta(txn, "node_serial").value_or("");
-}
-
 }  // namespace
 
-local_api::local_api(const std::filesystem::path& data)
-    : env_(existing(data)),
-      objects_(env_),
-      users_(objects_, auth::password_cost::interactive()),
-      logins_(std::chrono::seconds(600)),
-      content_(env_),
-      policies_(objects_),
-      alerts_(env_),
-      api_(objects_, users_, logins_, content_, policies_, alerts_, {node_serial(objects_)}) {}
+local_api::local_api(const std::filesystem::path& data) : env_(existing(data)), domain_(env_, {}) {}
 
 json::object local_api::execute(const call& c) {
     // Whoever may write the data directory is its administrator.
     const auth::principal who{0, "local", auth::role::admin};
     if (!object_api::writes(c)) {
         auto txn = env_.read();
-        return json::parse(api_.execute(txn, who, c)).as_object();
+        return json::parse(domain_.api.execute(txn, who, c)).as_object();
     }
-    return json::parse(
-               env_.write([&](store::transaction& txn) { return api_.execute(txn, who, c); }))
+    return json::parse(env_.write([&](store::transaction& txn) {
+               return domain_.api.execute(txn, who, c);
+           }))
         .as_object();
 }
 

@@ -3,8 +3,7 @@
 // `audex import --data` writes through it.
 #pragma once
 
-#include "api/v2/object_api.hpp"
-#include "index/content_index.hpp"
+#include "api/domain.hpp"
 
 #include <filesystem>
 
@@ -20,13 +19,7 @@ class local_api {
 
   private:
     store::environment env_;
-    store::object_store objects_;
-    auth::user_directory users_;
-    auth::login_sessions logins_;
-    index::content_index content_;
-    ingest::policy_set policies_;
-    ingest::alert_store alerts_;
-    object_api api_;
+    domain domain_;
 };
 
 }  // namespace audex::api

@@ -1,0 +1,26 @@
+// The domain of a data directory (see domain.hpp).
+#include "api/domain.hpp"
+
+namespace audex::api {
+
+namespace {
+
+std::string stored_serial(const store::object_store& objects) {
+    auto txn = objects.env().read();
+    return objects.meta(txn, "node_serial").value_or("");
+}
+
+}  // namespace
+
+domain::domain(store::environment& env, const domain_settings& settings)
+    : objects(env),
+      users(objects, settings.password_cost),
+      logins(settings.session_timeout),
+      content(env),
+      policies(objects),
+      alerts(env),
+      api(objects, users, logins, content, policies, alerts,
+          {settings.node_serial ? *settings.node_serial : stored_serial(objects)}),
+      search(objects, api, content) {}
+
+}  // namespace audex::api

@@ -1,0 +1,44 @@
+// The domain of one data directory, wired together: the object store, users and login sessions,
+// the content index, content policies and alerts, the object API v2 and the audit session search.
+// The server holds one; `audex import --data`, the benchmarks and the tests make their own.
+#pragma once
+
+#include "api/audit/session_search.hpp"
+#include "api/v2/object_api.hpp"
+#include "auth/login_sessions.hpp"
+#include "auth/user_directory.hpp"
+#include "index/content_index.hpp"
+#include "ingest/alert_store.hpp"
+#include "ingest/policy_set.hpp"
+#include "store/lmdb.hpp"
+#include "store/object_store.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace audex::api {
+
+struct domain_settings {
+    auth::password_cost password_cost = auth::password_cost::interactive();
+    std::chrono::seconds session_timeout{600};  // idle expiry of login sessions
+    // The serial the object API reports; when unset, the one the store holds (`meta`).
+    std::optional<std::string> node_serial;
+};
+
+struct domain {
+    domain(store::environment& env, const domain_settings& settings);
+    domain(const domain&) = delete;
+    domain& operator=(const domain&) = delete;
+
+    store::object_store objects;
+    auth::user_directory users;
+    auth::login_sessions logins;
+    index::content_index content;
+    ingest::policy_set policies;
+    ingest::alert_store alerts;
+    object_api api;
+    audit::session_search search;
+};
+
+}  // namespace audex::api

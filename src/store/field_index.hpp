@@ -155,6 +155,8 @@ class field_index {
     void count_spans(const transaction& txn, const Roaring* selection, std::int64_t begin,
                      std::int64_t end, std::int64_t now, span_sink& sink) const;
 
+    // A cursor over the column, for spans looked up by number in any order.
+    column_cursor column(const transaction& txn) const { return column_cursor(txn, columns_); }
     // Visits the column entries of `numbers` in ascending order: visit(number, span), which may
     // return false to stop. A template, as it runs once per selected session.
     template <class Visit>

@@ -130,14 +130,33 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                                                   const std::vector<std::uint64_t>& ids,
                                                   const std::vector<sort_key>& keys,
                                                   micros now) const {
+    // Start and end times come from the column of the field indexes; other keys from each
+    // session's view, which reads and parses the session.
+    auto timed = [](const sort_key& k) {
+        return k.field->name == "start_time" || k.field->name == "end_time";
+    };
+    const bool from_column = std::all_of(keys.begin(), keys.end(), timed);
+    auto& fields = objects_.fields();
+    auto column = fields.column(txn);
     std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
     keyed.reserve(ids.size());
     for (auto id : ids) {
-        auto v = view(txn, id, now);
-        if (!v) continue;
         std::vector<json::value> values;
-        for (auto& k : keys)
-            values.push_back(v->stored(*k.field));
+        if (from_column) {
+            auto n = fields.number(txn, id);
+            auto span = n ? column.at(*n) : std::nullopt;
+            if (!span) continue;
+            for (auto& k : keys)
+                values.push_back(k.field->name == "start_time" ? json::value(span->started)
+                                 : span->finished == store::session_span::open_end
+                                     ? json::value(nullptr)
+                                     : json::value(span->finished));
+        } else {
+            auto v = view(txn, id, now);
+            if (!v) continue;
+            for (auto& k : keys)
+                values.push_back(v->stored(*k.field));
+        }
         keyed.emplace_back(std::move(values), id);
     }
     std::sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {

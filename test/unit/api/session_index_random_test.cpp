@@ -17,6 +17,7 @@
 using namespace audex;
 using api::audit::session_query;
 using api::audit::session_selection;
+using api::audit::sort_key;
 namespace json = boost::json;
 
 namespace {
@@ -213,6 +214,28 @@ BOOST_AUTO_TEST_CASE(indexed_selection_agrees_with_the_evaluator) {
         BOOST_TEST_REQUIRE(got.has_value());
         BOOST_TEST(*got == expected, "q=" << text << " round " << round);
         partial += !expected.empty() && expected.size() < brute_select(txn, {}).size();
+
+        // Orders by start and end time (read from the column) agree with the views' values:
+        // unset ends (active sessions) last either way, ties by id.
+        std::vector<sort_key> keys;
+        for (int k = 0, n = 1 + pick(2); k < n; ++k)
+            keys.push_back({&api::audit::leaf_field(pick(2) ? "start_time" : "end_time", "sort"),
+                            pick(2) == 0});
+        auto by_view = expected;
+        std::stable_sort(by_view.begin(), by_view.end(), [&](auto x, auto y) {
+            auto vx = search.view(txn, x, now), vy = search.view(txn, y, now);
+            for (auto& k : keys) {
+                auto &a = vx->stored(*k.field), &b = vy->stored(*k.field);
+                if (a.is_null() || b.is_null()) {
+                    if (a.is_null() != b.is_null()) return b.is_null();
+                    continue;
+                }
+                if (a != b)
+                    return k.descending ? a.as_int64() > b.as_int64() : a.as_int64() < b.as_int64();
+            }
+            return false;
+        });
+        BOOST_TEST(search.sorted(txn, expected, keys, now) == by_view, "q=" << text);
 
         auto& field = api::audit::leaf_field(pick(stats_fields), "field");
         index::value_counter counter(field);

@@ -68,6 +68,18 @@ def test_errors_over_tls(admin):
                  400, "MalformedBody")
 
 
+def test_an_answer_over_16_kb_arrives_whole_over_tls(admin):
+    # A batch answer is written in one piece, not streamed; TLS records hold at most 16 KB.
+    requests_ = [{"method": "POST", "endpoint": "/session",
+                  "data": {"protocol": "ssh", "started_at": "2022-04-05T10:00:00Z"}}
+                 for _ in range(200)]
+    r = admin.post("/api/v2/batch", json={"requests": requests_})
+    assert r.status_code == 200
+    assert "Transfer-Encoding" not in r.headers
+    assert int(r.headers["Content-Length"]) == len(r.content) > 16 * 1024
+    assert len(r.json()["responses"]) == 200
+
+
 def test_large_list_is_streamed_over_tls(admin):
     requests_ = [{"method": "POST", "endpoint": "/session",
                   "data": {"protocol": "ssh", "started_at": "2022-04-05T10:00:00Z"}}

@@ -120,7 +120,7 @@ http::reply app::audit_content(request_context& ctx) {
                   "q: " + e->message,
                   {{"field", "q"}, {"position", e->position}}});
         auto hits = domain_.content.search(txn, std::get<query::node>(parsed),
-                                           *parse_id(ctx.path_params.at(0)));
+                                           *parse_id(ctx.path_params.at(0)), offset + limit);
         if (!hits) fail(hits.error());
         auto trail = std::to_string(session.at("_trail").to_number<std::int64_t>());
         for (std::size_t i = offset; i < hits->size() && i < offset + limit; ++i) {

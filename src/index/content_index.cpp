@@ -565,6 +565,7 @@ struct content_query {
     // the records of `set` it holds that no earlier term held: once the worst kept beats what the
     // records holding only later terms could reach (MaxScore), they are not ranked.
     std::vector<ranked> best_of(const Roaring& set, std::size_t size) {
+        if (size == 0) return {};
         std::vector<ranked> best;  // a heap, the worst on top
         auto offer = [&](const ranked& r) {
             if (best.size() < size) {
@@ -894,8 +895,8 @@ void content_index::scan_session(
 }
 
 result<std::vector<content_hit>> content_index::search(const store::transaction& txn,
-                                                       const query::node& q,
-                                                       std::uint64_t session) const {
+                                                       const query::node& q, std::uint64_t session,
+                                                       std::size_t limit) const {
     content_query run{*this, txn};
     auto c = txn.open_cursor(by_session_);
     auto prefix = store::u64_key(session);
@@ -903,7 +904,7 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
         run.universe.add(store::read_u32(c.key(), 8));
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    return run.top(*matches, std::numeric_limits<std::size_t>::max());
+    return run.top(*matches, limit);
 }
 
 namespace {

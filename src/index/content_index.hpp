@@ -60,10 +60,10 @@ class content_index {
     void scan_session(const store::transaction& txn, std::uint64_t session,
                       const std::function<bool(std::uint32_t, const content_record&)>& visit) const;
 
-    // The records of `session` matching `q`, best rank first (ties by record number).
-    // InvalidQueryValue for fields the content does not have.
+    // The records of `session` matching `q`, the `limit` best ranked first (ties by record
+    // number); only those are read. InvalidQueryValue for fields the content does not have.
     result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
-                                            std::uint64_t session) const;
+                                            std::uint64_t session, std::size_t limit) const;
 
     // The records matching `q` across the whole store, the `limit` best ranked first (ties by
     // record number). InvalidQueryValue as search().

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -44,11 +45,12 @@ struct temp_store {
         env->write([&](store::transaction& txn) { content->add(txn, records); });
     }
 
-    std::vector<std::string> search(std::uint64_t session, std::string_view q) {
+    std::vector<std::string> search(std::uint64_t session, std::string_view q,
+                                    std::size_t limit = std::numeric_limits<std::size_t>::max()) {
         auto parsed = query::parse(q);
         BOOST_TEST_REQUIRE(std::holds_alternative<query::node>(parsed), "query: " << q);
         auto txn = env->read();
-        auto hits = content->search(txn, std::get<query::node>(parsed), session);
+        auto hits = content->search(txn, std::get<query::node>(parsed), session, limit);
         BOOST_TEST_REQUIRE(hits.has_value(), "query: " << q);
         std::vector<std::string> texts;
         for (auto& h : *hits)
@@ -125,12 +127,28 @@ BOOST_AUTO_TEST_CASE(ranks_rarer_and_boosted_terms_higher) {
     BOOST_TEST(s.search(1, "ls^5 OR secret")[0] == "ls ls ls");
 }
 
+BOOST_AUTO_TEST_CASE(a_limited_search_gives_the_best_of_the_whole_ranking) {
+    temp_store s;
+    s.add(1, {"sudo ls", "sudo sudo ls", "iptables -L", "sudo iptables -F", "ls", "sudo",
+              "cat /etc/shadow", "sudo cat /etc/shadow", "iptables iptables", "sudo su -"});
+    s.add(2, {"sudo sudo sudo"});
+    for (auto q : {"sudo", "sudo OR iptables", "\"cat /etc/shadow\"", "sudo AND NOT ls"}) {
+        auto all = s.search(1, q);
+        BOOST_TEST_REQUIRE(all.size() > 1u, q);
+        for (std::size_t k = 0; k <= all.size() + 1; ++k) {
+            auto best =
+                std::vector<std::string>(all.begin(), all.begin() + std::min(k, all.size()));
+            BOOST_TEST(s.search(1, q, k) == best, q << " limit " << k);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(rejects_fields_content_does_not_have) {
     temp_store s;
     s.add(1, {"x"});
     auto parsed = query::parse("protocol:ssh");
     auto txn = s.env->read();
-    auto hits = s.content->search(txn, std::get<query::node>(parsed), 1);
+    auto hits = s.content->search(txn, std::get<query::node>(parsed), 1, 10);
     BOOST_TEST_REQUIRE(!hits.has_value());
     BOOST_TEST(hits.error().type == audex::error_type::invalid_query_value);
 }

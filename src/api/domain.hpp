@@ -35,7 +35,7 @@ struct domain {
     auth::user_directory users;
     auth::login_sessions logins;
     index::content_index content;
-    ingest::policy_set policies;
+    ingest::policy_set policies;  // matches ingested content against the content policies
     ingest::alert_store alerts;
     object_api api;
     audit::session_search search;

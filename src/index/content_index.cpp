@@ -644,6 +644,86 @@ struct content_query {
     }
 };
 
+// The postings of records numbered from `first` on, gathered in memory and written as one new
+// segment: the records of every request of a write transaction make one segment.
+struct content_index::segment_builder final : store::deferred_write {
+    const content_index& index;
+    std::uint32_t first;
+    std::vector<std::uint64_t> sessions;  // of each record
+    std::vector<std::uint64_t> tokens;    // running total after each record
+    std::unordered_map<std::string, postings_builder> terms;
+    std::vector<std::string> words;
+
+    segment_builder(const content_index& index, std::uint32_t first) : index(index), first(first) {}
+
+    void add(const content_record& r) {
+        auto number = first + std::uint32_t(sessions.size());
+        words.clear();
+        analyze(r.text, words);
+        auto length = encode_length(words.size());
+        for (auto& w : words)
+            terms[w].add(number, length);
+        sessions.push_back(r.session);
+        tokens.push_back((tokens.empty() ? 0 : tokens.back()) + words.size());
+    }
+
+    std::size_t mark() const override { return sessions.size(); }
+    void undo(std::size_t mark) override {
+        auto end = first + std::uint32_t(mark);
+        for (auto it = terms.begin(); it != terms.end();) {
+            auto& p = it->second;
+            while (!p.numbers.empty() && p.numbers.back() >= end) {
+                p.numbers.pop_back();
+                p.tf.pop_back();
+                p.length.pop_back();
+            }
+            it = p.numbers.empty() ? terms.erase(it) : std::next(it);
+        }
+        sessions.resize(mark);
+        tokens.resize(mark);
+    }
+
+    void write(store::transaction& txn) override {
+        if (sessions.empty()) return;
+        auto end = first + std::uint32_t(sessions.size());
+        std::vector<const std::pair<const std::string, postings_builder>*> sorted;
+        sorted.reserve(terms.size());
+        for (auto& t : terms)
+            sorted.push_back(&t);
+        std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
+        auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
+        txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
+        txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
+        for (auto* t : sorted)  // the newest segment's keys come after every other
+            txn.append(index.terms_, term_key(id, t->first), t->second.write());
+
+        // Liveness, one bitmap per 65,536 record numbers.
+        for (auto from = first; from < end;) {
+            auto chunk = from >> live_chunk_bits;
+            auto to = std::min<std::uint64_t>(end, std::uint64_t(chunk + 1) << live_chunk_bits);
+            auto raw = txn.get(index.live_, u32_key(chunk));
+            Roaring live = raw ? store::read_bitmap(*raw) : Roaring();
+            live.addRange(from, to);
+            txn.put(index.live_, u32_key(chunk), store::write_bitmap(live));
+            from = std::uint32_t(to);
+        }
+        // The session of each record, 1,024 to a value.
+        std::string column;
+        for (auto n = first; n < end; ++n) {
+            if (n == first || n % session_chunk == 0) {
+                auto raw = txn.get(index.sessions_, u32_key(n / session_chunk));
+                column = raw ? std::string(*raw) : std::string(session_chunk * 8, '\0');
+            }
+            column.replace(std::size_t(n % session_chunk) * 8, 8,
+                           store::u64_key(sessions[n - first]));
+            if (n + 1 == end || (n + 1) % session_chunk == 0)
+                txn.put(index.sessions_, u32_key(n / session_chunk), column);
+        }
+        txn.put(index.stats_, "tokens",
+                store::u64_key(stat(txn, index.stats_, "tokens") + tokens.back()));
+    }
+};
+
 content_index::content_index(store::environment& env) {
     records_ = env.open_table("content.records");
     by_session_ = env.open_table("content.by_session");
@@ -664,21 +744,18 @@ void content_index::upgrade(store::environment& env) {
     auto old = env.open_table("content.postings");
     env.write([&](store::transaction& txn) {
         txn.clear(old);
-        std::vector<content_record> batch;
-        std::uint32_t first = 0;
-        auto flush = [&] {
-            if (!batch.empty()) index_records(txn, first, batch, false);
-            batch.clear();
-        };
+        std::optional<segment_builder> batch;
         auto c = txn.open_cursor(records_);
         for (bool ok = c.first(); ok; ok = c.next()) {
             auto number = store::read_u32(c.key());
-            if (!batch.empty() && (number != first + batch.size() || batch.size() == 65536))
-                flush();
-            if (batch.empty()) first = number;
-            batch.push_back(from_json(json::parse(c.value()).as_object()));
+            if (batch && (number != batch->first + batch->mark() || batch->mark() == 65536)) {
+                batch->write(txn);
+                batch.reset();
+            }
+            if (!batch) batch.emplace(*this, number);
+            batch->add(from_json(json::parse(c.value()).as_object()));
         }
-        flush();
+        if (batch) batch->write(txn);
     });
 }
 
@@ -694,91 +771,22 @@ std::vector<std::uint64_t> content_index::pending_purges(const store::transactio
     return out;
 }
 
-std::uint64_t content_index::index_records(store::transaction& txn, std::uint32_t first,
-                                           const std::vector<content_record>& records,
-                                           bool extend) {
-    std::unordered_map<std::string, postings_builder> terms;
-    std::vector<std::string> words;
-    std::uint64_t tokens = 0;
-    auto number = first;
-    for (auto& r : records) {
-        words.clear();
-        analyze(r.text, words);
-        tokens += words.size();
-        auto length = encode_length(words.size());
-        for (auto& w : words)
-            terms[w].add(number, length);
-        ++number;
-    }
-    std::vector<const std::pair<const std::string, postings_builder>*> sorted;
-    sorted.reserve(terms.size());
-    for (auto& t : terms)
-        sorted.push_back(&t);
-    std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
-    // The segment this transaction added, when it ends where these records begin (an aborted
-    // transaction's segment is gone, and its id may come back in another).
-    std::optional<std::uint32_t> open;
-    if (extend && newest_.txn == txn.id()) {
-        auto raw = txn.get(segments_, u32_key(newest_.segment));
-        if (raw && store::read_u32(*raw, 4) == first) open = newest_.segment;
-    }
-    if (open) {
-        auto raw = txn.get(segments_, u32_key(*open));
-        txn.put(segments_, u32_key(*open),
-                segment{*open, store::read_u32(*raw), number, {}}.encode());
-        for (auto* t : sorted) {
-            auto key = term_key(*open, t->first);
-            auto built = t->second.write();
-            auto before = txn.get(terms_, key);
-            txn.put(terms_, key, before ? concatenate({*before, built}) : built);
-        }
-    } else {
-        auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
-        txn.put(stats_, "next_segment", store::u64_key(id + 1));
-        txn.put(segments_, u32_key(id), segment{id, first, number, {}}.encode());
-        for (auto* t : sorted)  // the newest segment's keys come after every other
-            txn.append(terms_, term_key(id, t->first), t->second.write());
-        newest_ = {txn.id(), id};
-    }
-
-    // Liveness, one bitmap per 65,536 record numbers.
-    for (auto from = first; from < number;) {
-        auto chunk = from >> live_chunk_bits;
-        auto to = std::min<std::uint64_t>(number, std::uint64_t(chunk + 1) << live_chunk_bits);
-        auto raw = txn.get(live_, u32_key(chunk));
-        Roaring live = raw ? store::read_bitmap(*raw) : Roaring();
-        live.addRange(from, to);
-        txn.put(live_, u32_key(chunk), store::write_bitmap(live));
-        from = std::uint32_t(to);
-    }
-    // The session of each record, 1,024 to a value.
-    std::string column;
-    for (auto n = first; n < number; ++n) {
-        if (n == first || n % session_chunk == 0) {
-            auto raw = txn.get(sessions_, u32_key(n / session_chunk));
-            column = raw ? std::string(*raw) : std::string(session_chunk * 8, '\0');
-        }
-        auto value = store::u64_key(records[n - first].session);
-        column.replace(std::size_t(n % session_chunk) * 8, 8, value);
-        if (n + 1 == number || (n + 1) % session_chunk == 0)
-            txn.put(sessions_, u32_key(n / session_chunk), column);
-    }
-    return tokens;
-}
-
 void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
     if (records.empty()) return;
     auto first = std::uint32_t(stat(txn, stats_, "next_record"));
+    auto& segment = txn.deferred<segment_builder>(
+        this, [&] { return std::make_unique<segment_builder>(*this, first); });
+    if (segment.first + segment.mark() != first)
+        throw std::logic_error("content records were numbered outside their segment");
     auto number = first;
     for (auto& r : records) {
         txn.put(records_, u32_key(number), json::serialize(to_json(r)));
         txn.put(by_session_, session_key(r.session, number), {});
+        segment.add(r);
         ++number;
     }
-    auto tokens = index_records(txn, first, records, true);
     txn.put(stats_, "next_record", store::u64_key(number));
     txn.put(stats_, "records", store::u64_key(stat(txn, stats_, "records") + records.size()));
-    txn.put(stats_, "tokens", store::u64_key(stat(txn, stats_, "tokens") + tokens));
 }
 
 bool content_index::merge_step(store::transaction& txn) {

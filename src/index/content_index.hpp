@@ -46,7 +46,9 @@ class content_index {
   public:
     explicit content_index(store::environment& env);
 
-    // Stores and indexes the records; they are searchable once the transaction commits.
+    // Stores and indexes the records; they are searchable once the transaction commits. The
+    // postings of every add() of a write transaction are written as one segment just before it
+    // commits: merge_step() and purge_session() run in transactions of their own.
     void add(store::transaction& txn, const std::vector<content_record>& records);
 
     // Merges a bounded amount of small segments into larger ones; returns whether work remains.
@@ -86,20 +88,11 @@ class content_index {
 
   private:
     std::optional<content_record> record(const store::transaction& txn, std::uint32_t number) const;
-    // Indexes records numbered from `first`; returns their token count. The first call of a
-    // write transaction adds a segment; with `extend`, the next calls add to it, so that the
-    // requests of a group commit make one segment.
-    std::uint64_t index_records(store::transaction& txn, std::uint32_t first,
-                                const std::vector<content_record>& records, bool extend);
     // Indexes the records of a store written before segments existed.
     void upgrade(store::environment& env);
 
+    struct segment_builder;
     store::table records_, by_session_, terms_, segments_, live_, sessions_, stats_, purges_;
-    // The segment that write transaction `txn` added last; writes are serialised by LMDB.
-    struct {
-        std::size_t txn = 0;
-        std::uint32_t segment = 0;
-    } newest_;
     friend struct content_query;
 };
 

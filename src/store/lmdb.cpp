@@ -54,11 +54,15 @@ bool cursor::prev() {
     return move(MDB_PREV);
 }
 
-transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock)
-    : handle_(handle), lock_(std::move(lock)) {}
+transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
+                         transaction* parent)
+    : handle_(handle), lock_(std::move(lock)), parent_(parent) {}
 
 transaction::transaction(transaction&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)), lock_(std::move(other.lock_)) {}
+    : handle_(std::exchange(other.handle_, nullptr)),
+      lock_(std::move(other.lock_)),
+      parent_(other.parent_),
+      deferred_(std::move(other.deferred_)) {}
 
 transaction::~transaction() {
     abort();
@@ -70,6 +74,9 @@ void transaction::abort() noexcept {
 }
 
 void transaction::commit() {
+    for (auto& [owner, d] : deferred_)
+        d->write(*this);
+    deferred_.clear();
     int rc = mdb_txn_commit(std::exchange(handle_, nullptr));
     if (lock_.owns_lock()) lock_.unlock();
     check(rc, "commit");
@@ -122,9 +129,25 @@ std::size_t transaction::entries(table t) const {
 void transaction::nested(const std::function<void(transaction&)>& body) {
     MDB_txn* child;
     check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested");
-    transaction t(child, {});
-    body(t);
-    t.commit();
+    transaction t(child, {}, this);
+    // What the outermost transaction's deferred writes held before, to take back a failure's part.
+    auto* root = this;
+    while (root->parent_)
+        root = root->parent_;
+    auto& deferred = root->deferred_;
+    std::vector<std::size_t> marks;
+    for (auto& [owner, d] : deferred)
+        marks.push_back(d->mark());
+    try {
+        body(t);
+        t.commit();
+    } catch (...) {
+        t.abort();
+        deferred.erase(deferred.begin() + std::ptrdiff_t(marks.size()), deferred.end());
+        for (std::size_t i = 0; i < marks.size(); ++i)
+            deferred[i].second->undo(marks[i]);
+        throw;
+    }
 }
 
 environment::environment(const std::filesystem::path& directory, environment_options options)

@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace audex::store {
 
@@ -37,6 +40,19 @@ struct environment_options {
 using table = MDB_dbi;
 
 class environment;
+class transaction;
+
+// Writes that the calls of one write transaction gather and make once, just before it commits:
+// an index segment built from the records of every request of a group commit, say.
+class deferred_write {
+  public:
+    virtual ~deferred_write() = default;
+    virtual void write(transaction& txn) = 0;
+    // How much it has gathered, and going back to such a mark: a nested transaction that fails
+    // takes back what it gathered.
+    virtual std::size_t mark() const = 0;
+    virtual void undo(std::size_t mark) = 0;
+};
 
 class cursor {
   public:
@@ -88,18 +104,31 @@ class transaction {
     std::size_t entries(table t) const;
     // Runs `body` in a nested write transaction: its changes are kept when it returns and undone
     // when it throws (the exception propagates).
+    // Deferred writes gathered in it belong to its parent, and are taken back when it throws.
     void nested(const std::function<void(transaction&)>& body);
+    // The deferred write that `owner` gathers in this write transaction (its outermost one),
+    // made by `make` on first use; written just before the commit, in the order of first use.
+    template <class T, class Make>
+    T& deferred(const void* owner, Make&& make) {
+        if (parent_) return parent_->deferred<T>(owner, std::forward<Make>(make));
+        for (auto& [o, d] : deferred_)
+            if (o == owner) return static_cast<T&>(*d);
+        return static_cast<T&>(*deferred_.emplace_back(owner, make()).second);
+    }
     MDB_txn* handle() const { return handle_; }
     // LMDB's id of the transaction; a nested transaction has its parent's.
     std::size_t id() const { return mdb_txn_id(handle_); }
 
   private:
     friend class environment;
-    transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock);
+    transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
+                transaction* parent = nullptr);
     void commit();
     void abort() noexcept;
     MDB_txn* handle_;
     std::shared_lock<std::shared_mutex> lock_;
+    transaction* parent_;
+    std::vector<std::pair<const void*, std::unique_ptr<deferred_write>>> deferred_;
 };
 
 class environment {

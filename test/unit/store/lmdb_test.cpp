@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -226,6 +227,61 @@ BOOST_AUTO_TEST_CASE(cursor_order_is_numeric_for_integer_keys) {
         got_s.push_back(read_i64(k));
     std::vector<std::int64_t> want_s = {INT64_MIN, -256, -1, 0, 3, 255, INT64_MAX};
     BOOST_TEST(got_s == want_s, boost::test_tools::per_element());
+}
+
+// Gathers keys and puts them all at the commit; counts its writes.
+struct gathered_keys final : deferred_write {
+    table t;
+    int* writes;
+    std::vector<std::string> keys;
+    gathered_keys(table t, int* writes) : t(t), writes(writes) {}
+    void write(transaction& txn) override {
+        ++*writes;
+        for (auto& k : keys)
+            txn.put(t, k, "1");
+    }
+    std::size_t mark() const override { return keys.size(); }
+    void undo(std::size_t mark) override { keys.resize(mark); }
+};
+
+BOOST_AUTO_TEST_CASE(deferred_writes_run_once_at_the_commit) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    int writes = 0;
+    int owner = 0, other = 0;
+    auto gather = [&](transaction& txn, const void* who, std::string key) {
+        txn.deferred<gathered_keys>(who,
+                                    [&] { return std::make_unique<gathered_keys>(t, &writes); })
+            .keys.push_back(std::move(key));
+    };
+    env.write([&](transaction& txn) {
+        gather(txn, &owner, "a");
+        txn.nested([&](transaction& child) {
+            gather(child, &owner, "b");
+            child.nested([&](transaction& grandchild) { gather(grandchild, &owner, "c"); });
+        });
+        // A failed child takes back what it gathered, and drops what it began.
+        BOOST_CHECK_THROW(txn.nested([&](transaction& child) {
+            gather(child, &owner, "undone");
+            gather(child, &other, "undone too");
+            throw std::runtime_error("fails");
+        }),
+                          std::runtime_error);
+        gather(txn, &owner, "d");
+        BOOST_TEST(!txn.get(t, "a").has_value());  // nothing written before the commit
+    });
+    BOOST_TEST(writes == 1);
+    std::vector<std::string> want = {"a", "b", "c", "d"};
+    BOOST_TEST(keys(env, t) == want, boost::test_tools::per_element());
+    // A write that throws writes nothing of what it gathered.
+    BOOST_CHECK_THROW(env.write([&](transaction& txn) {
+        gather(txn, &owner, "e");
+        throw std::runtime_error("fails");
+    }),
+                      std::runtime_error);
+    BOOST_TEST(writes == 1);
+    BOOST_TEST(keys(env, t) == want, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(nested_keeps_or_undoes) {

@@ -103,8 +103,8 @@ class transaction {
     // The number of keys in `t`, read from the table's header.
     std::size_t entries(table t) const;
     // Runs `body` in a nested write transaction: its changes are kept when it returns and undone
-    // when it throws (the exception propagates).
-    // Deferred writes gathered in it belong to its parent, and are taken back when it throws.
+    // when it throws (the exception propagates). What it gathers in deferred writes belongs to
+    // the outermost transaction, and is taken back when it throws.
     void nested(const std::function<void(transaction&)>& body);
     // The deferred write that `owner` gathers in this write transaction (its outermost one),
     // made by `make` on first use; written just before the commit, in the order of first use.
@@ -116,8 +116,6 @@ class transaction {
         return static_cast<T&>(*deferred_.emplace_back(owner, make()).second);
     }
     MDB_txn* handle() const { return handle_; }
-    // LMDB's id of the transaction; a nested transaction has its parent's.
-    std::size_t id() const { return mdb_txn_id(handle_); }
 
   private:
     friend class environment;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
@@ -33,9 +34,10 @@ constexpr std::size_t max_expanded_terms = 65536;
 // them and holds at most max_merged_records record numbers.
 constexpr std::size_t merge_width = 8;
 constexpr std::uint32_t max_merged_records = 1u << 20;
-// Terms and bytes of postings read from each merged segment per merge step, which bound a step's
-// write transaction.
-constexpr std::size_t merge_batch = 8192, merge_bytes = 1 << 20;
+// Bytes of postings a merge step writes, which bound its write transaction.
+constexpr std::size_t merge_bytes = 1 << 20;
+// A segment's block is closed once its entries hold this many bytes.
+constexpr std::size_t block_bytes = 64 << 10;
 constexpr std::uint32_t live_chunk_bits = 16;  // live record numbers per value: 65,536
 constexpr std::uint32_t session_chunk = 1024;  // session ids per value of the record column
 
@@ -159,6 +161,170 @@ std::string without(std::string_view raw, const Roaring& gone) {
     return write_postings(numbers, tf, length);
 }
 
+// A segment's postings are kept in blocks of consecutive terms, under the segment's id and the
+// block's first term: [u32 n][n u32 entry ends][the entries], each entry the term's length (one
+// byte), the term and its postings, in ascending term order. A block's key is at most its first
+// term (a purge may remove that term).
+class block_view {
+  public:
+    explicit block_view(std::string_view raw) {
+        if (raw.size() < 4 || (raw.size() - 4) / 4 < store::read_u32(raw)) damaged();
+        count_ = store::read_u32(raw);
+        ends_ = raw.substr(4, 4 * std::size_t(count_));
+        entries_ = raw.substr(4 + 4 * std::size_t(count_));
+    }
+    std::size_t size() const { return count_; }
+    std::string_view term(std::size_t i) const {
+        auto e = entry(i);
+        return e.substr(1, std::uint8_t(e[0]));
+    }
+    std::string_view postings(std::size_t i) const {
+        auto e = entry(i);
+        return e.substr(1 + std::size_t(std::uint8_t(e[0])));
+    }
+    // The index of the first entry whose term is not less than `term`.
+    std::size_t lower_bound(std::string_view term) const {
+        std::size_t lo = 0, hi = count_;
+        while (lo < hi) {
+            auto mid = lo + (hi - lo) / 2;
+            if (this->term(mid) < term)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+
+  private:
+    [[noreturn]] static void damaged() { throw std::runtime_error("content postings are damaged"); }
+    std::string_view entry(std::size_t i) const {
+        if (i >= count_) damaged();
+        std::size_t begin = i == 0 ? 0 : store::read_u32(ends_, 4 * (i - 1)),
+                    end = store::read_u32(ends_, 4 * i);
+        if (begin >= end || end > entries_.size() ||
+            1 + std::size_t(std::uint8_t(entries_[begin])) > end - begin)
+            damaged();
+        return entries_.substr(begin, end - begin);
+    }
+    std::uint32_t count_ = 0;
+    std::string_view ends_, entries_;
+};
+
+// One block being built from entries in ascending term order.
+struct block_builder {
+    std::string first, entries;
+    std::vector<std::uint32_t> ends;
+
+    void add(std::string_view term, std::string_view postings) {
+        if (ends.empty()) first = term;
+        entries.push_back(char(term.size()));
+        entries += term;
+        entries += postings;
+        ends.push_back(std::uint32_t(entries.size()));
+    }
+    bool empty() const { return ends.empty(); }
+    std::string encode() const {
+        std::string out;
+        out.reserve(4 + 4 * ends.size() + entries.size());
+        store::append_u32(out, std::uint32_t(ends.size()));
+        for (auto e : ends)
+            store::append_u32(out, e);
+        out += entries;
+        return out;
+    }
+};
+
+// The blocks of a segment's postings, from entries given in ascending term order, kept in memory
+// until written: a merge reads its sources in the same transaction and must not write first.
+class segment_writer {
+  public:
+    explicit segment_writer(std::uint32_t segment) : segment_(segment) {}
+    void add(std::string_view term, std::string_view postings) {
+        block_.add(term, postings);
+        bytes_ += 1 + term.size() + postings.size();
+        if (block_.entries.size() >= block_bytes) close();
+    }
+    std::size_t bytes() const { return bytes_; }
+    // Writes the blocks; with `append`, the segment's keys come after every other.
+    void write(store::transaction& txn, store::table table, bool append) {
+        close();
+        for (auto& [key, value] : blocks_)
+            append ? txn.append(table, key, value) : txn.put(table, key, value);
+        blocks_.clear();
+    }
+
+  private:
+    void close() {
+        if (block_.empty()) return;
+        blocks_.emplace_back(term_key(segment_, block_.first), block_.encode());
+        block_ = {};
+    }
+    std::uint32_t segment_;
+    block_builder block_;
+    std::vector<std::pair<std::string, std::string>> blocks_;
+    std::size_t bytes_ = 0;
+};
+
+// Positions `c` at the block of `segment` that holds `term` if any does: the last block whose key
+// is at most the term's, else the segment's first block. False when the segment has no block.
+bool seek_block(store::cursor& c, std::uint32_t segment, std::string_view term) {
+    auto prefix = u32_key(segment), key = prefix + std::string(term);
+    bool ok = c.seek(key);
+    if (!ok || c.key() != key) {
+        ok = ok ? c.prev() : c.last();
+        if (!ok || !c.key().starts_with(prefix)) ok = c.seek(prefix);
+    }
+    return ok && c.key().starts_with(prefix);
+}
+
+// The entries of one segment in ascending term order, from the first term not less than `start`.
+// Views point into the memory map: they stay valid while the transaction writes nothing.
+class segment_terms {
+  public:
+    segment_terms(const store::transaction& txn, store::table blocks, std::uint32_t segment,
+                  std::string_view start)
+        : cursor_(txn.open_cursor(blocks)), prefix_(u32_key(segment)) {
+        if (!seek_block(cursor_, segment, start)) return;
+        block_.emplace(cursor_.value());
+        at_ = block_->lower_bound(start);
+        settle();
+    }
+    bool valid() const { return block_.has_value(); }
+    std::string_view term() const { return block_->term(at_); }
+    std::string_view postings() const { return block_->postings(at_); }
+    void next() {
+        ++at_;
+        settle();
+    }
+
+  private:
+    // Moves past the end of exhausted blocks; invalid after the segment's last.
+    void settle() {
+        while (at_ == block_->size()) {
+            if (!cursor_.next() || !cursor_.key().starts_with(prefix_)) {
+                block_.reset();
+                return;
+            }
+            block_.emplace(cursor_.value());
+            at_ = 0;
+        }
+    }
+    store::cursor cursor_;
+    std::string prefix_;
+    std::optional<block_view> block_;
+    std::size_t at_ = 0;
+};
+
+// A term's postings in one segment, if it has any, found with a cursor on the blocks.
+std::optional<std::string_view> find_postings(store::cursor& c, std::uint32_t segment,
+                                              std::string_view term) {
+    if (!seek_block(c, segment, term)) return std::nullopt;
+    block_view block(c.value());
+    auto i = block.lower_bound(term);
+    if (i == block.size() || block.term(i) != term) return std::nullopt;
+    return block.postings(i);
+}
+
 // A segment holds the postings of the records numbered [first, end). While `sources` is not
 // empty, those segments are being merged into this one: each term is in exactly one of them.
 struct segment {
@@ -191,6 +357,14 @@ std::vector<segment> load_segments(const store::transaction& txn, store::table t
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
         return a.first < b.first || (a.first == b.first && a.end > b.end);
     });
+    return out;
+}
+
+// The segments that searches read: a merge's target is left out until it is complete, while its
+// sources still hold every term.
+std::vector<segment> searched_segments(const store::transaction& txn, store::table table) {
+    auto out = load_segments(txn, table);
+    std::erase_if(out, [](auto& s) { return !s.sources.empty(); });
     return out;
 }
 
@@ -296,7 +470,7 @@ struct content_query {
     const content_index& index;
     const store::transaction& txn;
     Roaring universe;
-    std::vector<segment> segments = load_segments(txn, index.segments_);
+    std::vector<segment> segments = searched_segments(txn, index.segments_);
     std::unordered_map<std::string, term_postings> postings;            // loaded terms
     std::unordered_map<std::uint32_t, std::vector<std::string>> words;  // analyzed texts
     struct scored_term {
@@ -328,8 +502,9 @@ struct content_query {
         auto [it, added] = postings.try_emplace(term);
         auto& p = it->second;
         if (!added) return p;
+        auto c = txn.open_cursor(index.blocks_);
         for (auto& s : segments) {
-            auto raw = txn.get(index.terms_, term_key(s.id, term));
+            auto raw = find_postings(c, s.id, term);
             if (!raw) continue;
             postings_view v(*raw);
             p.parts.push_back({v.numbers(), v.tf, v.length});
@@ -357,17 +532,15 @@ struct content_query {
         Roaring out;
         std::unordered_set<std::string> seen;
         for (auto& s : segments) {
-            auto prefix = u32_key(s.id);
-            auto c = txn.open_cursor(index.terms_);
-            for (bool ok = c.seek(prefix + std::string(start));
-                 ok && c.key().starts_with(prefix) && more(c.key().substr(4)); ok = c.next()) {
-                auto term = c.key().substr(4);
+            for (segment_terms it(txn, index.blocks_, s.id, start); it.valid() && more(it.term());
+                 it.next()) {
+                auto term = it.term();
                 if (!accept(term)) continue;
                 if (seen.emplace(term).second && seen.size() > max_expanded_terms)
                     return api_error{error_type::invalid_query_value,
                                      "'" + shown + "' matches too many terms",
                                      {}};
-                out |= postings_view(c.value()).numbers();
+                out |= postings_view(it.postings()).numbers();
             }
         }
         return candidates{out & universe, {}};
@@ -694,8 +867,10 @@ struct content_index::segment_builder final : store::deferred_write {
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
-        for (auto* t : sorted)  // the newest segment's keys come after every other
-            txn.append(index.terms_, term_key(id, t->first), t->second.write());
+        segment_writer out(id);
+        for (auto* t : sorted)
+            out.add(t->first, t->second.write());
+        out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 
         // Liveness, one bitmap per 65,536 record numbers.
         for (auto from = first; from < end;) {
@@ -727,7 +902,7 @@ struct content_index::segment_builder final : store::deferred_write {
 content_index::content_index(store::environment& env) {
     records_ = env.open_table("content.records");
     by_session_ = env.open_table("content.by_session");
-    terms_ = env.open_table("content.terms");
+    blocks_ = env.open_table("content.blocks");
     segments_ = env.open_table("content.segments");
     live_ = env.open_table("content.live");
     sessions_ = env.open_table("content.sessions");
@@ -737,13 +912,20 @@ content_index::content_index(store::environment& env) {
 }
 
 void content_index::upgrade(store::environment& env) {
-    bool indexed = env.read().open_cursor(segments_).first();
-    if (indexed || !env.read().open_cursor(records_).first()) return;
-    // Records of a store from before segments: index them in batches of consecutive numbers and
-    // drop the postings of the old layout.
-    auto old = env.open_table("content.postings");
+    // A store written before segments (postings by term and chunk) or before blocks (postings by
+    // segment and term): drop the old postings and index the records again, in batches of
+    // consecutive numbers.
+    auto postings = env.open_table("content.postings"), terms = env.open_table("content.terms");
+    {
+        auto txn = env.read();
+        bool unindexed = !txn.open_cursor(segments_).first() && txn.open_cursor(records_).first();
+        if (!unindexed && !txn.open_cursor(postings).first() && !txn.open_cursor(terms).first())
+            return;
+    }
     env.write([&](store::transaction& txn) {
-        txn.clear(old);
+        for (auto t : {postings, terms, segments_, blocks_})
+            txn.clear(t);
+        txn.put(stats_, "tokens", store::u64_key(0));
         std::optional<segment_builder> batch;
         auto c = txn.open_cursor(records_);
         for (bool ok = c.first(); ok; ok = c.next()) {
@@ -811,58 +993,56 @@ bool content_index::merge_step(store::transaction& txn) {
             target->sources.end())
             sources.push_back(s);
 
-    // Read the next terms of each source, up to a bound; the terms before the first unread term
-    // of any source are complete and move now.
-    struct run {
-        std::vector<std::pair<std::string_view, std::string_view>> entries;  // term, postings
-        std::size_t moved = 0;
-    };
-    std::vector<run> runs(sources.size());
-    std::optional<std::string> limit;
-    for (std::size_t i = 0; i < sources.size(); ++i) {
-        auto prefix = u32_key(sources[i].id);
-        auto c = txn.open_cursor(terms_);
-        std::size_t bytes = 0;
-        bool ok = c.seek(prefix);
-        for (; ok && c.key().starts_with(prefix) && runs[i].entries.size() < merge_batch &&
-               bytes < merge_bytes;
-             ok = c.next()) {
-            runs[i].entries.emplace_back(c.key().substr(4), c.value());
-            bytes += c.value().size();
-        }
-        if (ok && c.key().starts_with(prefix)) {
-            std::string next(c.key().substr(4));
-            if (!limit || next < *limit) limit = next;
+    // The target holds the merged postings of every term up to its last; go on after it, up to a
+    // bound, reading everything before writing anything.
+    std::string after;
+    {
+        auto c = txn.open_cursor(blocks_);
+        bool ok = c.seek(u32_key(target->id + 1));
+        ok = ok ? c.prev() : c.last();
+        if (ok && c.key().starts_with(u32_key(target->id))) {
+            block_view last(c.value());
+            after = last.term(last.size() - 1);
         }
     }
-    std::vector<std::pair<std::string, std::string>> moved;  // term, merged postings
+    std::deque<segment_terms> runs;
+    for (auto& s : sources) {
+        auto& run = runs.emplace_back(txn, blocks_, s.id, after);
+        if (!after.empty() && run.valid() && run.term() == after) run.next();
+    }
+    segment_writer out(target->id);
     std::vector<std::string_view> parts;
+    bool done = false;
     for (;;) {
         std::optional<std::string_view> least;
         for (auto& r : runs)
-            if (r.moved < r.entries.size() && (!least || r.entries[r.moved].first < *least))
-                least = r.entries[r.moved].first;
-        if (!least || (limit && *least >= *limit)) break;
+            if (r.valid() && (!least || r.term() < *least)) least = r.term();
+        if (!least) {
+            done = true;
+            break;
+        }
+        if (out.bytes() >= merge_bytes) break;
         parts.clear();
         for (auto& r : runs)
-            if (r.moved < r.entries.size() && r.entries[r.moved].first == *least)
-                parts.push_back(r.entries[r.moved++].second);
-        moved.emplace_back(*least, concatenate(parts));
+            if (r.valid() && r.term() == *least) {
+                parts.push_back(r.postings());
+                r.next();
+            }
+        if (parts.size() == 1)
+            out.add(*least, parts[0]);  // a term of one source moves as it is
+        else
+            out.add(*least, concatenate(parts));
     }
-    for (auto& [term, value] : moved)
-        txn.put(terms_, term_key(target->id, term), value);
-    // What moved is the first terms of each source.
-    for (std::size_t i = 0; i < sources.size(); ++i) {
-        auto c = txn.open_cursor(terms_);
-        bool ok = c.seek(u32_key(sources[i].id));
-        for (std::size_t n = 0; n < runs[i].moved; ++n) {
-            if (!ok) throw std::logic_error("a merged segment lost terms");
-            ok = c.erase();
+    runs.clear();
+    out.write(txn, blocks_, false);
+    if (done) {
+        for (auto& s : sources) {
+            auto prefix = u32_key(s.id);
+            auto c = txn.open_cursor(blocks_);
+            for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix);)
+                ok = c.erase();
+            txn.erase(segments_, prefix);
         }
-    }
-    if (!limit) {
-        for (auto& s : sources)
-            txn.erase(segments_, u32_key(s.id));
         target->sources.clear();
         txn.put(segments_, u32_key(target->id), target->encode());
     }
@@ -984,7 +1164,7 @@ result<std::vector<session_match>> content_index::search_sessions(
 
 void content_index::purge_session(store::transaction& txn, std::uint64_t session) {
     std::vector<std::uint32_t> numbers;
-    std::map<std::string, Roaring> gone;  // by term
+    std::map<std::string, Roaring, std::less<>> gone;  // by term
     std::uint64_t tokens = 0;
     scan_session(txn, session, [&](std::uint32_t n, const content_record& r) {
         numbers.push_back(n);
@@ -994,18 +1174,30 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
             gone[w].add(n);
         return true;
     });
-    auto segments = load_segments(txn, segments_);
-    for (auto& [term, records] : gone) {
-        for (auto& s : segments) {
-            if (records.maximum() < s.first || records.minimum() >= s.end) continue;
-            auto key = term_key(s.id, term);
-            auto raw = txn.get(terms_, key);
-            if (!raw) continue;
-            auto left = without(*raw, records);
-            if (left.empty())
-                txn.erase(terms_, key);
+    // Every segment's blocks that hold a purged term are rewritten without the purged records
+    // (a merge's target too, for the terms it holds already).
+    for (auto& s : load_segments(txn, segments_)) {
+        if (numbers.empty() || numbers.back() < s.first || numbers.front() >= s.end) continue;
+        std::map<std::string, std::string> blocks;  // copies: the rewrites change the pages
+        auto c = txn.open_cursor(blocks_);
+        for (auto& [term, records] : gone)
+            if (seek_block(c, s.id, term)) blocks.try_emplace(std::string(c.key()), c.value());
+        for (auto& [key, raw] : blocks) {
+            block_view old(raw);
+            block_builder kept;
+            for (std::size_t i = 0; i < old.size(); ++i) {
+                auto term = old.term(i);
+                auto purged = gone.find(term);
+                if (purged == gone.end()) {
+                    kept.add(term, old.postings(i));
+                } else if (auto left = without(old.postings(i), purged->second); !left.empty()) {
+                    kept.add(term, left);
+                }
+            }
+            if (kept.empty())
+                txn.erase(blocks_, key);
             else
-                txn.put(terms_, key, left);
+                txn.put(blocks_, key, kept.encode());
         }
     }
     for (auto n : numbers) {

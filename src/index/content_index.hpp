@@ -92,7 +92,7 @@ class content_index {
     void upgrade(store::environment& env);
 
     struct segment_builder;
-    store::table records_, by_session_, terms_, segments_, live_, sessions_, stats_, purges_;
+    store::table records_, by_session_, blocks_, segments_, live_, sessions_, stats_, purges_;
     friend struct content_query;
 };
 

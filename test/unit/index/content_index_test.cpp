@@ -475,4 +475,33 @@ BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_segments) {
     BOOST_TEST(!s.env->read().open_cursor(s.env->open_table("content.postings")).first());
 }
 
+BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_blocks) {
+    temp_store s;
+    s.add(9, {"kept words", "more words"});
+    s.content.reset();
+    {
+        // The earlier layout: one segment's postings by segment and term, not readable now.
+        auto terms = s.env->open_table("content.terms"),
+             blocks = s.env->open_table("content.blocks");
+        s.env->write([&](store::transaction& txn) {
+            txn.clear(blocks);
+            txn.put(terms, std::string("\0\0\0\0words", 9), "not postings");
+        });
+    }
+    s.content = std::make_unique<index::content_index>(*s.env);
+    BOOST_TEST(s.search(9, "words").size() == 2u);
+    BOOST_TEST(s.search(9, "kept").size() == 1u);
+    BOOST_TEST(!s.env->read().open_cursor(s.env->open_table("content.terms")).first());
+    // BM25 statistics are counted once: ranks equal those of a store indexed from the start.
+    temp_store fresh;
+    fresh.add(9, {"kept words", "more words"});
+    auto ranks = [](temp_store& t) {
+        auto txn = t.env->read();
+        auto hits = t.content->search(txn, std::get<query::node>(query::parse("kept")), 9, 10);
+        BOOST_TEST_REQUIRE(hits->size() == 1u);
+        return hits->front().rank;
+    };
+    BOOST_TEST(ranks(s) == ranks(fresh));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

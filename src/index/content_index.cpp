@@ -128,6 +128,11 @@ struct postings_builder {
         Roaring r(numbers.size(), numbers.data());
         return write_postings(r, tf, length);
     }
+    void clear() {
+        numbers.clear();
+        tf.clear();
+        length.clear();
+    }
 };
 
 // The postings of adjacent segments, given in ascending order of their records, as one.
@@ -290,7 +295,7 @@ class segment_terms {
         settle();
     }
     bool valid() const { return block_.has_value(); }
-    std::string_view term() const { return block_->term(at_); }
+    std::string_view term() const { return term_; }
     std::string_view postings() const { return block_->postings(at_); }
     void next() {
         ++at_;
@@ -308,11 +313,13 @@ class segment_terms {
             block_.emplace(cursor_.value());
             at_ = 0;
         }
+        term_ = block_->term(at_);
     }
     store::cursor cursor_;
     std::string prefix_;
     std::optional<block_view> block_;
     std::size_t at_ = 0;
+    std::string_view term_;
 };
 
 // A term's postings in one segment, if it has any, found with a cursor on the blocks.
@@ -822,54 +829,75 @@ struct content_query {
 struct content_index::segment_builder final : store::deferred_write {
     const content_index& index;
     std::uint32_t first;
-    std::vector<std::uint64_t> sessions;  // of each record
-    std::vector<std::uint64_t> tokens;    // running total after each record
-    std::unordered_map<std::string, postings_builder> terms;
-    std::vector<std::string> words;
+    // Of each record: its session, its length's code, the running total of tokens after it and
+    // where its words start in `words`.
+    std::vector<std::uint64_t> sessions;
+    std::vector<std::uint8_t> lengths;
+    std::vector<std::uint64_t> tokens;
+    std::vector<std::size_t> starts;
+    // Every word of the records in order, as the id of its term (terms are numbered as they come).
+    std::vector<std::uint32_t> words;
+    std::unordered_map<std::string, std::uint32_t> ids;
+    std::vector<const std::string*> terms;  // by id
+    std::vector<std::string> analyzed;
 
     segment_builder(const content_index& index, std::uint32_t first) : index(index), first(first) {}
 
     void add(const content_record& r) {
-        auto number = first + std::uint32_t(sessions.size());
-        words.clear();
-        analyze(r.text, words);
-        auto length = encode_length(words.size());
-        for (auto& w : words)
-            terms[w].add(number, length);
+        analyzed.clear();
+        analyze(r.text, analyzed);
+        starts.push_back(words.size());
+        for (auto& w : analyzed) {
+            auto [it, added] = ids.try_emplace(w, std::uint32_t(terms.size()));
+            if (added) terms.push_back(&it->first);
+            words.push_back(it->second);
+        }
+        lengths.push_back(encode_length(analyzed.size()));
         sessions.push_back(r.session);
-        tokens.push_back((tokens.empty() ? 0 : tokens.back()) + words.size());
+        tokens.push_back((tokens.empty() ? 0 : tokens.back()) + analyzed.size());
     }
 
     std::size_t mark() const override { return sessions.size(); }
+    // Terms seen only in records taken back stay numbered, without postings.
     void undo(std::size_t mark) override {
-        auto end = first + std::uint32_t(mark);
-        for (auto it = terms.begin(); it != terms.end();) {
-            auto& p = it->second;
-            while (!p.numbers.empty() && p.numbers.back() >= end) {
-                p.numbers.pop_back();
-                p.tf.pop_back();
-                p.length.pop_back();
-            }
-            it = p.numbers.empty() ? terms.erase(it) : std::next(it);
-        }
+        if (mark < starts.size()) words.resize(starts[mark]);
         sessions.resize(mark);
         tokens.resize(mark);
+        lengths.resize(mark);
+        starts.resize(mark);
     }
 
     void write(store::transaction& txn) override {
         if (sessions.empty()) return;
         auto end = first + std::uint32_t(sessions.size());
-        std::vector<const std::pair<const std::string, postings_builder>*> sorted;
-        sorted.reserve(terms.size());
-        for (auto& t : terms)
-            sorted.push_back(&t);
-        std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
+        // The records of each term in ascending order: the words grouped by term id (a counting
+        // sort), each group in record order.
+        std::vector<std::uint32_t> group(terms.size() + 1), numbers(words.size());
+        for (auto id : words)
+            ++group[id + 1];
+        for (std::size_t t = 0; t < terms.size(); ++t)
+            group[t + 1] += group[t];
+        auto at = group;
+        for (std::uint32_t r = 0; r < starts.size(); ++r)
+            for (auto w = starts[r]; w < (r + 1 < starts.size() ? starts[r + 1] : words.size());
+                 ++w)
+                numbers[at[words[w]]++] = first + r;
+        std::vector<std::uint32_t> sorted;
+        for (std::uint32_t t = 0; t < terms.size(); ++t)
+            if (group[t + 1] > group[t]) sorted.push_back(t);
+        std::sort(sorted.begin(), sorted.end(),
+                  [&](auto a, auto b) { return *terms[a] < *terms[b]; });
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
         segment_writer out(id);
-        for (auto* t : sorted)
-            out.add(t->first, t->second.write());
+        postings_builder postings;
+        for (auto t : sorted) {
+            postings.clear();
+            for (auto i = group[t]; i < group[t + 1]; ++i)
+                postings.add(numbers[i], lengths[numbers[i] - first]);
+            out.add(*terms[t], postings.write());
+        }
         out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 
         // Liveness, one bitmap per 65,536 record numbers.

@@ -882,17 +882,28 @@ struct content_index::segment_builder final : store::deferred_write {
             for (auto w = starts[r]; w < (r + 1 < starts.size() ? starts[r + 1] : words.size());
                  ++w)
                 numbers[at[words[w]]++] = first + r;
-        std::vector<std::uint32_t> sorted;
-        for (std::uint32_t t = 0; t < terms.size(); ++t)
-            if (group[t + 1] > group[t]) sorted.push_back(t);
-        std::sort(sorted.begin(), sorted.end(),
-                  [&](auto a, auto b) { return *terms[a] < *terms[b]; });
+        // The terms in byte order: by their first 8 bytes as a number, then by the rest.
+        struct ordered {
+            std::uint64_t head;
+            std::uint32_t term;
+        };
+        std::vector<ordered> sorted;
+        for (std::uint32_t t = 0; t < terms.size(); ++t) {
+            if (group[t + 1] == group[t]) continue;
+            std::uint64_t head = 0;
+            for (std::size_t i = 0; i < 8; ++i)
+                head = head << 8 | (i < terms[t]->size() ? std::uint8_t((*terms[t])[i]) : 0);
+            sorted.push_back({head, t});
+        }
+        std::sort(sorted.begin(), sorted.end(), [&](auto& a, auto& b) {
+            return a.head != b.head ? a.head < b.head : *terms[a.term] < *terms[b.term];
+        });
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
         segment_writer out(id);
         postings_builder postings;
-        for (auto t : sorted) {
+        for (auto [head, t] : sorted) {
             postings.clear();
             for (auto i = group[t]; i < group[t + 1]; ++i)
                 postings.add(numbers[i], lengths[numbers[i] - first]);

@@ -333,7 +333,8 @@ std::optional<std::string_view> find_postings(store::cursor& c, std::uint32_t se
 }
 
 // A segment holds the postings of the records numbered [first, end). While `sources` is not
-// empty, those segments are being merged into this one: each term is in exactly one of them.
+// empty, those segments are being merged into this one: it holds the merged postings of the
+// terms up to its last, and the sources still hold every term.
 struct segment {
     std::uint32_t id = 0, first = 0, end = 0;
     std::vector<std::uint32_t> sources;

@@ -3,7 +3,9 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 namespace audex::index {
 
@@ -32,39 +34,45 @@ bool ascii_word(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-void emit(std::string_view word, bool ascii, std::vector<std::string>& out) {
-    std::string token;
+// Passes one word to `token`, case-folded and cut to max_token_bytes.
+void emit(std::string_view word, bool ascii, void (*token)(void*, std::string_view),
+          void* context) {
     if (ascii) {
-        token.assign(word.substr(0, max_token_bytes));
-        for (auto& c : token)
-            if (c >= 'A' && c <= 'Z') c = char(c + 32);
-    } else {
-        utf8proc_uint8_t* folded = nullptr;
-        auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
-                              utf8proc_ssize_t(word.size()), &folded,
-                              utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                                                UTF8PROC_COMPAT | UTF8PROC_CASEFOLD));
-        if (n < 0) return;
-        token.assign(reinterpret_cast<char*>(folded), std::size_t(n));
-        std::free(folded);
-        if (token.size() > max_token_bytes) {
-            // Cut at a character boundary.
-            std::size_t cut = max_token_bytes;
-            while (cut > 0 && (static_cast<unsigned char>(token[cut]) & 0xc0) == 0x80)
-                --cut;
-            token.resize(cut);
+        char folded[max_token_bytes];
+        auto n = std::min(word.size(), max_token_bytes);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto c = word[i];
+            folded[i] = c >= 'A' && c <= 'Z' ? char(c + 32) : c;
         }
+        token(context, {folded, n});
+        return;
     }
-    if (!token.empty()) out.push_back(std::move(token));
+    utf8proc_uint8_t* folded = nullptr;
+    auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
+                          utf8proc_ssize_t(word.size()), &folded,
+                          utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+                                            UTF8PROC_CASEFOLD));
+    if (n < 0) return;
+    std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(folded, &std::free);
+    std::string_view out(reinterpret_cast<char*>(folded), std::size_t(n));
+    if (out.size() > max_token_bytes) {
+        // Cut at a character boundary.
+        std::size_t cut = max_token_bytes;
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80)
+            --cut;
+        out = out.substr(0, cut);
+    }
+    if (!out.empty()) token(context, out);
 }
 
 }  // namespace
 
-void analyze(std::string_view text, std::vector<std::string>& out) {
+void analyze(std::string_view text, void (*token)(void* context, std::string_view word),
+             void* context) {
     std::size_t i = 0, start = 0;
     bool in_word = false, ascii = true;
     auto finish = [&](std::size_t end) {
-        if (in_word) emit(text.substr(start, end - start), ascii, out);
+        if (in_word) emit(text.substr(start, end - start), ascii, token, context);
         in_word = false;
         ascii = true;
     };

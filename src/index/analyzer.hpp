@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace audex::index {
@@ -12,10 +13,28 @@ namespace audex::index {
 // Tokens longer than this many bytes are cut to it.
 inline constexpr std::size_t max_token_bytes = 128;
 
-// Appends the tokens of `text` to `out`, in order; a token's position is its index. Letters,
-// digits and combining marks make words; everything else (punctuation, symbols, spaces, `_`,
-// invalid UTF-8) separates them. Words are NFKC case-folded.
-void analyze(std::string_view text, std::vector<std::string>& out);
+// Calls `token(context, word)` for each token of `text`, in order; a token's position is its
+// index, and the view it is given is valid during the call only. Letters, digits and combining
+// marks make words; everything else (punctuation, symbols, spaces, `_`, invalid UTF-8) separates
+// them. Words are NFKC case-folded.
+void analyze(std::string_view text, void (*token)(void* context, std::string_view word),
+             void* context);
+
+// The same with any callable taking a std::string_view.
+template <class F>
+void for_each_token(std::string_view text, F&& f) {
+    analyze(
+        text,
+        [](void* context, std::string_view word) {
+            (*static_cast<std::remove_reference_t<F>*>(context))(word);
+        },
+        &f);
+}
+
+// Appends the tokens of `text` to `out`.
+inline void analyze(std::string_view text, std::vector<std::string>& out) {
+    for_each_token(text, [&](std::string_view word) { out.emplace_back(word); });
+}
 
 inline std::vector<std::string> analyze(std::string_view text) {
     std::vector<std::string> out;

@@ -9,15 +9,18 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <roaring/roaring.hh>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <concepts>
 #include <deque>
 #include <limits>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -99,13 +102,12 @@ struct postings_view {
     }
 };
 
-std::string write_postings(Roaring& numbers, std::string_view tf, std::string_view length) {
-    std::string out;
+void append_postings(std::string& out, Roaring& numbers, std::string_view tf,
+                     std::string_view length) {
     store::append_u32(out, std::uint32_t(tf.size()));
     out += tf;
     out += length;
-    out += store::write_bitmap(numbers);
-    return out;
+    store::append_bitmap(numbers, out);
 }
 
 // One term's postings being built from records in ascending number order.
@@ -124,9 +126,9 @@ struct postings_builder {
         tf.push_back(1);
         length.push_back(char(record_length));
     }
-    std::string write() const {
+    void write(std::string& out) const {
         Roaring r(numbers.size(), numbers.data());
-        return write_postings(r, tf, length);
+        append_postings(out, r, tf, length);
     }
     void clear() {
         numbers.clear();
@@ -135,8 +137,8 @@ struct postings_builder {
     }
 };
 
-// The postings of adjacent segments, given in ascending order of their records, as one.
-std::string concatenate(const std::vector<std::string_view>& parts) {
+// Appends the postings of adjacent segments, given in ascending order of their records, as one.
+void concatenate(const std::vector<std::string_view>& parts, std::string& out) {
     Roaring numbers;
     std::string tf, length;
     for (auto raw : parts) {
@@ -145,7 +147,7 @@ std::string concatenate(const std::vector<std::string_view>& parts) {
         tf.append(reinterpret_cast<const char*>(p.tf), p.count);
         length.append(reinterpret_cast<const char*>(p.length), p.count);
     }
-    return write_postings(numbers, tf, length);
+    append_postings(out, numbers, tf, length);
 }
 
 // The postings without the records in `gone`, or an empty string when none remains.
@@ -163,7 +165,9 @@ std::string without(std::string_view raw, const Roaring& gone) {
     }
     if (tf.empty()) return {};
     numbers -= gone;
-    return write_postings(numbers, tf, length);
+    std::string out;
+    append_postings(out, numbers, tf, length);
+    return out;
 }
 
 // A segment's postings are kept in blocks of consecutive terms, under the segment's id and the
@@ -220,12 +224,17 @@ struct block_builder {
     std::string first, entries;
     std::vector<std::uint32_t> ends;
 
-    void add(std::string_view term, std::string_view postings) {
+    // Adds the entry of `term`, its postings appended to `entries` by `write`.
+    template <std::invocable<std::string&> F>
+    void add(std::string_view term, F&& write) {
         if (ends.empty()) first = term;
         entries.push_back(char(term.size()));
         entries += term;
-        entries += postings;
+        write(entries);
         ends.push_back(std::uint32_t(entries.size()));
+    }
+    void add(std::string_view term, std::string_view postings) {
+        add(term, [&](std::string& out) { out += postings; });
     }
     bool empty() const { return ends.empty(); }
     std::string encode() const {
@@ -244,10 +253,16 @@ struct block_builder {
 class segment_writer {
   public:
     explicit segment_writer(std::uint32_t segment) : segment_(segment) {}
-    void add(std::string_view term, std::string_view postings) {
-        block_.add(term, postings);
-        bytes_ += 1 + term.size() + postings.size();
+    // Adds the entry of `term`, its postings appended to the string given to `write`.
+    template <std::invocable<std::string&> F>
+    void add(std::string_view term, F&& write) {
+        auto before = block_.entries.size();
+        block_.add(term, write);
+        bytes_ += block_.entries.size() - before;
         if (block_.entries.size() >= block_bytes) close();
+    }
+    void add(std::string_view term, std::string_view postings) {
+        add(term, [&](std::string& out) { out += postings; });
     }
     std::size_t bytes() const { return bytes_; }
     // Writes the blocks; with `append`, the segment's keys come after every other.
@@ -838,24 +853,29 @@ struct content_index::segment_builder final : store::deferred_write {
     std::vector<std::size_t> starts;
     // Every word of the records in order, as the id of its term (terms are numbered as they come).
     std::vector<std::uint32_t> words;
-    std::unordered_map<std::string, std::uint32_t> ids;
-    std::vector<const std::string*> terms;  // by id
-    std::vector<std::string> analyzed;
+    boost::unordered_flat_map<std::string_view, std::uint32_t> ids;
+    std::vector<std::string_view> terms;  // by id, their text in `arena`
+    std::pmr::monotonic_buffer_resource arena;
 
     segment_builder(const content_index& index, std::uint32_t first) : index(index), first(first) {}
 
     void add(const content_record& r) {
-        analyzed.clear();
-        analyze(r.text, analyzed);
         starts.push_back(words.size());
-        for (auto& w : analyzed) {
-            auto [it, added] = ids.try_emplace(w, std::uint32_t(terms.size()));
-            if (added) terms.push_back(&it->first);
+        for_each_token(r.text, [&](std::string_view word) {
+            auto it = ids.find(word);
+            if (it == ids.end()) {
+                auto text = static_cast<char*>(arena.allocate(word.size(), 1));
+                std::copy(word.begin(), word.end(), text);
+                it = ids.emplace(std::string_view(text, word.size()), std::uint32_t(terms.size()))
+                         .first;
+                terms.push_back(it->first);
+            }
             words.push_back(it->second);
-        }
-        lengths.push_back(encode_length(analyzed.size()));
+        });
+        auto count = words.size() - starts.back();
+        lengths.push_back(encode_length(count));
         sessions.push_back(r.session);
-        tokens.push_back((tokens.empty() ? 0 : tokens.back()) + analyzed.size());
+        tokens.push_back((tokens.empty() ? 0 : tokens.back()) + count);
     }
 
     std::size_t mark() const override { return sessions.size(); }
@@ -893,11 +913,11 @@ struct content_index::segment_builder final : store::deferred_write {
             if (group[t + 1] == group[t]) continue;
             std::uint64_t head = 0;
             for (std::size_t i = 0; i < 8; ++i)
-                head = head << 8 | (i < terms[t]->size() ? std::uint8_t((*terms[t])[i]) : 0);
+                head = head << 8 | (i < terms[t].size() ? std::uint8_t(terms[t][i]) : 0);
             sorted.push_back({head, t});
         }
         std::sort(sorted.begin(), sorted.end(), [&](auto& a, auto& b) {
-            return a.head != b.head ? a.head < b.head : *terms[a.term] < *terms[b.term];
+            return a.head != b.head ? a.head < b.head : terms[a.term] < terms[b.term];
         });
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
@@ -908,7 +928,7 @@ struct content_index::segment_builder final : store::deferred_write {
             postings.clear();
             for (auto i = group[t]; i < group[t + 1]; ++i)
                 postings.add(numbers[i], lengths[numbers[i] - first]);
-            out.add(*terms[t], postings.write());
+            out.add(terms[t], [&](std::string& out) { postings.write(out); });
         }
         out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 
@@ -1071,7 +1091,7 @@ bool content_index::merge_step(store::transaction& txn) {
         if (parts.size() == 1)
             out.add(*least, parts[0]);  // a term of one source moves as it is
         else
-            out.add(*least, concatenate(parts));
+            out.add(*least, [&](std::string& out) { concatenate(parts, out); });
     }
     runs.clear();
     out.write(txn, blocks_, false);

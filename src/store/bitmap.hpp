@@ -46,10 +46,17 @@ inline std::uint64_t bitmap_cardinality(std::string_view raw) {
     return count;
 }
 
-inline std::string write_bitmap(Roaring& r) {
+// Appends the bitmap to `out`.
+inline void append_bitmap(Roaring& r, std::string& out) {
     r.runOptimize();
-    std::string out(r.getSizeInBytes(), '\0');
-    r.write(out.data());
+    auto at = out.size();
+    out.resize(at + r.getSizeInBytes());
+    r.write(out.data() + at);
+}
+
+inline std::string write_bitmap(Roaring& r) {
+    std::string out;
+    append_bitmap(r, out);
     return out;
 }
 

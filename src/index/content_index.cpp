@@ -78,6 +78,25 @@ double decode_length(std::uint8_t code) {
     return code < 128 ? code : 127 * std::exp2((code - 127) / 16.0);
 }
 
+// A term with its first 8 bytes as a big-endian number, which orders most pairs of terms in one
+// comparison; ordered as the bytes of the terms are.
+struct ordered_term {
+    std::uint64_t head = 0;
+    std::string_view text;
+
+    ordered_term() = default;
+    explicit ordered_term(std::string_view text) : text(text) {
+        for (std::size_t i = 0; i < 8; ++i)
+            head = head << 8 | (i < text.size() ? std::uint8_t(text[i]) : 0);
+    }
+    friend bool operator==(const ordered_term& a, const ordered_term& b) {
+        return a.head == b.head && a.text == b.text;
+    }
+    friend bool operator<(const ordered_term& a, const ordered_term& b) {
+        return a.head != b.head ? a.head < b.head : a.text < b.text;
+    }
+};
+
 // A term's postings in one segment: [u32 count][count term frequencies, one byte each (at most
 // 255)][count record lengths][the portable Roaring bitmap of the record numbers]. The i-th
 // frequency and length belong to the i-th record number in ascending order.
@@ -139,15 +158,22 @@ struct postings_builder {
 
 // Appends the postings of adjacent segments, given in ascending order of their records, as one.
 void concatenate(const std::vector<std::string_view>& parts, std::string& out) {
-    Roaring numbers;
-    std::string tf, length;
+    std::uint32_t count = 0;
+    for (auto raw : parts)
+        count += postings_view(raw).count;
+    store::append_u32(out, count);
     for (auto raw : parts) {
         postings_view p(raw);
-        numbers |= p.numbers();
-        tf.append(reinterpret_cast<const char*>(p.tf), p.count);
-        length.append(reinterpret_cast<const char*>(p.length), p.count);
+        out.append(reinterpret_cast<const char*>(p.tf), p.count);
     }
-    append_postings(out, numbers, tf, length);
+    for (auto raw : parts) {
+        postings_view p(raw);
+        out.append(reinterpret_cast<const char*>(p.length), p.count);
+    }
+    Roaring numbers;
+    for (auto raw : parts)
+        numbers |= postings_view(raw).numbers();
+    store::append_bitmap(numbers, out);
 }
 
 // The postings without the records in `gone`, or an empty string when none remains.
@@ -310,7 +336,8 @@ class segment_terms {
         settle();
     }
     bool valid() const { return block_.has_value(); }
-    std::string_view term() const { return term_; }
+    std::string_view term() const { return term_.text; }
+    const ordered_term& ordered() const { return term_; }
     std::string_view postings() const { return block_->postings(at_); }
     void next() {
         ++at_;
@@ -328,13 +355,13 @@ class segment_terms {
             block_.emplace(cursor_.value());
             at_ = 0;
         }
-        term_ = block_->term(at_);
+        term_ = ordered_term(block_->term(at_));
     }
     store::cursor cursor_;
     std::string prefix_;
     std::optional<block_view> block_;
     std::size_t at_ = 0;
-    std::string_view term_;
+    ordered_term term_;
 };
 
 // A term's postings in one segment, if it has any, found with a cursor on the blocks.
@@ -409,11 +436,47 @@ std::optional<std::size_t> choose_merge(const std::vector<segment>& segments) {
     return best;
 }
 
-json::object to_json(const content_record& r) {
-    return {{"s", r.session}, {"c", r.channel}, {"t", r.type},     {"x", r.text},
-            {"b", r.start},   {"e", r.end},     {"r", r.record_id}};
+// A record as stored: a format byte (1), [u64 session][i64 channel][i64 start][i64 end], the type
+// and the text each as [u32 length][bytes], then its record_id as JSON text when it has one.
+constexpr char record_format = 1;
+
+std::string encode_record(const content_record& r) {
+    auto id = r.record_id.empty() ? std::string() : json::serialize(r.record_id);
+    std::string out;
+    out.reserve(41 + r.type.size() + r.text.size() + id.size());
+    out.push_back(record_format);
+    store::append_u64(out, r.session);
+    store::append_i64(out, r.channel);
+    store::append_i64(out, r.start);
+    store::append_i64(out, r.end);
+    for (auto* field : {&r.type, &r.text}) {
+        store::append_u32(out, std::uint32_t(field->size()));
+        out += *field;
+    }
+    out += id;
+    return out;
 }
 
+content_record decode_record(std::string_view raw) {
+    auto damaged = [] { throw std::runtime_error("a content record is damaged"); };
+    if (raw.size() < 33 || raw[0] != record_format) damaged();
+    content_record r;
+    r.session = store::read_u64(raw, 1);
+    r.channel = store::read_i64(raw, 9);
+    r.start = store::read_i64(raw, 17);
+    r.end = store::read_i64(raw, 25);
+    std::size_t at = 33;
+    for (auto* field : {&r.type, &r.text}) {
+        if (raw.size() - at < 4 || raw.size() - at - 4 < store::read_u32(raw, at)) damaged();
+        auto length = store::read_u32(raw, at);
+        field->assign(raw.substr(at + 4, length));
+        at += 4 + length;
+    }
+    if (at < raw.size()) r.record_id = json::parse(raw.substr(at)).as_object();
+    return r;
+}
+
+// A record as stores written before the binary layout kept it.
 content_record from_json(const json::object& o) {
     content_record r;
     r.session = o.at("s").to_number<std::uint64_t>();
@@ -903,32 +966,21 @@ struct content_index::segment_builder final : store::deferred_write {
             for (auto w = starts[r]; w < (r + 1 < starts.size() ? starts[r + 1] : words.size());
                  ++w)
                 numbers[at[words[w]]++] = first + r;
-        // The terms in byte order: by their first 8 bytes as a number, then by the rest.
-        struct ordered {
-            std::uint64_t head;
-            std::uint32_t term;
-        };
-        std::vector<ordered> sorted;
-        for (std::uint32_t t = 0; t < terms.size(); ++t) {
-            if (group[t + 1] == group[t]) continue;
-            std::uint64_t head = 0;
-            for (std::size_t i = 0; i < 8; ++i)
-                head = head << 8 | (i < terms[t].size() ? std::uint8_t(terms[t][i]) : 0);
-            sorted.push_back({head, t});
-        }
-        std::sort(sorted.begin(), sorted.end(), [&](auto& a, auto& b) {
-            return a.head != b.head ? a.head < b.head : terms[a.term] < terms[b.term];
-        });
+        // The terms in byte order.
+        std::vector<std::pair<ordered_term, std::uint32_t>> sorted;
+        for (std::uint32_t t = 0; t < terms.size(); ++t)
+            if (group[t + 1] != group[t]) sorted.emplace_back(ordered_term(terms[t]), t);
+        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
         segment_writer out(id);
         postings_builder postings;
-        for (auto [head, t] : sorted) {
+        for (auto& [term, t] : sorted) {
             postings.clear();
             for (auto i = group[t]; i < group[t + 1]; ++i)
                 postings.add(numbers[i], lengths[numbers[i] - first]);
-            out.add(terms[t], [&](std::string& out) { postings.write(out); });
+            out.add(term.text, [&](std::string& out) { postings.write(out); });
         }
         out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 
@@ -972,6 +1024,32 @@ content_index::content_index(store::environment& env) {
 }
 
 void content_index::upgrade(store::environment& env) {
+    // A store written before records were binary: its records are rewritten in transactions of
+    // 10,000; until the last, the stat "record_upgrade" holds the key where the next one starts.
+    for (;;) {
+        std::vector<std::pair<std::string, std::string>> batch;
+        std::optional<std::string> next;
+        {
+            auto txn = env.read();
+            auto progress = txn.get(stats_, "record_upgrade");
+            auto c = txn.open_cursor(records_);
+            bool ok = progress ? c.seek(*progress) : c.first();
+            if (!progress && (!ok || !c.value().starts_with('{'))) break;
+            for (; ok && batch.size() < 10000; ok = c.next())
+                batch.emplace_back(c.key(),
+                                   encode_record(from_json(json::parse(c.value()).as_object())));
+            if (ok) next = std::string(c.key());
+        }
+        env.write([&](store::transaction& txn) {
+            for (auto& [key, value] : batch)
+                txn.put(records_, key, value);
+            if (next)
+                txn.put(stats_, "record_upgrade", *next);
+            else
+                txn.erase(stats_, "record_upgrade");
+        });
+        if (!next) break;
+    }
     // A store written before segments (postings by term and chunk) or before blocks (postings by
     // segment and term): drop the old postings and index the records again, in batches of
     // consecutive numbers.
@@ -995,7 +1073,7 @@ void content_index::upgrade(store::environment& env) {
                 batch.reset();
             }
             if (!batch) batch.emplace(*this, number);
-            batch->add(from_json(json::parse(c.value()).as_object()));
+            batch->add(decode_record(c.value()));
         }
         if (batch) batch->write(txn);
     });
@@ -1022,7 +1100,7 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
         throw std::logic_error("content records were numbered outside their segment");
     auto number = first;
     for (auto& r : records) {
-        txn.put(records_, u32_key(number), json::serialize(to_json(r)));
+        txn.put(records_, u32_key(number), encode_record(r));
         txn.put(by_session_, session_key(r.session, number), {});
         segment.add(r);
         ++number;
@@ -1074,9 +1152,9 @@ bool content_index::merge_step(store::transaction& txn) {
     std::vector<std::string_view> parts;
     bool done = false;
     for (;;) {
-        std::optional<std::string_view> least;
+        std::optional<ordered_term> least;
         for (auto& r : runs)
-            if (r.valid() && (!least || r.term() < *least)) least = r.term();
+            if (r.valid() && (!least || r.ordered() < *least)) least = r.ordered();
         if (!least) {
             done = true;
             break;
@@ -1084,14 +1162,14 @@ bool content_index::merge_step(store::transaction& txn) {
         if (out.bytes() >= merge_bytes) break;
         parts.clear();
         for (auto& r : runs)
-            if (r.valid() && r.term() == *least) {
+            if (r.valid() && r.ordered() == *least) {
                 parts.push_back(r.postings());
                 r.next();
             }
         if (parts.size() == 1)
-            out.add(*least, parts[0]);  // a term of one source moves as it is
+            out.add(least->text, parts[0]);  // a term of one source moves as it is
         else
-            out.add(*least, [&](std::string& out) { concatenate(parts, out); });
+            out.add(least->text, [&](std::string& out) { concatenate(parts, out); });
     }
     runs.clear();
     out.write(txn, blocks_, false);
@@ -1127,7 +1205,7 @@ std::optional<content_record> content_index::record(const store::transaction& tx
                                                     std::uint32_t number) const {
     auto raw = txn.get(records_, u32_key(number));
     if (!raw) return std::nullopt;
-    return from_json(json::parse(*raw).as_object());
+    return decode_record(*raw);
 }
 
 void content_index::scan_session(

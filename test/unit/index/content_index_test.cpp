@@ -3,6 +3,7 @@
 #include "index/content_index.hpp"
 #include "index/analyzer.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -473,6 +474,52 @@ BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_segments) {
     BOOST_TEST(s.search(9, "old").size() == 3u);
     BOOST_TEST(s.search(9, "\"words 2\"").size() == 1u);
     BOOST_TEST(!s.env->read().open_cursor(s.env->open_table("content.postings")).first());
+}
+
+// Records as stores kept them before the binary layout: JSON, each rewritten once when the store
+// opens; `interrupted` leaves the first record rewritten and the stat saying where to go on.
+void check_json_records_rewritten(bool interrupted) {
+    temp_store s;
+    s.add(9, {"first words", "second words", "third words"});
+    s.content.reset();
+    auto records = s.env->open_table("content.records"), stats = s.env->open_table("content.stats");
+    s.env->write([&](store::transaction& txn) {
+        for (char n = interrupted ? 1 : 0; n < 3; ++n)
+            txn.put(records, std::string("\0\0\0", 3) + n,
+                    R"({"s":9,"c":-2,"t":"screen","x":")" + std::string(n == 2 ? "third" : "old") +
+                        R"( words","b":-5,"e":7,"r":{"begin":3}})");
+        if (interrupted) txn.put(stats, "record_upgrade", std::string("\0\0\0\1", 4));
+    });
+    s.content = std::make_unique<index::content_index>(*s.env);
+    auto txn = s.env->read();
+    BOOST_TEST(!txn.get(stats, "record_upgrade"));
+    auto c = txn.open_cursor(records);
+    for (bool ok = c.first(); ok; ok = c.next())
+        BOOST_TEST(c.value().front() == '\1');
+    std::vector<index::content_record> read;
+    s.content->scan_session(txn, 9, [&](std::uint32_t, const index::content_record& r) {
+        read.push_back(r);
+        return true;
+    });
+    BOOST_TEST_REQUIRE(read.size() == 3u);
+    BOOST_TEST(read[0].text == (interrupted ? "first words" : "old words"));
+    auto& third = read[2];
+    BOOST_TEST(third.session == 9u);
+    BOOST_TEST(third.channel == -2);
+    BOOST_TEST(third.type == "screen");
+    BOOST_TEST(third.text == "third words");
+    BOOST_TEST(third.start == -5);
+    BOOST_TEST(third.end == 7);
+    BOOST_TEST(boost::json::serialize(third.record_id) == R"({"begin":3})");
+    BOOST_TEST(s.search(9, "words").size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(rewrites_records_written_as_json) {
+    check_json_records_rewritten(false);
+}
+
+BOOST_AUTO_TEST_CASE(finishes_an_interrupted_rewrite_of_json_records) {
+    check_json_records_rewritten(true);
 }
 
 BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_blocks) {

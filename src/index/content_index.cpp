@@ -33,9 +33,7 @@ namespace {
 
 constexpr double bm25_k1 = 1.2, bm25_b = 0.75;
 constexpr std::size_t max_expanded_terms = 65536;
-// A merge joins this many adjacent segments, when the result is at least twice the largest of
-// them and holds at most max_merged_records record numbers.
-constexpr std::size_t merge_width = 8;
+// A merge (of content_index::merge_width segments) holds at most this many record numbers.
 constexpr std::uint32_t max_merged_records = 1u << 20;
 // Bytes of postings a merge step writes, which bound its write transaction.
 constexpr std::size_t merge_bytes = 1 << 20;
@@ -423,9 +421,9 @@ std::vector<segment> searched_segments(const store::transaction& txn, store::tab
 std::optional<std::size_t> choose_merge(const std::vector<segment>& segments) {
     std::optional<std::size_t> best;
     std::uint64_t best_total = 0;
-    for (std::size_t i = 0; i + merge_width <= segments.size(); ++i) {
+    for (std::size_t i = 0; i + content_index::merge_width <= segments.size(); ++i) {
         std::uint64_t total = 0, largest = 0;
-        for (std::size_t j = i; j < i + merge_width; ++j) {
+        for (std::size_t j = i; j < i + content_index::merge_width; ++j) {
             std::uint64_t size = segments[j].end - segments[j].first;
             total += size;
             largest = std::max(largest, size);

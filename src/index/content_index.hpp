@@ -44,6 +44,11 @@ struct session_match {
 
 class content_index {
   public:
+    // A merge joins this many adjacent segments, when the result is at least twice the largest of
+    // them: each record's postings are rewritten about log16 of (the store's records / a commit's)
+    // times, and a store holds at most 15 segments of each size.
+    static constexpr std::size_t merge_width = 16;
+
     explicit content_index(store::environment& env);
 
     // Stores and indexes the records; they are searchable once the transaction commits. The

@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
     auto word = [&] {
         return rng() % 3 ? "w" + std::to_string(rng() % 100000) : "c" + std::to_string(rng() % 50);
     };
-    for (int write = 0; write < 16; ++write) {
+    for (std::size_t write = 0; write < index::content_index::merge_width; ++write) {
         std::vector<std::string> texts;
         for (int i = 0; i < 2500; ++i) {
             std::string t;
@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
         ++steps;
         BOOST_TEST_REQUIRE((answers() == before), "after merge step " << steps);
     }
-    // Two merges of 8 writes each, the first in several steps; then the 2 segments stay.
+    // One merge of every write, in several steps; then the one segment stays.
     BOOST_TEST(steps > 4);
     s.content.reset();
     s.env.reset();
@@ -422,7 +422,7 @@ BOOST_AUTO_TEST_CASE(writes_of_one_transaction_share_a_segment) {
 BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
     temp_store s;
     std::vector<std::vector<std::string>> kept;  // the words of session 1's records
-    for (std::uint64_t write = 0; write < 8; ++write) {
+    for (std::uint64_t write = 0; write < index::content_index::merge_width; ++write) {
         std::vector<std::string> texts;
         for (int i = 0; i < 400; ++i) {
             texts.push_back("common t" + std::to_string(write * 1000 + std::uint64_t(i)) + " x" +

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <memory_resource>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -532,7 +533,8 @@ struct term_postings {
         Roaring numbers;
         const std::uint8_t* tf;
         const std::uint8_t* length;
-        std::vector<std::uint32_t> decoded = {};  // `numbers` as an array, once a walk needs it
+        // `numbers` as an array, once a walk needs it (not zeroed first: it may be long)
+        std::unique_ptr<std::uint32_t[]> decoded = {};
     };
     std::vector<part> parts;
     Roaring set;  // every part's numbers
@@ -782,12 +784,13 @@ struct content_query {
                                 part.numbers.rank(*at) - 1);
                     continue;
                 }
-                if (part.decoded.empty()) {
-                    part.decoded.resize(part.numbers.cardinality());
-                    part.numbers.toUint32Array(part.decoded.data());
+                auto count = part.numbers.cardinality();
+                if (!part.decoded) {
+                    part.decoded = std::make_unique_for_overwrite<std::uint32_t[]>(count);
+                    part.numbers.toUint32Array(part.decoded.get());
                 }
                 // Step through the shorter of the two, galloping through the other.
-                auto& postings = part.decoded;
+                std::span<const std::uint32_t> postings(part.decoded.get(), count);
                 if (postings.size() < wanted) {
                     auto at = from;
                     for (std::uint64_t i = 0; i < postings.size() && at != to; ++i) {
@@ -821,19 +824,33 @@ struct content_query {
     // The `size` best of `set`, best first. Terms are taken by weight, highest first, each ranking
     // the records of `set` it holds that no earlier term held: once the worst kept beats what the
     // records holding only later terms could reach (MaxScore), they are not ranked.
+    // The `size` best of the records offered.
+    struct best_ranked {
+        std::size_t size;
+        std::vector<ranked> heap = {};  // the worst on top
+
+        bool full() const { return heap.size() == size; }
+        const ranked& worst() const { return heap.front(); }
+        void offer(const ranked& r) {
+            if (heap.size() < size) {
+                heap.push_back(r);
+                std::push_heap(heap.begin(), heap.end(), better);
+            } else if (better(r, heap.front())) {
+                std::pop_heap(heap.begin(), heap.end(), better);
+                heap.back() = r;
+                std::push_heap(heap.begin(), heap.end(), better);
+            }
+        }
+        // Best first.
+        std::vector<ranked> sorted() && {
+            std::sort_heap(heap.begin(), heap.end(), better);
+            return std::move(heap);
+        }
+    };
+
     std::vector<ranked> best_of(const Roaring& set, std::size_t size) {
         if (size == 0) return {};
-        std::vector<ranked> best;  // a heap, the worst on top
-        auto offer = [&](const ranked& r) {
-            if (best.size() < size) {
-                best.push_back(r);
-                std::push_heap(best.begin(), best.end(), better);
-            } else if (better(r, best.front())) {
-                std::pop_heap(best.begin(), best.end(), better);
-                best.back() = r;
-                std::push_heap(best.begin(), best.end(), better);
-            }
-        };
+        best_ranked best{size};
         std::vector<const scored_term*> order;
         double reach = 0;  // above any rank of a record holding only the terms not taken yet
         for (auto& s : scoring) {
@@ -842,10 +859,10 @@ struct content_query {
         }
         std::sort(order.begin(), order.end(),
                   [](auto* x, auto* y) { return x->weight > y->weight; });
-        auto beaten = [&] { return best.size() == size && best.front().rank >= reach; };
+        auto beaten = [&] { return best.full() && best.worst().rank >= reach; };
         Roaring rest = set;
         for (auto* s : order) {
-            if (beaten()) return sorted(std::move(best));
+            if (beaten()) return std::move(best).sorted();
             Roaring part = rest & s->postings->set;
             rest -= part;
             reach -= std::max(0.0, s->weight) * (bm25_k1 + 1);
@@ -853,19 +870,14 @@ struct content_query {
             part.toUint32Array(numbers.data());
             auto rank = ranks(numbers);
             for (std::size_t i = 0; i < numbers.size(); ++i)
-                offer({rank[i], numbers[i]});
+                best.offer({rank[i], numbers[i]});
         }
         // The records holding no scoring term rank 0: by number, until one cannot enter.
         for (auto n : rest) {
-            if (best.size() == size && !better({0, n}, best.front())) break;
-            offer({0, n});
+            if (best.full() && !better({0, n}, best.worst())) break;
+            best.offer({0, n});
         }
-        return sorted(std::move(best));
-    }
-
-    static std::vector<ranked> sorted(std::vector<ranked> heap) {
-        std::sort_heap(heap.begin(), heap.end(), better);
-        return heap;
+        return std::move(best).sorted();
     }
 
     // The `limit` best-ranked matching records that still exist, best first (ties by record
@@ -881,21 +893,28 @@ struct content_query {
                 take(r);
             return out;
         }
-        // Phrases: every candidate ranked once, then verified best first until enough pass.
+        // Phrases: every candidate ranked once, then verified best first until enough pass, in
+        // batches of the best not verified yet (4 times the limit, then 8 times more each time).
         std::vector<std::uint32_t> numbers(c.set.cardinality());
         c.set.toUint32Array(numbers.data());
         auto rank = ranks(numbers);
-        std::vector<ranked> heap(numbers.size());
-        for (std::size_t i = 0; i < numbers.size(); ++i)
-            heap[i] = {rank[i], numbers[i]};
-        auto worse = [](const ranked& a, const ranked& b) { return better(b, a); };
-        std::make_heap(heap.begin(), heap.end(), worse);
-        for (auto end = heap.end(); out.size() < limit && end != heap.begin();) {
-            std::pop_heap(heap.begin(), end, worse);
-            auto& r = *--end;
-            if (!c.verify(r.number, words_of(r.number))) continue;
-            words.erase(r.number);
-            take(r);
+        std::optional<ranked> verified;  // the last verified, worse than every one before
+        auto grown = [&](std::size_t size, std::size_t times) {
+            return size > numbers.size() / times ? numbers.size() : size * times;
+        };
+        for (auto size = grown(limit, 4); out.size() < limit; size = grown(size, 8)) {
+            best_ranked batch{size};
+            for (std::size_t i = 0; i < numbers.size(); ++i)
+                if (ranked r{rank[i], numbers[i]}; !verified || better(*verified, r))
+                    batch.offer(r);
+            if (batch.heap.empty()) break;
+            for (auto& r : std::move(batch).sorted()) {
+                if (out.size() == limit) break;
+                verified = r;
+                if (!c.verify(r.number, words_of(r.number))) continue;
+                words.erase(r.number);
+                take(r);
+            }
         }
         return out;
     }

@@ -144,6 +144,22 @@ BOOST_AUTO_TEST_CASE(a_limited_search_gives_the_best_of_the_whole_ranking) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_phrase_search_verifies_past_the_best_ranked_candidates) {
+    // Hundreds of short records hold both words in the wrong order and outrank the few longer
+    // ones that hold the phrase: verification goes on through several batches of candidates.
+    temp_store s;
+    std::vector<std::string> texts(300, "beta alpha");
+    texts.insert(texts.begin() + 100, "one two three alpha beta");
+    texts.push_back("alpha beta one two three four");
+    texts.push_back("one two three four five alpha beta");
+    s.add(1, texts);
+    BOOST_TEST(
+        (s.search(1, "\"alpha beta\"", 2) ==
+         std::vector<std::string>{"one two three alpha beta", "alpha beta one two three four"}));
+    BOOST_TEST(s.search(1, "\"alpha beta\"").size() == 3u);
+    BOOST_TEST(s.search(1, "\"alpha beta\"", 1000).size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(rejects_fields_content_does_not_have) {
     temp_store s;
     s.add(1, {"x"});

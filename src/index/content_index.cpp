@@ -466,8 +466,9 @@ content_record decode_record(std::string_view raw) {
     r.end = store::read_i64(raw, 25);
     std::size_t at = 33;
     for (auto* field : {&r.type, &r.text}) {
-        if (raw.size() - at < 4 || raw.size() - at - 4 < store::read_u32(raw, at)) damaged();
+        if (raw.size() - at < 4) damaged();
         auto length = store::read_u32(raw, at);
+        if (raw.size() - at - 4 < length) damaged();
         field->assign(raw.substr(at + 4, length));
         at += 4 + length;
     }
@@ -775,8 +776,8 @@ struct content_query {
                 auto from =
                     std::lower_bound(numbers.begin(), numbers.end(), part.numbers.minimum());
                 auto to = std::upper_bound(from, numbers.end(), part.numbers.maximum());
-                auto wanted = std::uint64_t(to - from);
-                if (wanted * 64 < part.numbers.cardinality()) {
+                auto wanted = std::uint64_t(to - from), count = part.numbers.cardinality();
+                if (wanted * 64 < count) {
                     // Few records to rank in a long part: look each one up.
                     for (auto at = from; at != to; ++at)
                         if (part.numbers.contains(*at))
@@ -784,7 +785,6 @@ struct content_query {
                                 part.numbers.rank(*at) - 1);
                     continue;
                 }
-                auto count = part.numbers.cardinality();
                 if (!part.decoded) {
                     part.decoded = std::make_unique_for_overwrite<std::uint32_t[]>(count);
                     part.numbers.toUint32Array(part.decoded.get());

@@ -106,8 +106,7 @@ struct postings_view {
     std::string_view bitmap;
 
     explicit postings_view(std::string_view raw) {
-        if (raw.size() < 4 || raw.size() - 4 < 2 * std::size_t(store::read_u32(raw)))
-            throw std::runtime_error("content postings are damaged");
+        if (raw.size() < 4 || raw.size() - 4 < 2 * std::size_t(store::read_u32(raw))) damaged();
         count = store::read_u32(raw);
         tf = reinterpret_cast<const std::uint8_t*>(raw.data() + 4);
         length = tf + count;
@@ -115,12 +114,22 @@ struct postings_view {
     }
     Roaring numbers() const {
         auto out = store::read_bitmap(bitmap);
-        if (out.cardinality() != count) throw std::runtime_error("content postings are damaged");
+        if (out.cardinality() != count) damaged();
         return out;
     }
+    // Appends the record numbers to `out`, which must end below them.
+    void append_numbers(std::vector<std::uint32_t>& out) const {
+        auto before = out.size();
+        store::append_values(bitmap, out);
+        if (out.size() - before != count || (before > 0 && out[before] <= out[before - 1]))
+            damaged();
+    }
+
+  private:
+    [[noreturn]] static void damaged() { throw std::runtime_error("content postings are damaged"); }
 };
 
-void append_postings(std::string& out, Roaring& numbers, std::string_view tf,
+void append_postings(std::string& out, std::span<const std::uint32_t> numbers, std::string_view tf,
                      std::string_view length) {
     store::append_u32(out, std::uint32_t(tf.size()));
     out += tf;
@@ -144,10 +153,7 @@ struct postings_builder {
         tf.push_back(1);
         length.push_back(char(record_length));
     }
-    void write(std::string& out) const {
-        Roaring r(numbers.size(), numbers.data());
-        append_postings(out, r, tf, length);
-    }
+    void write(std::string& out) const { append_postings(out, numbers, tf, length); }
     void clear() {
         numbers.clear();
         tf.clear();
@@ -155,8 +161,10 @@ struct postings_builder {
     }
 };
 
-// Appends the postings of adjacent segments, given in ascending order of their records, as one.
-void concatenate(const std::vector<std::string_view>& parts, std::string& out) {
+// Appends the postings of adjacent segments, given in ascending order of their records, as one;
+// `numbers` is scratch space.
+void concatenate(const std::vector<std::string_view>& parts, std::vector<std::uint32_t>& numbers,
+                 std::string& out) {
     std::uint32_t count = 0;
     for (auto raw : parts)
         count += postings_view(raw).count;
@@ -169,29 +177,28 @@ void concatenate(const std::vector<std::string_view>& parts, std::string& out) {
         postings_view p(raw);
         out.append(reinterpret_cast<const char*>(p.length), p.count);
     }
-    Roaring numbers;
+    numbers.clear();
     for (auto raw : parts)
-        numbers |= postings_view(raw).numbers();
+        postings_view(raw).append_numbers(numbers);
     store::append_bitmap(numbers, out);
 }
 
 // The postings without the records in `gone`, or an empty string when none remains.
 std::string without(std::string_view raw, const Roaring& gone) {
     postings_view p(raw);
-    Roaring numbers = p.numbers();
+    std::vector<std::uint32_t> numbers, kept;
+    p.append_numbers(numbers);
     std::string tf, length;
-    std::size_t i = 0;
-    for (auto n : numbers) {
-        if (!gone.contains(n)) {
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+        if (!gone.contains(numbers[i])) {
+            kept.push_back(numbers[i]);
             tf.push_back(char(p.tf[i]));
             length.push_back(char(p.length[i]));
         }
-        ++i;
     }
-    if (tf.empty()) return {};
-    numbers -= gone;
+    if (kept.empty()) return {};
     std::string out;
-    append_postings(out, numbers, tf, length);
+    append_postings(out, kept, tf, length);
     return out;
 }
 
@@ -1167,6 +1174,7 @@ bool content_index::merge_step(store::transaction& txn) {
     }
     segment_writer out(target->id);
     std::vector<std::string_view> parts;
+    std::vector<std::uint32_t> numbers;
     bool done = false;
     for (;;) {
         std::optional<ordered_term> least;
@@ -1186,7 +1194,7 @@ bool content_index::merge_step(store::transaction& txn) {
         if (parts.size() == 1)
             out.add(least->text, parts[0]);  // a term of one source moves as it is
         else
-            out.add(least->text, [&](std::string& out) { concatenate(parts, out); });
+            out.add(least->text, [&](std::string& out) { concatenate(parts, numbers, out); });
     }
     runs.clear();
     out.write(txn, blocks_, false);

@@ -3,11 +3,11 @@
 
 #include <roaring/roaring.hh>
 
-#include <bit>
 #include <cstdint>
-#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace audex::store {
 
@@ -17,34 +17,11 @@ inline Roaring read_bitmap(std::string_view raw) {
 
 // The number of values of a stored bitmap, from the header of the portable format (the key and
 // cardinality of each container) without reading the containers.
-inline std::uint64_t bitmap_cardinality(std::string_view raw) {
-    static_assert(std::endian::native == std::endian::little, "the format is little-endian");
-    constexpr std::uint32_t with_runs = 12347, without_runs = 12346;  // the format's cookies
-    auto u32 = [&](std::size_t at) {
-        std::uint32_t v = 0;
-        if (at + 4 <= raw.size()) std::memcpy(&v, raw.data() + at, 4);
-        return v;
-    };
-    std::uint32_t cookie = u32(0), containers;
-    std::size_t at;
-    if ((cookie & 0xffff) == with_runs) {
-        containers = (cookie >> 16) + 1;
-        at = 4 + (containers + 7) / 8;  // after the bitset of run containers
-    } else if (cookie == without_runs) {
-        containers = u32(4);
-        at = 8;
-    } else {
-        return read_bitmap(raw).cardinality();  // rejected there as the format it is not
-    }
-    if (raw.size() < at + 4ull * containers) return read_bitmap(raw).cardinality();
-    std::uint64_t count = 0;
-    for (std::uint32_t i = 0; i < containers; ++i) {
-        std::uint16_t less_one;  // a container holds 1 to 65,536 values
-        std::memcpy(&less_one, raw.data() + at + 4 * i + 2, 2);
-        count += less_one + 1u;
-    }
-    return count;
-}
+std::uint64_t bitmap_cardinality(std::string_view raw);
+
+// Appends the values of a stored bitmap to `out`, in ascending order, without building a bitmap.
+// Throws std::runtime_error when `raw` is not a portable serialization.
+void append_values(std::string_view raw, std::vector<std::uint32_t>& out);
 
 // Appends the bitmap to `out`.
 inline void append_bitmap(Roaring& r, std::string& out) {
@@ -53,6 +30,10 @@ inline void append_bitmap(Roaring& r, std::string& out) {
     out.resize(at + r.getSizeInBytes());
     r.write(out.data() + at);
 }
+
+// Appends the bitmap of `values` (ascending, distinct) to `out`, byte for byte as the bitmap
+// built of them would be written, without building it.
+void append_bitmap(std::span<const std::uint32_t> values, std::string& out);
 
 inline std::string write_bitmap(Roaring& r) {
     std::string out;

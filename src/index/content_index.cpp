@@ -7,6 +7,7 @@
 #include "store/bitmap.hpp"
 #include "store/keys.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -165,21 +166,18 @@ struct postings_builder {
 // `numbers` is scratch space.
 void concatenate(const std::vector<std::string_view>& parts, std::vector<std::uint32_t>& numbers,
                  std::string& out) {
+    boost::container::small_vector<postings_view, content_index::merge_width> views;
     std::uint32_t count = 0;
     for (auto raw : parts)
-        count += postings_view(raw).count;
+        count += views.emplace_back(raw).count;
     store::append_u32(out, count);
-    for (auto raw : parts) {
-        postings_view p(raw);
+    for (auto& p : views)
         out.append(reinterpret_cast<const char*>(p.tf), p.count);
-    }
-    for (auto raw : parts) {
-        postings_view p(raw);
+    for (auto& p : views)
         out.append(reinterpret_cast<const char*>(p.length), p.count);
-    }
     numbers.clear();
-    for (auto raw : parts)
-        postings_view(raw).append_numbers(numbers);
+    for (auto& p : views)
+        p.append_numbers(numbers);
     store::append_bitmap(numbers, out);
 }
 

@@ -1,7 +1,9 @@
 // Key codecs: fixed-width big-endian integers so that LMDB's byte order is numeric order.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -23,10 +25,9 @@ inline void append_u32(std::string& out, std::uint32_t v) {
 }
 
 inline std::uint32_t read_u32(std::string_view bytes, std::size_t offset = 0) {
-    std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4; ++i)
-        v = (v << 8) | std::uint8_t(bytes[offset + i]);
-    return v;
+    std::uint32_t v;
+    std::memcpy(&v, bytes.data() + offset, 4);
+    return std::endian::native == std::endian::big ? v : __builtin_bswap32(v);
 }
 
 inline std::string u64_key(std::uint64_t v) {
@@ -36,10 +37,9 @@ inline std::string u64_key(std::uint64_t v) {
 }
 
 inline std::uint64_t read_u64(std::string_view bytes, std::size_t offset = 0) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < 8; ++i)
-        v = (v << 8) | std::uint8_t(bytes[offset + i]);
-    return v;
+    std::uint64_t v;
+    std::memcpy(&v, bytes.data() + offset, 8);
+    return std::endian::native == std::endian::big ? v : __builtin_bswap64(v);
 }
 
 inline std::int64_t read_i64(std::string_view bytes, std::size_t offset = 0) {

@@ -86,8 +86,9 @@ struct ordered_term {
 
     ordered_term() = default;
     explicit ordered_term(std::string_view text) : text(text) {
-        for (std::size_t i = 0; i < 8; ++i)
-            head = head << 8 | (i < text.size() ? std::uint8_t(text[i]) : 0);
+        char first[8] = {};
+        std::copy_n(text.data(), std::min<std::size_t>(text.size(), 8), first);
+        head = store::read_u64({first, 8});
     }
     friend bool operator==(const ordered_term& a, const ordered_term& b) {
         return a.head == b.head && a.text == b.text;

@@ -9,6 +9,7 @@
 
 #include "api/domain.hpp"
 #include "index/analyzer.hpp"
+#include "store/group_writer.hpp"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -22,14 +23,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -86,21 +91,24 @@ void time_queries(const std::string& engine, const bench::corpus& corpus, std::s
     }
 }
 
-// Ingests the corpus in batches of batch_size records; `commit` stores one batch durably.
-void time_ingest(const std::string& engine, const bench::corpus& corpus,
-                 const std::function<void(const std::vector<bench::corpus_record>&)>& commit) {
-    std::vector<bench::corpus_record> batch;
-    double ms = 0;  // generating the corpus is not timed
+// Ingests the corpus in batches of batch_size records, generated first (not timed): `commit`
+// stores one batch durably, or hands it on to be stored while the next is prepared, and `finish`
+// returns once everything handed on is stored. The rate is over the whole, from the first batch
+// to the end of `finish`.
+void time_ingest(
+    const std::string& engine, const bench::corpus& corpus,
+    const std::function<void(const std::vector<bench::corpus_record>&)>& commit,
+    const std::function<void()>& finish = [] {}) {
+    std::vector<std::vector<bench::corpus_record>> batches;
     for (std::size_t n = 0; n < corpus.size(); ++n) {
-        batch.push_back(corpus.at(n));
-        if (batch.size() == batch_size || n + 1 == corpus.size()) {
-            auto t = steady::now();
-            commit(batch);
-            ms += ms_since(t);
-            batch.clear();
-        }
+        if (n % batch_size == 0) batches.emplace_back().reserve(batch_size);
+        batches.back().push_back(corpus.at(n));
     }
-    result(engine, "ingest_rps", double(corpus.size()) / (ms / 1000));
+    auto t = steady::now();
+    for (auto& batch : batches)
+        commit(batch);
+    finish();
+    result(engine, "ingest_rps", double(corpus.size()) / (ms_since(t) / 1000));
 }
 
 std::uintmax_t tree_size(const std::filesystem::path& p) {
@@ -148,6 +156,44 @@ struct audex_stack : data_dir, api::domain {
     explicit audex_stack(const std::filesystem::path& dir) : data_dir(dir), api::domain(env, {}) {}
 };
 
+// The merges of content segments on a thread of their own, run again whenever due() was called
+// since they last looked; finish() returns once none is left.
+class background_merges {
+  public:
+    background_merges(index::content_index& content, store::environment& env)
+        : thread_([this, &content, &env] {
+              std::unique_lock lock(mutex_);
+              for (;;) {
+                  wake_.wait(lock, [&] { return due_ || finishing_; });
+                  if (!due_) return;
+                  due_ = false;
+                  lock.unlock();
+                  content.merge_all(env);
+                  lock.lock();
+              }
+          }) {}
+    ~background_merges() { finish(); }
+    void due() {
+        std::lock_guard lock(mutex_);
+        due_ = true;
+        wake_.notify_one();
+    }
+    void finish() {
+        {
+            std::lock_guard lock(mutex_);
+            finishing_ = true;
+            wake_.notify_one();
+        }
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool due_ = false, finishing_ = false;
+    std::thread thread_;
+};
+
 void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {
     const auth::principal admin{0, "bench", auth::role::admin};
     auto stack = std::make_unique<audex_stack>(dir);
@@ -172,27 +218,48 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
             }
         });
     }
-    // Content as POST /api/v2/session/<id>/content hands it over: one JSON array per session,
-    // checked and matched outside the transaction, appended in one transaction per batch.
-    time_ingest("audex", corpus, [&](const std::vector<bench::corpus_record>& batch) {
-        std::vector<api::object_api::session_content> contents;
-        for (std::size_t i = 0; i < batch.size();) {
-            json::array body;
-            auto session = batch[i].session;
-            for (; i < batch.size() && batch[i].session == session; ++i)
-                body.push_back(json::object{{"type", batch[i].type},
-                                            {"text", batch[i].text},
-                                            {"start_time", format_iso_time(batch[i].start)},
-                                            {"channel_id", 0}});
-            contents.push_back(stack->api.prepare_content(admin, ids[session], body));
-        }
-        stack->env.write([&](store::transaction& txn) {
-            for (auto& c : contents)
-                stack->api.append_content(txn, c);
-        });
-        // The segment merges a server runs in the background, here on the same core.
-        stack->content.merge_all(stack->env);
-    });
+    // Content as a server ingests it: each batch converted as POST /api/v2/session/<id>/content
+    // hands it over (one JSON array per session, checked and matched outside the transaction, as
+    // a server's I/O thread does) while the group writer stores the batch before it in one write
+    // transaction; after each commit, the segment merges run on a thread of their own, as a
+    // server's maintenance thread runs them. The whole process is pinned to one core.
+    {
+        background_merges merges(stack->content, stack->env);
+        store::group_writer writer(stack->env);
+        std::future<void> stored;  // the batch the writer holds
+        time_ingest(
+            "audex", corpus,
+            [&](const std::vector<bench::corpus_record>& batch) {
+                std::vector<api::object_api::session_content> contents;
+                for (std::size_t i = 0; i < batch.size();) {
+                    json::array body;
+                    auto session = batch[i].session;
+                    for (; i < batch.size() && batch[i].session == session; ++i)
+                        body.push_back(json::object{{"type", batch[i].type},
+                                                    {"text", batch[i].text},
+                                                    {"start_time", format_iso_time(batch[i].start)},
+                                                    {"channel_id", 0}});
+                    contents.push_back(stack->api.prepare_content(admin, ids[session], body));
+                }
+                if (stored.valid()) stored.get();  // one commit per batch, in order
+                auto done = std::make_shared<std::promise<void>>();
+                stored = done->get_future();
+                writer.submit(
+                    [&stack, contents = std::move(contents)](store::transaction& txn) {
+                        for (auto& c : contents)
+                            stack->api.append_content(txn, c);
+                    },
+                    [&merges, done](std::exception_ptr failure) {
+                        if (failure) return done->set_exception(failure);
+                        merges.due();
+                        done->set_value();
+                    });
+            },
+            [&] {
+                if (stored.valid()) stored.get();
+                merges.finish();
+            });
+    }
     result("audex", "size_bytes", double(std::filesystem::file_size(dir / "data.mdb")));
 
     time_queries("audex", corpus, count, [&](const bench_query& q) -> std::size_t {

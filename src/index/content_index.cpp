@@ -441,6 +441,48 @@ std::optional<std::size_t> choose_merge(const std::vector<segment>& segments) {
     return best;
 }
 
+// The last term of a segment's postings, or an empty string when it has none.
+std::string last_term(const store::transaction& txn, store::table blocks, std::uint32_t segment) {
+    auto c = txn.open_cursor(blocks);
+    bool ok = c.seek(u32_key(segment + 1));
+    ok = ok ? c.prev() : c.last();
+    if (!ok || !c.key().starts_with(u32_key(segment))) return {};
+    block_view last(c.value());
+    return std::string(last.term(last.size() - 1));
+}
+
+// Joins the postings of the merge's sources (in ascending order of their records) into `out`,
+// term by term after `after`, until about merge_bytes are joined; returns whether the sources
+// are exhausted.
+bool join_postings(const store::transaction& txn, store::table blocks,
+                   const std::vector<segment>& sources, const std::string& after,
+                   segment_writer& out) {
+    std::deque<segment_terms> runs;
+    for (auto& s : sources) {
+        auto& run = runs.emplace_back(txn, blocks, s.id, after);
+        if (!after.empty() && run.valid() && run.term() == after) run.next();
+    }
+    std::vector<std::string_view> parts;
+    std::vector<std::uint32_t> numbers;
+    for (;;) {
+        std::optional<ordered_term> least;
+        for (auto& r : runs)
+            if (r.valid() && (!least || r.ordered() < *least)) least = r.ordered();
+        if (!least) return true;
+        if (out.bytes() >= merge_bytes) return false;
+        parts.clear();
+        for (auto& r : runs)
+            if (r.valid() && r.ordered() == *least) {
+                parts.push_back(r.postings());
+                r.next();
+            }
+        if (parts.size() == 1)
+            out.add(least->text, parts[0]);  // a term of one source moves as it is
+        else
+            out.add(least->text, [&](std::string& out) { concatenate(parts, numbers, out); });
+    }
+}
+
 // A record as stored: a format byte (1), [u64 session][i64 channel][i64 start][i64 end], the type
 // and the text each as [u32 length][bytes], then its record_id as JSON text when it has one.
 constexpr char record_format = 1;
@@ -1132,96 +1174,78 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
     txn.put(stats_, "records", store::u64_key(stat(txn, stats_, "records") + records.size()));
 }
 
-bool content_index::merge_step(store::transaction& txn) {
-    auto segments = load_segments(txn, segments_);
-    auto target =
-        std::find_if(segments.begin(), segments.end(), [](auto& s) { return !s.sources.empty(); });
-    if (target == segments.end()) {
-        auto window = choose_merge(segments);
-        if (!window) return false;
-        auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
-        txn.put(stats_, "next_segment", store::u64_key(id + 1));
-        segment merged{id, segments[*window].first, segments[*window + merge_width - 1].end, {}};
-        for (std::size_t i = *window; i < *window + merge_width; ++i)
-            merged.sources.push_back(segments[i].id);
-        txn.put(segments_, u32_key(id), merged.encode());
-        return true;
-    }
-    // Sources in ascending order of their records, so that postings concatenate in order.
-    std::vector<segment> sources;
-    for (auto& s : segments)
-        if (std::find(target->sources.begin(), target->sources.end(), s.id) !=
-            target->sources.end())
-            sources.push_back(s);
-
-    // The target holds the merged postings of every term up to its last; go on after it, up to a
-    // bound, reading everything before writing anything.
-    std::string after;
+bool content_index::merge_step(store::environment& env,
+                               const std::function<void()>& before_writing) {
+    // What the step writes, read and joined in a read transaction, so that the writer is held
+    // only to write it (merges run beside ingestion).
+    struct step {
+        segment target;
+        std::vector<segment> sources;  // in ascending order of their records
+        std::string after;             // the target's last term when read
+        std::uint64_t purges;          // the purges done when read
+        segment_writer out;
+        bool done = false;
+    };
+    std::optional<step> next;
     {
-        auto c = txn.open_cursor(blocks_);
-        bool ok = c.seek(u32_key(target->id + 1));
-        ok = ok ? c.prev() : c.last();
-        if (ok && c.key().starts_with(u32_key(target->id))) {
-            block_view last(c.value());
-            after = last.term(last.size() - 1);
+        auto txn = env.read();
+        auto segments = load_segments(txn, segments_);
+        auto target = std::find_if(segments.begin(), segments.end(),
+                                   [](auto& s) { return !s.sources.empty(); });
+        if (target == segments.end()) {
+            if (!choose_merge(segments)) return false;
+        } else {
+            next.emplace(step{*target,
+                              {},
+                              last_term(txn, blocks_, target->id),
+                              stat(txn, stats_, "purges"),
+                              segment_writer(target->id)});
+            for (auto& s : segments)
+                if (std::find(target->sources.begin(), target->sources.end(), s.id) !=
+                    target->sources.end())
+                    next->sources.push_back(s);
+            next->done = join_postings(txn, blocks_, next->sources, next->after, next->out);
         }
     }
-    std::deque<segment_terms> runs;
-    for (auto& s : sources) {
-        auto& run = runs.emplace_back(txn, blocks_, s.id, after);
-        if (!after.empty() && run.valid() && run.term() == after) run.next();
+    if (!next) {
+        // Start the merge: its target's entry, which lists its sources.
+        return env.write([&](store::transaction& txn) {
+            auto segments = load_segments(txn, segments_);
+            auto window = choose_merge(segments);
+            if (!window) return false;
+            auto id = std::uint32_t(stat(txn, stats_, "next_segment"));
+            txn.put(stats_, "next_segment", store::u64_key(id + 1));
+            segment merged{
+                id, segments[*window].first, segments[*window + merge_width - 1].end, {}};
+            for (std::size_t i = *window; i < *window + merge_width; ++i)
+                merged.sources.push_back(segments[i].id);
+            txn.put(segments_, u32_key(id), merged.encode());
+            return true;
+        });
     }
-    segment_writer out(target->id);
-    std::vector<std::string_view> parts;
-    std::vector<std::uint32_t> numbers;
-    bool done = false;
-    for (;;) {
-        std::optional<ordered_term> least;
-        for (auto& r : runs)
-            if (r.valid() && (!least || r.ordered() < *least)) least = r.ordered();
-        if (!least) {
-            done = true;
-            break;
-        }
-        if (out.bytes() >= merge_bytes) break;
-        parts.clear();
-        for (auto& r : runs)
-            if (r.valid() && r.ordered() == *least) {
-                parts.push_back(r.postings());
-                r.next();
-            }
-        if (parts.size() == 1)
-            out.add(least->text, parts[0]);  // a term of one source moves as it is
-        else
-            out.add(least->text, [&](std::string& out) { concatenate(parts, numbers, out); });
-    }
-    runs.clear();
-    out.write(txn, blocks_, false);
-    if (done) {
-        for (auto& s : sources) {
+    before_writing();
+    env.write([&](store::transaction& txn) {
+        // A purge since the reading rewrote postings that the step joined: it is read again.
+        if (stat(txn, stats_, "purges") != next->purges ||
+            last_term(txn, blocks_, next->target.id) != next->after)
+            return;
+        next->out.write(txn, blocks_, false);
+        if (!next->done) return;
+        for (auto& s : next->sources) {
             auto prefix = u32_key(s.id);
             auto c = txn.open_cursor(blocks_);
             for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix);)
                 ok = c.erase();
             txn.erase(segments_, prefix);
         }
-        target->sources.clear();
-        txn.put(segments_, u32_key(target->id), target->encode());
-    }
+        next->target.sources.clear();
+        txn.put(segments_, u32_key(next->target.id), next->target.encode());
+    });
     return true;
 }
 
 void content_index::merge_all(store::environment& env, const std::function<bool()>& stop) {
-    // Whether a merge is unfinished or due, read without taking the writer (it runs after every
-    // ingest, and most find nothing to do).
-    auto due = [&] {
-        auto segments = load_segments(env.read(), segments_);
-        return std::any_of(segments.begin(), segments.end(),
-                           [](auto& s) { return !s.sources.empty(); }) ||
-               choose_merge(segments).has_value();
-    };
-    while (!stop() && due() &&
-           env.write([&](store::transaction& txn) { return merge_step(txn); })) {
+    while (!stop() && merge_step(env)) {
     }
 }
 
@@ -1376,6 +1400,7 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
         txn.put(live_, u32_key(chunk), store::write_bitmap(live));
     }
     txn.erase(purges_, store::u64_key(session));
+    txn.put(stats_, "purges", store::u64_key(stat(txn, stats_, "purges") + 1));  // see merge_step
     auto count = stat(txn, stats_, "records"), total = stat(txn, stats_, "tokens");
     txn.put(stats_, "records",
             store::u64_key(count - std::min<std::uint64_t>(count, numbers.size())));

@@ -57,9 +57,13 @@ class content_index {
     void add(store::transaction& txn, const std::vector<content_record>& records);
 
     // Merges a bounded amount of small segments into larger ones; returns whether work remains.
-    // Queries answer the same before, during and after a merge; an interrupted merge goes on.
-    bool merge_step(store::transaction& txn);
-    // Runs merge steps, one write transaction each, until none remains or `stop` returns true.
+    // The step's postings are read and joined in a read transaction, then written in a write
+    // transaction of their own (`before_writing` runs in between), which writes nothing when a
+    // purge came in between: the step is then read again. Queries answer the same before, during
+    // and after a merge; an interrupted merge goes on. One merger at a time.
+    bool merge_step(
+        store::environment& env, const std::function<void()>& before_writing = [] {});
+    // Runs merge steps until none remains or `stop` returns true.
     void merge_all(
         store::environment& env, const std::function<bool()>& stop = [] { return false; });
 

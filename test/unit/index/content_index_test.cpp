@@ -2,6 +2,7 @@
 // brute-force scan of the same records.
 #include "index/content_index.hpp"
 #include "index/analyzer.hpp"
+#include "store/keys.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -388,7 +389,7 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
     };
     auto before = answers();
     int steps = 0;
-    while (s.env->write([&](store::transaction& txn) { return s.content->merge_step(txn); })) {
+    while (s.content->merge_step(*s.env)) {
         ++steps;
         BOOST_TEST_REQUIRE((answers() == before), "after merge step " << steps);
     }
@@ -435,7 +436,28 @@ BOOST_AUTO_TEST_CASE(writes_of_one_transaction_share_a_segment) {
     BOOST_TEST(s.search(1, "undone").empty());
 }
 
-BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
+// Every term of the store's postings, read from the blocks as docs/storage.md lays them out.
+std::set<std::string> stored_terms(temp_store& s) {
+    std::set<std::string> out;
+    auto blocks = s.env->open_table("content.blocks");
+    auto txn = s.env->read();
+    auto c = txn.open_cursor(blocks);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+        auto block = c.value();
+        auto count = store::read_u32(block);
+        std::size_t at = 4 + 4 * std::size_t(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            auto length = std::uint8_t(block[at]);
+            out.emplace(block.substr(at + 1, length));
+            at = 4 + 4 * std::size_t(count) + store::read_u32(block, 4 + 4 * std::size_t(i));
+        }
+    }
+    return out;
+}
+
+// Session 2's content purged while its segments are being merged: between two steps of the
+// merge, or (`within_step`) after a step has read and joined the postings, before it writes.
+void purge_during_a_merge(bool within_step) {
     temp_store s;
     std::vector<std::vector<std::string>> kept;  // the words of session 1's records
     for (std::uint64_t write = 0; write < index::content_index::merge_width; ++write) {
@@ -447,11 +469,22 @@ BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
         }
         s.add(1 + write % 2, texts);
     }
-    // Start the merge and move part of it, then purge session 2 and finish.
-    for (int i = 0; i < 2; ++i)
-        BOOST_TEST(s.env->write([&](auto& txn) { return s.content->merge_step(txn); }));
-    s.env->write([&](store::transaction& txn) { s.content->purge_session(txn, 2); });
+    BOOST_TEST(stored_terms(s).contains("t1005"));
+    auto purge = [&] {
+        s.env->write([&](store::transaction& txn) { s.content->purge_session(txn, 2); });
+    };
+    BOOST_TEST(s.content->merge_step(*s.env));  // starts the merge
+    if (within_step) {
+        BOOST_TEST(s.content->merge_step(*s.env, purge));
+    } else {
+        BOOST_TEST(s.content->merge_step(*s.env));
+        purge();
+    }
     s.content->merge_all(*s.env);
+    // Session 2's terms are gone from the postings, not only from the answers.
+    auto terms = stored_terms(s);
+    BOOST_TEST(terms.contains("t2005"));
+    BOOST_TEST(!terms.contains("t1005"));
     for (auto q : {"common", "x3", "t1005", "t2005", "t1*", "t2* OR x1"}) {
         auto parsed = std::get<query::node>(query::parse(q));
         auto expected = std::count_if(kept.begin(), kept.end(),
@@ -463,6 +496,14 @@ BOOST_AUTO_TEST_CASE(purge_in_the_middle_of_a_merge) {
         for (auto& h : *hits)
             BOOST_TEST(h.record.session == 1u, q);
     }
+}
+
+BOOST_AUTO_TEST_CASE(purge_between_two_steps_of_a_merge) {
+    purge_during_a_merge(false);
+}
+
+BOOST_AUTO_TEST_CASE(purge_between_reading_and_writing_a_merge_step) {
+    purge_during_a_merge(true);
 }
 
 BOOST_AUTO_TEST_CASE(indexes_a_store_written_before_segments) {

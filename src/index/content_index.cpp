@@ -296,12 +296,12 @@ class segment_writer {
         add(term, [&](std::string& out) { out += postings; });
     }
     std::size_t bytes() const { return bytes_; }
-    // Writes the blocks; with `append`, the segment's keys come after every other.
+    // Writes the blocks; with `append`, the segment's keys come after every other. The blocks are
+    // kept, so that a transaction run again (the map grown) writes them again.
     void write(store::transaction& txn, store::table table, bool append) {
         close();
         for (auto& [key, value] : blocks_)
             append ? txn.append(table, key, value) : txn.put(table, key, value);
-        blocks_.clear();
     }
 
   private:

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <random>
 #include <set>
@@ -348,7 +349,15 @@ BOOST_AUTO_TEST_CASE(top_records_across_sessions_agree_with_brute_force_bm25) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
+// Merges sixteen writes of `records` records each, step by step, and checks every answer after each
+// step and after reopening. `before_writing` runs in each step that writes blocks, between its
+// reading and its writing.
+struct merge_run {
+    int steps = 0;  // the first starts the merge; every other writes blocks
+    int grown = 0;  // the steps that grew the map
+};
+merge_run merge_and_compare_answers(int records,
+                                    const std::function<void(temp_store&)>& before_writing) {
     temp_store s;
     std::mt19937 rng(20261125);
     // Common words, and enough distinct words that a merge takes several steps.
@@ -357,7 +366,7 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
     };
     for (std::size_t write = 0; write < index::content_index::merge_width; ++write) {
         std::vector<std::string> texts;
-        for (int i = 0; i < 2500; ++i) {
+        for (int i = 0; i < records; ++i) {
             std::string t;
             for (int j = 0, n = 2 + int(rng() % 10); j < n; ++j)
                 t += (j ? " " : "") + word();
@@ -388,18 +397,57 @@ BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
         return out;
     };
     auto before = answers();
-    int steps = 0;
-    while (s.content->merge_step(*s.env)) {
+    int steps = 0, grown = 0;
+    for (auto size = s.env->map_size(); s.content->merge_step(*s.env, [&] { before_writing(s); });
+         size = s.env->map_size()) {
         ++steps;
+        if (s.env->map_size() > size) ++grown;
         BOOST_TEST_REQUIRE((answers() == before), "after merge step " << steps);
     }
-    // One merge of every write, in several steps; then the one segment stays.
-    BOOST_TEST(steps > 4);
     s.content.reset();
     s.env.reset();
     s.env = std::make_unique<store::environment>(s.dir);
     s.content = std::make_unique<index::content_index>(*s.env);
     BOOST_TEST((answers() == before));
+    return {steps, grown};
+}
+
+BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {
+    auto run = merge_and_compare_answers(2500, [](temp_store&) {});
+    // One merge of every write, in several steps; then the one segment stays.
+    BOOST_TEST(run.steps > 4);
+    BOOST_TEST(run.grown == 0);
+}
+
+// Fills the map to its last kilobyte, with values in a table of their own committed without
+// growing it.
+void fill_the_map(store::environment& env, store::table filler) {
+    std::string value(env.map_size() / 2, 'f');
+    for (std::uint64_t key = 0; value.size() >= 1024;) {
+        MDB_txn* txn = nullptr;
+        BOOST_REQUIRE(mdb_txn_begin(env.handle(), nullptr, 0, &txn) == 0);
+        MDB_val k{sizeof key, &key}, v{value.size(), value.data()};
+        int rc = mdb_put(txn, filler, &k, &v, 0);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);  // frees the transaction, committed or not
+        else
+            mdb_txn_abort(txn);
+        if (rc == MDB_MAP_FULL) {
+            value.resize(value.size() / 2);
+        } else {
+            BOOST_REQUIRE(rc == 0);
+            ++key;
+        }
+    }
+}
+
+// A merge small enough for one step writes all its blocks, erases the sources and ends in that
+// step. When its write finds the map full, it runs again whole in the grown map.
+BOOST_AUTO_TEST_CASE(a_merge_step_that_finds_the_map_full_runs_again_whole) {
+    auto run = merge_and_compare_answers(
+        200, [](temp_store& s) { fill_the_map(*s.env, s.env->open_table("filler")); });
+    BOOST_TEST(run.steps == 2);  // starting the merge, then the one step
+    BOOST_TEST(run.grown == 1);
 }
 
 BOOST_AUTO_TEST_CASE(writes_of_one_transaction_share_a_segment) {

@@ -360,7 +360,7 @@ merge_run merge_and_compare_answers(int records,
                                     const std::function<void(temp_store&)>& before_writing) {
     temp_store s;
     std::mt19937 rng(20261125);
-    // Common words, and enough distinct words that a merge takes several steps.
+    // Common words and many distinct ones: with 2,500 records a write, a merge takes several steps.
     auto word = [&] {
         return rng() % 3 ? "w" + std::to_string(rng() % 100000) : "c" + std::to_string(rng() % 50);
     };

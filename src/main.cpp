@@ -134,6 +134,7 @@ std::string read_password(bool from_stdin) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    store::keep_freed_memory();
     CLI::App cli{"Audex: the audit store of a privileged-access appliance"};
     cli.require_subcommand(1);
     std::string data = "./var";

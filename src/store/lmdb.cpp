@@ -1,6 +1,7 @@
 // The RAII layer over LMDB: error mapping, transactions, cursors and map growth.
 #include "store/lmdb.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 namespace audex::store {
@@ -13,6 +14,13 @@ MDB_val to_val(std::string_view s) {
     return {s.size(), const_cast<char*>(s.data())};
 }
 }  // namespace
+
+void keep_freed_memory() {
+    // Blocks up to 32 MiB (glibc's largest threshold) come from the heap, not from mmap, and the
+    // heap is trimmed only once 256 MiB at its top are free.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 lmdb_error::lmdb_error(int code, std::string_view what)
     : std::runtime_error(std::string(what) + ": " + mdb_strerror(code)), code(code) {}

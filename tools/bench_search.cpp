@@ -1,15 +1,16 @@
 // The engines of scripts/bench-search on one generated corpus (tools/search_corpus.hpp): Audex in
 // process and through HTTP, Xapian, SQLite FTS5 and PostgreSQL GIN. Ingests in durable commits of
-// 1,000 records, then times a fixed set of queries per class, top 10 by rank.
+// COMMIT records (1,000), then times a fixed set of queries per class, top 10 by rank.
 // Usage: audex-bench-search ENGINE TARGET, with ENGINE audex (TARGET: a data directory that
 // `audex serve` initialised), http (TARGET: PORT:TOKEN), xapian (TARGET: a new directory), sqlite
-// (TARGET: a new file) or postgres (TARGET: a libpq connection string). RECORDS, SESSIONS and
-// QUERIES (per class) come from the environment. Prints `RESULT engine metric value` lines.
+// (TARGET: a new file) or postgres (TARGET: a libpq connection string). RECORDS, SESSIONS, QUERIES
+// (per class) and COMMIT come from the environment. Prints `RESULT engine metric value` lines.
 #include "search_corpus.hpp"
 
 #include "api/domain.hpp"
 #include "index/analyzer.hpp"
 #include "store/group_writer.hpp"
+#include "store/lmdb.hpp"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -45,12 +46,13 @@ using bench::query_class;
 namespace json = boost::json;
 using steady = std::chrono::steady_clock;
 
-constexpr std::size_t batch_size = 1000, top = 10;
-
 std::size_t env_size(const char* name, std::size_t fallback) {
     auto v = std::getenv(name);
     return v && *v ? std::stoull(v) : fallback;
 }
+
+// Records per ingest commit, the same for every engine; top: answers per query.
+const std::size_t commit_size = env_size("COMMIT", 1000), top = 10;
 
 double ms_since(steady::time_point t) {
     return std::chrono::duration<double, std::milli>(steady::now() - t).count();
@@ -91,7 +93,7 @@ void time_queries(const std::string& engine, const bench::corpus& corpus, std::s
     }
 }
 
-// Ingests the corpus in batches of batch_size records, generated first (not timed): `commit`
+// Ingests the corpus in batches of commit_size records, generated first (not timed): `commit`
 // stores one batch durably, or hands it on to be stored while the next is prepared, and `finish`
 // returns once everything handed on is stored. The rate is over the whole, from the first batch
 // to the end of `finish`.
@@ -101,7 +103,7 @@ void time_ingest(
     const std::function<void()>& finish = [] {}) {
     std::vector<std::vector<bench::corpus_record>> batches;
     for (std::size_t n = 0; n < corpus.size(); ++n) {
-        if (n % batch_size == 0) batches.emplace_back().reserve(batch_size);
+        if (n % commit_size == 0) batches.emplace_back().reserve(commit_size);
         batches.back().push_back(corpus.at(n));
     }
     auto t = steady::now();
@@ -197,12 +199,13 @@ class background_merges {
 void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {
     const auth::principal admin{0, "bench", auth::role::admin};
     auto stack = std::make_unique<audex_stack>(dir);
-    // The sessions, created through the object API as a server creates them (not timed).
+    // The sessions, created through the object API as a server creates them (not timed), 1,000 to a
+    // transaction.
     std::vector<std::uint64_t> ids;
-    for (std::size_t s = 0; s < corpus.sessions(); s += batch_size) {
+    for (std::size_t s = 0; s < corpus.sessions(); s += 1000) {
         stack->env.write([&](store::transaction& txn) {
             ids.resize(s);
-            for (std::size_t k = s; k < std::min(corpus.sessions(), s + batch_size); ++k) {
+            for (std::size_t k = s; k < std::min(corpus.sessions(), s + 1000); ++k) {
                 json::object body{{"protocol", "ssh"},
                                   {"started_at", format_iso_time(corpus.session_start(k))},
                                   {"finished_at", format_iso_time(corpus.session_end(k))},
@@ -648,6 +651,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string engine = argv[1], target = argv[2];
+    store::keep_freed_memory();  // as `audex` does, for every engine alike
     bench::corpus corpus(env_size("RECORDS", 1'000'000), env_size("SESSIONS", 20'000));
     auto count = env_size("QUERIES", 200);
     try {

@@ -199,13 +199,13 @@ class background_merges {
 void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {
     const auth::principal admin{0, "bench", auth::role::admin};
     auto stack = std::make_unique<audex_stack>(dir);
-    // The sessions, created through the object API as a server creates them (not timed), 1,000 to a
-    // transaction.
+    // The sessions, created through the object API as a server creates them (not timed).
+    constexpr std::size_t sessions_per_write = 1000;
     std::vector<std::uint64_t> ids;
-    for (std::size_t s = 0; s < corpus.sessions(); s += 1000) {
+    for (std::size_t s = 0; s < corpus.sessions(); s += sessions_per_write) {
         stack->env.write([&](store::transaction& txn) {
             ids.resize(s);
-            for (std::size_t k = s; k < std::min(corpus.sessions(), s + 1000); ++k) {
+            for (std::size_t k = s; k < std::min(corpus.sessions(), s + sessions_per_write); ++k) {
                 json::object body{{"protocol", "ssh"},
                                   {"started_at", format_iso_time(corpus.session_start(k))},
                                   {"finished_at", format_iso_time(corpus.session_end(k))},
@@ -645,9 +645,10 @@ void run_postgres(const bench::corpus& corpus, const std::string& info, std::siz
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr,
-                     "usage: audex-bench-search audex|http|xapian|sqlite|postgres TARGET\n");
+    if (argc != 3 || commit_size == 0) {
+        std::fprintf(
+            stderr,
+            "usage: [COMMIT=N>0] audex-bench-search audex|http|xapian|sqlite|postgres TARGET\n");
         return 2;
     }
     std::string engine = argv[1], target = argv[2];

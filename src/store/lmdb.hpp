@@ -132,8 +132,9 @@ class transaction {
 // Has the C library keep the memory that a write transaction frees for the next one instead of
 // handing it back to the kernel: LMDB allocates a transaction's dirty pages on the heap and frees
 // them when it commits, as the content index does with the segment it builds, and with glibc's
-// default thresholds every commit faulted that memory in again (commits of 16,000 records took 60%
-// more CPU time per record than commits of 1,000). A process that writes calls it once, at start.
+// default thresholds every commit faulted that memory in again (commits of 16,000 records took
+// about half as much CPU time again per record as commits of 1,000). A process that writes calls it
+// once, at start.
 void keep_freed_memory();
 
 class environment {

@@ -17,6 +17,7 @@
 #include <array>
 #include <cmath>
 #include <concepts>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -95,6 +96,51 @@ struct ordered_term {
     }
     friend bool operator<(const ordered_term& a, const ordered_term& b) {
         return a.head != b.head ? a.head < b.head : a.text < b.text;
+    }
+};
+
+// A term as the key of a segment builder's dictionary: up to 15 bytes held inline, so that
+// looking up a short term reads the table's slot and nothing else; a longer one as its address
+// and length. The last byte is the length, or long_mark.
+class packed_term {
+  public:
+    explicit packed_term(std::string_view text) {
+        if (text.size() < bytes_.size()) {
+            std::copy(text.begin(), text.end(), bytes_.begin());
+            bytes_.back() = char(text.size());
+        } else {
+            auto data = text.data();
+            auto size = std::uint32_t(text.size());  // terms are short: see max_token_bytes
+            std::memcpy(bytes_.data(), &data, sizeof data);
+            std::memcpy(bytes_.data() + sizeof data, &size, sizeof size);
+            bytes_.back() = long_mark;
+        }
+    }
+    friend bool operator==(const packed_term& a, const packed_term& b) {
+        return a.bytes_ == b.bytes_ ||
+               (a.bytes_.back() == long_mark && b.bytes_.back() == long_mark &&
+                a.long_text() == b.long_text());
+    }
+    struct hash {
+        std::size_t operator()(const packed_term& t) const {
+            if (t.bytes_.back() == long_mark) return boost::hash<std::string_view>()(t.long_text());
+            std::uint64_t low, high;
+            std::memcpy(&low, t.bytes_.data(), 8);
+            std::memcpy(&high, t.bytes_.data() + 8, 8);
+            return low ^ (high * 0x9e3779b97f4a7c15u);  // the table mixes it further
+        }
+    };
+
+  private:
+    static constexpr char long_mark = char(0xff);
+    std::array<char, 16> bytes_{};
+
+    std::string_view long_text() const {
+        const char* data;
+        std::uint32_t size;
+        std::memcpy(&data, bytes_.data(), sizeof data);
+        std::memcpy(&size, bytes_.data() + sizeof data, sizeof size);
+        return {data, size};
     }
 };
 
@@ -981,7 +1027,7 @@ struct content_index::segment_builder final : store::deferred_write {
     std::vector<std::size_t> starts;
     // Every word of the records in order, as the id of its term (terms are numbered as they come).
     std::vector<std::uint32_t> words;
-    boost::unordered_flat_map<std::string_view, std::uint32_t> ids;
+    boost::unordered_flat_map<packed_term, std::uint32_t, packed_term::hash> ids;
     std::vector<std::string_view> terms;  // by id, their text in `arena`
     std::pmr::monotonic_buffer_resource arena;
 
@@ -990,13 +1036,12 @@ struct content_index::segment_builder final : store::deferred_write {
     void add(const content_record& r) {
         starts.push_back(words.size());
         for_each_token(r.text, [&](std::string_view word) {
-            auto it = ids.find(word);
+            auto it = ids.find(packed_term(word));
             if (it == ids.end()) {
                 auto text = static_cast<char*>(arena.allocate(word.size(), 1));
                 std::copy(word.begin(), word.end(), text);
-                it = ids.emplace(std::string_view(text, word.size()), std::uint32_t(terms.size()))
-                         .first;
-                terms.push_back(it->first);
+                terms.emplace_back(text, word.size());
+                it = ids.emplace(packed_term(terms.back()), std::uint32_t(terms.size() - 1)).first;
             }
             words.push_back(it->second);
         });

@@ -198,9 +198,13 @@ BOOST_AUTO_TEST_CASE(survives_reopening) {
 BOOST_AUTO_TEST_CASE(agrees_with_a_brute_force_scan) {
     temp_store s;
     std::mt19937 rng(20261123);
-    const std::vector<std::string> vocabulary = {"ls",  "cat", "etc",   "passwd", "sudo", "rm",
-                                                 "var", "log", "nginx", "root",   "ssh",  "10",
-                                                 "0",   "1",   "grep",  "error"};
+    std::vector<std::string> vocabulary = {"ls",  "cat", "etc",   "passwd", "sudo", "rm",
+                                           "var", "log", "nginx", "root",   "ssh",  "10",
+                                           "0",   "1",   "grep",  "error"};
+    // Rarer terms around the 15 bytes that a term's key holds inline.
+    for (auto t :
+         {"fifteenletterss", "fifteenletterssx", "authorizedkeysfile", "authorizedkeysfilx"})
+        vocabulary.push_back(t);
     auto word = [&] {
         // Zipf-like: low indices far more often.
         std::uniform_real_distribution<double> u(0, 1);

@@ -8,6 +8,7 @@
 #include "search_corpus.hpp"
 
 #include "api/domain.hpp"
+#include "api/request.hpp"
 #include "index/analyzer.hpp"
 #include "store/group_writer.hpp"
 #include "store/lmdb.hpp"
@@ -27,6 +28,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -36,6 +38,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -93,24 +96,33 @@ void time_queries(const std::string& engine, const bench::corpus& corpus, std::s
     }
 }
 
-// Ingests the corpus in batches of commit_size records, generated first (not timed): `commit`
-// stores one batch durably, or hands it on to be stored while the next is prepared, and `finish`
-// returns once everything handed on is stored. The rate is over the whole, from the first batch
-// to the end of `finish`.
-void time_ingest(
-    const std::string& engine, const bench::corpus& corpus,
-    const std::function<void(const std::vector<bench::corpus_record>&)>& commit,
-    const std::function<void()>& finish = [] {}) {
+// The corpus in batches of commit_size records.
+std::vector<std::vector<bench::corpus_record>> batches_of(const bench::corpus& corpus) {
     std::vector<std::vector<bench::corpus_record>> batches;
     for (std::size_t n = 0; n < corpus.size(); ++n) {
         if (n % commit_size == 0) batches.emplace_back().reserve(commit_size);
         batches.back().push_back(corpus.at(n));
     }
+    return batches;
+}
+
+// Ingests `records` records in `batches`, made before (not timed): `commit` stores one batch
+// durably, or hands it on to be stored while the next is prepared, and `finish` returns once
+// everything handed on is stored. The rate is over the whole, from the first batch to the end of
+// `finish`; the CPU time per record is this process's, all its threads.
+template <class Batch>
+void time_ingest(
+    const std::string& engine, std::size_t records, const std::vector<Batch>& batches,
+    const std::type_identity_t<std::function<void(const Batch&)>>& commit,
+    const std::function<void()>& finish = [] {}) {
     auto t = steady::now();
+    auto cpu = std::clock();
     for (auto& batch : batches)
         commit(batch);
     finish();
-    result(engine, "ingest_rps", double(corpus.size()) / (ms_since(t) / 1000));
+    result(engine, "ingest_rps", double(records) / (ms_since(t) / 1000));
+    result(engine, "ingest_cpu_us",
+           double(std::clock() - cpu) / CLOCKS_PER_SEC * 1e6 / double(records));
 }
 
 std::uintmax_t tree_size(const std::filesystem::path& p) {
@@ -221,29 +233,42 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
             }
         });
     }
-    // Content as a server ingests it: each batch converted as POST /api/v2/session/<id>/content
-    // hands it over (one JSON array per session, checked and matched outside the transaction, as
-    // a server's I/O thread does) while the group writer stores the batch before it in one write
-    // transaction; after each commit, the segment merges run on a thread of their own, as a
-    // server's maintenance thread runs them. The whole process is pinned to one core.
+    // Content as a client sends it: each batch as the bodies of POST /api/v2/session/<id>/content,
+    // one JSON array per session (not timed).
+    struct request {
+        std::uint64_t session;
+        std::string body;
+    };
+    std::vector<std::vector<request>> requests;
+    for (auto& batch : batches_of(corpus)) {
+        auto& out = requests.emplace_back();
+        for (std::size_t i = 0; i < batch.size();) {
+            json::array body;
+            auto session = batch[i].session;
+            for (; i < batch.size() && batch[i].session == session; ++i)
+                body.push_back(json::object{{"type", batch[i].type},
+                                            {"text", batch[i].text},
+                                            {"start_time", format_iso_time(batch[i].start)},
+                                            {"channel_id", 0}});
+            out.push_back({ids[session], json::serialize(body)});
+        }
+    }
+    // Content as a server ingests it: each request's body parsed, checked and matched outside
+    // the transaction, as a server's I/O thread does, while the group writer stores the batch
+    // before it in one write transaction; after each commit, the segment merges run on a thread
+    // of their own, as a server's maintenance thread runs them. The whole process is pinned to
+    // one core.
     {
         background_merges merges(stack->content, stack->env);
         store::group_writer writer(stack->env);
         std::future<void> stored;  // the batch the writer holds
         time_ingest(
-            "audex", corpus,
-            [&](const std::vector<bench::corpus_record>& batch) {
+            "audex", corpus.size(), requests,
+            [&](const std::vector<request>& batch) {
                 std::vector<api::object_api::session_content> contents;
-                for (std::size_t i = 0; i < batch.size();) {
-                    json::array body;
-                    auto session = batch[i].session;
-                    for (; i < batch.size() && batch[i].session == session; ++i)
-                        body.push_back(json::object{{"type", batch[i].type},
-                                                    {"text", batch[i].text},
-                                                    {"start_time", format_iso_time(batch[i].start)},
-                                                    {"channel_id", 0}});
-                    contents.push_back(stack->api.prepare_content(admin, ids[session], body));
-                }
+                for (auto& r : batch)
+                    contents.push_back(
+                        stack->api.prepare_content(admin, r.session, api::parse_json(r.body)));
                 if (stored.valid()) stored.get();  // one commit per batch, in order
                 auto done = std::make_shared<std::promise<void>>();
                 stored = done->get_future();
@@ -347,19 +372,20 @@ void run_http(const bench::corpus& corpus, const std::string& target, std::size_
 void run_xapian(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {
     Xapian::WritableDatabase db(dir.string(), Xapian::DB_CREATE_OR_OVERWRITE);
     std::vector<std::string> tokens;
-    time_ingest("xapian", corpus, [&](const std::vector<bench::corpus_record>& batch) {
-        for (auto& r : batch) {
-            Xapian::Document doc;
-            tokens.clear();
-            index::analyze(r.text, tokens);
-            for (std::size_t i = 0; i < tokens.size(); ++i)
-                doc.add_posting(tokens[i], Xapian::termpos(i + 1));
-            doc.add_value(0, Xapian::sortable_serialise(double(r.start)));
-            doc.set_data(r.text);
-            db.add_document(doc);
-        }
-        db.commit();  // fsyncs
-    });
+    time_ingest("xapian", corpus.size(), batches_of(corpus),
+                [&](const std::vector<bench::corpus_record>& batch) {
+                    for (auto& r : batch) {
+                        Xapian::Document doc;
+                        tokens.clear();
+                        index::analyze(r.text, tokens);
+                        for (std::size_t i = 0; i < tokens.size(); ++i)
+                            doc.add_posting(tokens[i], Xapian::termpos(i + 1));
+                        doc.add_value(0, Xapian::sortable_serialise(double(r.start)));
+                        doc.set_data(r.text);
+                        db.add_document(doc);
+                    }
+                    db.commit();  // fsyncs
+                });
     result("xapian", "size_bytes", double(tree_size(dir)));
     Xapian::Enquire enquire(db);  // BM25 by default
     time_queries("xapian", corpus, count, [&](const bench_query& q) -> std::size_t {
@@ -439,25 +465,28 @@ void run_sqlite(const bench::corpus& corpus, const std::string& file, std::size_
     auto record = db.prepare("INSERT INTO records VALUES(?, ?, ?, ?, ?)");
     auto words = db.prepare("INSERT INTO words(rowid, norm) VALUES(?, ?)");
     std::int64_t id = 0;
-    time_ingest("sqlite", corpus, [&](const std::vector<bench::corpus_record>& batch) {
-        db.exec("BEGIN");
-        for (auto& r : batch) {
-            ++id;
-            sqlite3_bind_int64(record, 1, id);
-            sqlite3_bind_int64(record, 2, r.session);
-            sqlite3_bind_text(record, 3, r.type.c_str(), -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(record, 4, r.start);
-            sqlite3_bind_text(record, 5, r.text.c_str(), -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(record) != SQLITE_DONE) throw std::runtime_error("sqlite insert");
-            sqlite3_reset(record);
-            auto norm = normalized(r.text);
-            sqlite3_bind_int64(words, 1, id);
-            sqlite3_bind_text(words, 2, norm.c_str(), -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(words) != SQLITE_DONE) throw std::runtime_error("sqlite insert");
-            sqlite3_reset(words);
-        }
-        db.exec("COMMIT");
-    });
+    time_ingest("sqlite", corpus.size(), batches_of(corpus),
+                [&](const std::vector<bench::corpus_record>& batch) {
+                    db.exec("BEGIN");
+                    for (auto& r : batch) {
+                        ++id;
+                        sqlite3_bind_int64(record, 1, id);
+                        sqlite3_bind_int64(record, 2, r.session);
+                        sqlite3_bind_text(record, 3, r.type.c_str(), -1, SQLITE_TRANSIENT);
+                        sqlite3_bind_int64(record, 4, r.start);
+                        sqlite3_bind_text(record, 5, r.text.c_str(), -1, SQLITE_TRANSIENT);
+                        if (sqlite3_step(record) != SQLITE_DONE)
+                            throw std::runtime_error("sqlite insert");
+                        sqlite3_reset(record);
+                        auto norm = normalized(r.text);
+                        sqlite3_bind_int64(words, 1, id);
+                        sqlite3_bind_text(words, 2, norm.c_str(), -1, SQLITE_TRANSIENT);
+                        if (sqlite3_step(words) != SQLITE_DONE)
+                            throw std::runtime_error("sqlite insert");
+                        sqlite3_reset(words);
+                    }
+                    db.exec("COMMIT");
+                });
     sqlite3_finalize(record);
     sqlite3_finalize(words);
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -573,22 +602,24 @@ void run_postgres(const bench::corpus& corpus, const std::string& info, std::siz
     pg.exec("CREATE INDEX records_words ON records USING gin(words)");
     std::int64_t id = 0;
     std::string rows;
-    time_ingest("postgres", corpus, [&](const std::vector<bench::corpus_record>& batch) {
-        rows.clear();
-        for (auto& r : batch) {
-            rows += std::to_string(++id) + "\t" + std::to_string(r.session) + "\t" + r.type + "\t" +
-                    std::to_string(r.start) + "\t";
-            copy_escape(rows, r.text);
-            rows += "\t" + tsvector_of(r.text) + "\n";
-        }
-        pg.exec("BEGIN");
-        pg.check(PQexec(pg.conn, "COPY records FROM STDIN"), "COPY");
-        if (PQputCopyData(pg.conn, rows.data(), int(rows.size())) != 1 ||
-            PQputCopyEnd(pg.conn, nullptr) != 1)
-            throw std::runtime_error(std::string("postgres COPY: ") + PQerrorMessage(pg.conn));
-        pg.check(PQgetResult(pg.conn), "COPY");
-        pg.exec("COMMIT");  // fsync on, synchronous_commit on
-    });
+    time_ingest(
+        "postgres", corpus.size(), batches_of(corpus),
+        [&](const std::vector<bench::corpus_record>& batch) {
+            rows.clear();
+            for (auto& r : batch) {
+                rows += std::to_string(++id) + "\t" + std::to_string(r.session) + "\t" + r.type +
+                        "\t" + std::to_string(r.start) + "\t";
+                copy_escape(rows, r.text);
+                rows += "\t" + tsvector_of(r.text) + "\n";
+            }
+            pg.exec("BEGIN");
+            pg.check(PQexec(pg.conn, "COPY records FROM STDIN"), "COPY");
+            if (PQputCopyData(pg.conn, rows.data(), int(rows.size())) != 1 ||
+                PQputCopyEnd(pg.conn, nullptr) != 1)
+                throw std::runtime_error(std::string("postgres COPY: ") + PQerrorMessage(pg.conn));
+            pg.check(PQgetResult(pg.conn), "COPY");
+            pg.exec("COMMIT");  // fsync on, synchronous_commit on
+        });
     pg.exec("VACUUM ANALYZE records");
     {
         auto r = PQexec(pg.conn, "SELECT pg_total_relation_size('records')");

@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <cerrno>
 
 namespace audex::store {
 
@@ -55,7 +56,11 @@ bool cursor::next() {
 }
 bool cursor::erase() {
     check(mdb_cursor_del(handle_, 0), "cursor erase");
-    return move(MDB_GET_CURRENT);
+    // A cursor that erased a table's last entry is no longer positioned: LMDB says EINVAL.
+    int rc = mdb_cursor_get(handle_, &key_, &value_, MDB_GET_CURRENT);
+    if (rc == MDB_NOTFOUND || rc == EINVAL) return false;
+    check(rc, "cursor get");
+    return true;
 }
 
 bool cursor::prev() {

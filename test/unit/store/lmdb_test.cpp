@@ -190,6 +190,19 @@ BOOST_AUTO_TEST_CASE(cursor_erases_runs_across_pages) {
     BOOST_TEST(read_u64(left.back()) == 19998u);
 }
 
+BOOST_AUTO_TEST_CASE(cursor_erases_a_tables_only_entry) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) {
+        txn.put(t, "only", "v");
+        auto c = txn.open_cursor(t);
+        BOOST_TEST_REQUIRE(c.first());
+        BOOST_TEST(!c.erase());
+    });
+    BOOST_TEST(keys(env, t).empty());
+}
+
 BOOST_AUTO_TEST_CASE(append_takes_only_keys_after_the_last) {
     temp_dir dir;
     environment env(dir.path);

@@ -57,10 +57,24 @@ std::string term_key(std::uint32_t segment, std::string_view term) {
     return k;
 }
 
-std::string session_key(std::uint64_t session, std::uint32_t number) {
+// The key of a run of a session's consecutive records, from record number `first` on.
+std::string session_key(std::uint64_t session, std::uint32_t first) {
     auto k = store::u64_key(session);
-    k += u32_key(number);
+    k += u32_key(first);
     return k;
+}
+
+// Adds the numbers of a session's records to `out`, from its runs in content.by_session: the
+// value is the run's length, a u32, or empty for one record (stores written before runs).
+void add_session_records(store::cursor& c, std::uint64_t session, Roaring& out) {
+    auto prefix = store::u64_key(session);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+        if (c.key().size() != 12 || (!c.value().empty() && c.value().size() != 4))
+            throw std::runtime_error("content.by_session is damaged");
+        auto first = store::read_u32(c.key(), 8);
+        auto count = c.value().empty() ? 1 : store::read_u32(c.value());
+        out.addRange(first, std::uint64_t(first) + count);
+    }
 }
 
 std::uint64_t stat(const store::transaction& txn, store::table t, std::string_view key) {
@@ -1208,14 +1222,17 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
         this, [&] { return std::make_unique<segment_builder>(*this, first); });
     if (segment.first + segment.mark() != first)
         throw std::logic_error("content records were numbered outside their segment");
-    auto number = first;
-    for (auto& r : records) {
-        txn.put(records_, u32_key(number), encode_record(r));
-        txn.put(by_session_, session_key(r.session, number), {});
-        segment.add(r);
-        ++number;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        txn.append(records_, u32_key(first + std::uint32_t(i)), encode_record(records[i]));
+        segment.add(records[i]);
     }
-    txn.put(stats_, "next_record", store::u64_key(number));
+    for (std::size_t i = 0, run; i < records.size(); i += run) {
+        for (run = 1; i + run < records.size() && records[i + run].session == records[i].session;)
+            ++run;
+        txn.put(by_session_, session_key(records[i].session, first + std::uint32_t(i)),
+                u32_key(std::uint32_t(run)));
+    }
+    txn.put(stats_, "next_record", store::u64_key(first + records.size()));
     txn.put(stats_, "records", store::u64_key(stat(txn, stats_, "records") + records.size()));
 }
 
@@ -1304,13 +1321,12 @@ std::optional<content_record> content_index::record(const store::transaction& tx
 void content_index::scan_session(
     const store::transaction& txn, std::uint64_t session,
     const std::function<bool(std::uint32_t, const content_record&)>& visit) const {
+    Roaring numbers;
     auto c = txn.open_cursor(by_session_);
-    auto prefix = store::u64_key(session);
-    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-        auto number = store::read_u32(c.key(), 8);
+    add_session_records(c, session, numbers);
+    for (auto number : numbers)
         if (auto r = record(txn, number))
             if (!visit(number, *r)) return;
-    }
 }
 
 result<std::vector<content_hit>> content_index::search(const store::transaction& txn,
@@ -1318,9 +1334,7 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
                                                        std::size_t limit) const {
     content_query run{*this, txn};
     auto c = txn.open_cursor(by_session_);
-    auto prefix = store::u64_key(session);
-    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
-        run.universe.add(store::read_u32(c.key(), 8));
+    add_session_records(c, session, run.universe);
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     return run.top(*matches, limit);
@@ -1355,11 +1369,8 @@ result<std::vector<session_match>> content_index::search_sessions(
     content_query run{*this, txn};
     if (among) {
         auto c = txn.open_cursor(by_session_);
-        for (auto session : *among) {
-            auto prefix = store::u64_key(session);
-            for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
-                run.universe.add(store::read_u32(c.key(), 8));
-        }
+        for (auto session : *among)
+            add_session_records(c, session, run.universe);
     } else {
         run.universe = live_records(txn, live_);
     }
@@ -1431,10 +1442,12 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
                 txn.put(blocks_, key, kept.encode());
         }
     }
-    for (auto n : numbers) {
+    for (auto n : numbers)
         txn.erase(records_, u32_key(n));
-        txn.erase(by_session_, session_key(session, n));
-    }
+    auto runs = txn.open_cursor(by_session_);
+    auto prefix = store::u64_key(session);
+    for (bool ok = runs.seek(prefix); ok && runs.key().starts_with(prefix);)
+        ok = runs.erase();
     std::map<std::uint32_t, Roaring> by_chunk;
     for (auto n : numbers)
         by_chunk[n >> live_chunk_bits].add(n);

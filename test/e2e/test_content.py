@@ -176,8 +176,8 @@ def test_concurrent_ingests_are_all_acknowledged_and_searchable(server_factory):
 
 
 def stored_records(data_dir, sid):
-    """The numbers of a session's records in the store's content.by_session table, read straight
-    from LMDB (read-only, beside the running server)."""
+    """The numbers of a session's records, from its runs in the store's content.by_session table
+    read straight from LMDB (read-only, beside the running server)."""
     import lmdb
     import struct
     env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
@@ -188,10 +188,12 @@ def stored_records(data_dir, sid):
             cursor = txn.cursor()
             found = []
             if cursor.set_range(prefix):
-                for key, _ in cursor:
+                for key, value in cursor:
                     if not key.startswith(prefix):
                         break
-                    found.append(key)
+                    first, = struct.unpack(">I", key[8:])
+                    count, = struct.unpack(">I", value) if value else (1,)
+                    found.extend(range(first, first + count))
             return found
     finally:
         env.close()

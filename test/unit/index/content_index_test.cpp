@@ -185,6 +185,39 @@ BOOST_AUTO_TEST_CASE(purge_removes_records_and_postings) {
     BOOST_TEST(left == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(keeps_each_sessions_records_as_runs) {
+    temp_store s;
+    std::vector<index::content_record> records;
+    for (auto [session, text] : std::vector<std::pair<int, std::string>>{
+             {1, "one a"}, {1, "one b"}, {2, "two a"}, {1, "one c"}, {2, "two b"}}) {
+        records.emplace_back();
+        records.back().session = std::uint64_t(session);
+        records.back().text = text;
+    }
+    s.env->write([&](store::transaction& txn) { s.content->add(txn, records); });
+    s.add(1, {"one d", "one e"});
+    auto texts = [&](std::uint64_t session) {
+        std::vector<std::string> out;
+        auto txn = s.env->read();
+        s.content->scan_session(txn, session, [&](auto, auto& r) {
+            out.push_back(r.text);
+            return true;
+        });
+        return out;
+    };
+    using strings = std::vector<std::string>;
+    BOOST_TEST(texts(1) == (strings{"one a", "one b", "one c", "one d", "one e"}));
+    BOOST_TEST(texts(2) == (strings{"two a", "two b"}));
+    BOOST_TEST(s.search(2, "two").size() == 2u);
+    BOOST_TEST(s.search(1, "two").empty());
+    auto by_session = s.env->open_table("content.by_session");
+    BOOST_TEST(s.env->read().entries(by_session) == 5u);  // 1: 0-1, 3, 5-6; 2: 2, 4
+    s.env->write([&](store::transaction& txn) { s.content->purge_session(txn, 1); });
+    BOOST_TEST(texts(1).empty());
+    BOOST_TEST(texts(2) == (strings{"two a", "two b"}));
+    BOOST_TEST(s.env->read().entries(by_session) == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(survives_reopening) {
     temp_store s;
     s.add(7, {"persisted words"});

@@ -4,7 +4,11 @@
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace audex::index {
@@ -34,17 +38,48 @@ bool ascii_word(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-// Passes one word to `token`, case-folded and cut to max_token_bytes.
-void emit(std::string_view word, bool ascii, void (*token)(void*, std::string_view),
-          void* context) {
+// A token's bytes and the zeros after them, in whole words.
+using token_buffer = std::array<std::uint64_t, padded_token_bytes(max_token_bytes) / 8>;
+
+// The first `n` bytes (at most 8) of a word, the rest zero.
+std::uint64_t first_bytes(std::uint64_t word, std::size_t n) {
+    if (n >= 8) return word;
+    auto keep = (std::uint64_t(1) << (8 * n)) - 1;
+    return word &
+           (std::endian::native == std::endian::little ? keep : ~(~std::uint64_t(0) >> (8 * n)));
+}
+
+// Lowercases the ASCII capitals among 8 bytes of ASCII (or zeros).
+std::uint64_t fold_ascii(std::uint64_t w) {
+    constexpr auto ones = ~std::uint64_t(0) / 0xff;  // 0x0101...01
+    auto at_least_a = w + (0x80 - 'A') * ones;       // a byte's high bit: the byte is >= 'A'
+    auto past_z = w + (0x80 - 'Z' - 1) * ones;       // a byte's high bit: the byte is > 'Z'
+    return w | ((at_least_a & ~past_z & 0x80 * ones) >> 2);  // + 0x20 where a capital is
+}
+
+// Passes one word to `token`, case-folded and cut to max_token_bytes. An ASCII word is folded 8
+// bytes at a time: `end` is where the text ends, as far as whole words may be read.
+void emit(std::string_view word, const char* end, bool ascii,
+          void (*token)(void*, std::string_view), void* context) {
+    token_buffer out;
     if (ascii) {
-        char folded[max_token_bytes];
         auto n = std::min(word.size(), max_token_bytes);
-        for (std::size_t i = 0; i < n; ++i) {
-            auto c = word[i];
-            folded[i] = c >= 'A' && c <= 'Z' ? char(c + 32) : c;
+        for (std::size_t w = 0, words = padded_token_bytes(n) / 8; w < words; ++w) {
+            auto at = 8 * w;
+            std::uint64_t bytes = 0;
+            if (at < n) {
+                if (word.data() + at + 8 <= end) {
+                    std::memcpy(&bytes, word.data() + at, 8);
+                } else {  // the text's last bytes
+                    std::array<char, 8> tail{};
+                    std::memcpy(tail.data(), word.data() + at, std::size_t(end - word.data()) - at);
+                    std::memcpy(&bytes, tail.data(), 8);
+                }
+                bytes = fold_ascii(first_bytes(bytes, n - at));
+            }
+            out[w] = bytes;
         }
-        token(context, {folded, n});
+        token(context, {reinterpret_cast<const char*>(out.data()), n});
         return;
     }
     utf8proc_uint8_t* folded = nullptr;
@@ -54,15 +89,18 @@ void emit(std::string_view word, bool ascii, void (*token)(void*, std::string_vi
                                             UTF8PROC_CASEFOLD));
     if (n < 0) return;
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(folded, &std::free);
-    std::string_view out(reinterpret_cast<char*>(folded), std::size_t(n));
-    if (out.size() > max_token_bytes) {
+    std::string_view text(reinterpret_cast<char*>(folded), std::size_t(n));
+    if (text.size() > max_token_bytes) {
         // Cut at a character boundary.
         std::size_t cut = max_token_bytes;
-        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80)
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
             --cut;
-        out = out.substr(0, cut);
+        text = text.substr(0, cut);
     }
-    if (!out.empty()) token(context, out);
+    if (text.empty()) return;
+    std::fill_n(out.begin(), padded_token_bytes(text.size()) / 8, 0);
+    std::memcpy(out.data(), text.data(), text.size());
+    token(context, {reinterpret_cast<const char*>(out.data()), text.size()});
 }
 
 }  // namespace
@@ -72,7 +110,8 @@ void analyze(std::string_view text, void (*token)(void* context, std::string_vie
     std::size_t i = 0, start = 0;
     bool in_word = false, ascii = true;
     auto finish = [&](std::size_t end) {
-        if (in_word) emit(text.substr(start, end - start), ascii, token, context);
+        if (in_word)
+            emit(text.substr(start, end - start), text.data() + text.size(), ascii, token, context);
         in_word = false;
         ascii = true;
     };

@@ -13,8 +13,15 @@ namespace audex::index {
 // Tokens longer than this many bytes are cut to it.
 inline constexpr std::size_t max_token_bytes = 128;
 
+// The bytes that can be read from the start of a token of `n` bytes that the analyzer passes: its
+// own, then zeros up to the first multiple of 16 beyond its end.
+constexpr std::size_t padded_token_bytes(std::size_t n) {
+    return (n / 16 + 1) * 16;
+}
+
 // Calls `token(context, word)` for each token of `text`, in order; a token's position is its
-// index, and the view it is given is valid during the call only. Letters, digits and combining
+// index, and the view it is given is valid during the call only. The view's bytes are followed by
+// zeros (padded_token_bytes). Letters, digits and combining
 // marks make words; everything else (punctuation, symbols, spaces, `_`, invalid UTF-8) separates
 // them. Words are NFKC case-folded.
 void analyze(std::string_view text, void (*token)(void* context, std::string_view word),

@@ -118,9 +118,11 @@ struct ordered_term {
 // and length. The last byte is the length, or long_mark.
 class packed_term {
   public:
+    // A term of fewer than 16 bytes is read as 16, zero-padded after its end as the analyzer
+    // passes its tokens (analyzer.hpp); a longer one is referred to.
     explicit packed_term(std::string_view text) {
         if (text.size() < bytes_.size()) {
-            std::copy(text.begin(), text.end(), bytes_.begin());
+            std::memcpy(bytes_.data(), text.data(), bytes_.size());
             bytes_.back() = char(text.size());
         } else {
             auto data = text.data();
@@ -1052,8 +1054,10 @@ struct content_index::segment_builder final : store::deferred_write {
         for_each_token(r.text, [&](std::string_view word) {
             auto it = ids.find(packed_term(word));
             if (it == ids.end()) {
-                auto text = static_cast<char*>(arena.allocate(word.size(), 1));
-                std::copy(word.begin(), word.end(), text);
+                // Kept with the zeros after it, as the analyzer passes it.
+                auto padded = padded_token_bytes(word.size());
+                auto text = static_cast<char*>(arena.allocate(padded, 1));
+                std::memcpy(text, word.data(), padded);
                 terms.emplace_back(text, word.size());
                 it = ids.emplace(packed_term(terms.back()), std::uint32_t(terms.size() - 1)).first;
             }

@@ -64,15 +64,16 @@ void emit(std::string_view word, const char* end, bool ascii,
     token_buffer out;
     if (ascii) {
         auto n = std::min(word.size(), max_token_bytes);
+        auto readable = std::size_t(end - word.data());
         for (std::size_t w = 0, words = padded_token_bytes(n) / 8; w < words; ++w) {
             auto at = 8 * w;
             std::uint64_t bytes = 0;
             if (at < n) {
-                if (word.data() + at + 8 <= end) {
+                if (readable - at >= 8) {
                     std::memcpy(&bytes, word.data() + at, 8);
                 } else {  // the text's last bytes
                     std::array<char, 8> tail{};
-                    std::memcpy(tail.data(), word.data() + at, std::size_t(end - word.data()) - at);
+                    std::memcpy(tail.data(), word.data() + at, readable - at);
                     std::memcpy(&bytes, tail.data(), 8);
                 }
                 bytes = fold_ascii(first_bytes(bytes, n - at));

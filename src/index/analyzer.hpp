@@ -20,10 +20,9 @@ constexpr std::size_t padded_token_bytes(std::size_t n) {
 }
 
 // Calls `token(context, word)` for each token of `text`, in order; a token's position is its
-// index, and the view it is given is valid during the call only. The view's bytes are followed by
-// zeros (padded_token_bytes). Letters, digits and combining
-// marks make words; everything else (punctuation, symbols, spaces, `_`, invalid UTF-8) separates
-// them. Words are NFKC case-folded.
+// index, and the view it is given is valid during the call only; its bytes are followed by zeros
+// (padded_token_bytes). Letters, digits and combining marks make words; everything else
+// (punctuation, symbols, spaces, `_`, invalid UTF-8) separates them. Words are NFKC case-folded.
 void analyze(std::string_view text, void (*token)(void* context, std::string_view word),
              void* context);
 

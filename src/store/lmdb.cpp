@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+
 #include <cerrno>
 
 namespace audex::store {

@@ -1082,33 +1082,37 @@ struct content_index::segment_builder final : store::deferred_write {
     void write(store::transaction& txn) override {
         if (sessions.empty()) return;
         auto end = first + std::uint32_t(sessions.size());
-        // The records of each term in ascending order: the words grouped by term id (a counting
-        // sort), each group in record order.
-        std::vector<std::uint32_t> group(terms.size() + 1), numbers(words.size());
+        // The terms that have words, in byte order, and each one's rank among them.
+        std::vector<std::uint32_t> count(terms.size());
         for (auto id : words)
-            ++group[id + 1];
-        for (std::size_t t = 0; t < terms.size(); ++t)
-            group[t + 1] += group[t];
+            ++count[id];
+        std::vector<std::pair<ordered_term, std::uint32_t>> sorted;
+        for (std::uint32_t t = 0; t < terms.size(); ++t)
+            if (count[t] != 0) sorted.emplace_back(ordered_term(terms[t]), t);
+        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        std::vector<std::uint32_t> rank(terms.size()), group(sorted.size() + 1),
+            numbers(words.size());
+        for (std::uint32_t k = 0; k < sorted.size(); ++k) {
+            group[k + 1] = group[k] + count[sorted[k].second];
+            rank[sorted[k].second] = k;
+        }
+        // The records of each term in ascending order, the terms in byte order: the words grouped
+        // by their term's rank (a counting sort), each group in record order.
         auto at = group;
         for (std::uint32_t r = 0; r < starts.size(); ++r)
             for (auto w = starts[r]; w < (r + 1 < starts.size() ? starts[r + 1] : words.size());
                  ++w)
-                numbers[at[words[w]]++] = first + r;
-        // The terms in byte order.
-        std::vector<std::pair<ordered_term, std::uint32_t>> sorted;
-        for (std::uint32_t t = 0; t < terms.size(); ++t)
-            if (group[t + 1] != group[t]) sorted.emplace_back(ordered_term(terms[t]), t);
-        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
+                numbers[at[rank[words[w]]]++] = first + r;
         auto id = std::uint32_t(stat(txn, index.stats_, "next_segment"));
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
         segment_writer out(id);
         postings_builder postings;
-        for (auto& [term, t] : sorted) {
+        for (std::uint32_t k = 0; k < sorted.size(); ++k) {
             postings.clear();
-            for (auto i = group[t]; i < group[t + 1]; ++i)
+            for (auto i = group[k]; i < group[k + 1]; ++i)
                 postings.add(numbers[i], lengths[numbers[i] - first]);
-            out.add(term.text, [&](std::string& out) { postings.write(out); });
+            out.add(sorted[k].first.text, [&](std::string& out) { postings.write(out); });
         }
         out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 

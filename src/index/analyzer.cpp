@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace audex::index {
 
@@ -32,10 +33,6 @@ bool word_category(utf8proc_int32_t cp) {
         default:
             return false;
     }
-}
-
-bool ascii_word(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 // A token's bytes and the zeros after them, in whole words.
@@ -104,32 +101,68 @@ void emit(std::string_view word, const char* end, bool ascii,
     token(context, {reinterpret_cast<const char*>(out.data()), text.size()});
 }
 
-}  // namespace
+// Marks, one bit per byte of `text` (byte i as bit i % 64 of word i / 64), the bytes that may be
+// part of a word (ASCII letters and digits, and every byte of a non-ASCII character) and, among
+// them, the non-ASCII ones, 8 bytes classified at a time; returns whether any byte is not ASCII.
+bool classify(std::string_view text, std::vector<std::uint64_t>& run,
+              std::vector<std::uint64_t>& multibyte) {
+    constexpr auto ones = ~std::uint64_t(0) / 0xff;  // 0x0101...01
+    // The high bit of each byte of `v` (bytes below 0x80) that is in [lo, hi].
+    auto in_range = [](std::uint64_t v, unsigned char lo, unsigned char hi) {
+        return (v + (0x80 - lo) * ones) & ~(v + (0x7f - hi) * ones) & 0x80 * ones;
+    };
+    // The high bits of the bytes as 8 bits, the first byte's lowest.
+    auto gather = [](std::uint64_t high_bits) {
+        return (((high_bits >> 7) * 0x0102040810204080u) >> 56) & 0xff;
+    };
+    auto words = (text.size() + 63) / 64;
+    run.resize(words);
+    multibyte.resize(words);
+    std::uint64_t any_high = 0;
+    for (std::size_t block = 0; block < words; ++block) {
+        std::uint64_t r = 0, m = 0;
+        for (std::size_t k = 0, at = block * 64; k < 8 && at < text.size(); ++k, at += 8) {
+            std::uint64_t w = 0;
+            if (text.size() - at >= 8)
+                std::memcpy(&w, text.data() + at, 8);
+            else
+                std::memcpy(&w, text.data() + at, text.size() - at);
+            if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+            auto high = w & 0x80 * ones, low = w & 0x7f * ones;
+            auto alnum = in_range(low | 0x20 * ones, 'a', 'z') | in_range(low, '0', '9');
+            r |= gather(alnum | high) << (8 * k);
+            m |= gather(high) << (8 * k);
+        }
+        run[block] = r;
+        multibyte[block] = m;
+        any_high |= m;
+    }
+    return any_high != 0;
+}
 
-void analyze(std::string_view text, void (*token)(void* context, std::string_view word),
-             void* context) {
+// The first position from `from` on, below `size`, whose bit in `bits` is 1 (or 0 with `Clear`),
+// else `size`.
+template <bool Clear = false>
+std::size_t next_bit(const std::vector<std::uint64_t>& bits, std::size_t from, std::size_t size) {
+    for (; from < size; from = (from / 64 + 1) * 64) {
+        auto word = (Clear ? ~bits[from / 64] : bits[from / 64]) >> (from % 64);
+        if (word) return std::min(size, from + std::size_t(std::countr_zero(word)));
+    }
+    return size;
+}
+
+// Passes the words of `text`, whose characters are all letters, digits or not ASCII, character by
+// character: a character outside the word categories, or invalid UTF-8, separates words.
+void analyze_unicode(std::string_view text, const char* end,
+                     void (*token)(void* context, std::string_view word), void* context) {
     std::size_t i = 0, start = 0;
     bool in_word = false, ascii = true;
-    auto finish = [&](std::size_t end) {
-        if (in_word)
-            emit(text.substr(start, end - start), text.data() + text.size(), ascii, token, context);
+    auto finish = [&](std::size_t at) {
+        if (in_word) emit(text.substr(start, at - start), end, ascii, token, context);
         in_word = false;
         ascii = true;
     };
     while (i < text.size()) {
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            if (ascii_word(c)) {
-                if (!in_word) {
-                    in_word = true;
-                    start = i;
-                }
-            } else {
-                finish(i);
-            }
-            ++i;
-            continue;
-        }
         utf8proc_int32_t cp;
         auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + i),
                                   utf8proc_ssize_t(text.size() - i), &cp);
@@ -143,13 +176,33 @@ void analyze(std::string_view text, void (*token)(void* context, std::string_vie
                 in_word = true;
                 start = i;
             }
-            ascii = false;
+            ascii = ascii && cp < 0x80;
         } else {
             finish(i);
         }
         i += std::size_t(n);
     }
     finish(text.size());
+}
+
+}  // namespace
+
+void analyze(std::string_view text, void (*token)(void* context, std::string_view word),
+             void* context) {
+    // Runs of ASCII letters, digits and bytes of other characters, between ASCII separators, found
+    // from bitmaps of the text: a run of ASCII only is a word; another is split by character.
+    thread_local std::vector<std::uint64_t> run, multibyte;
+    bool unicode = classify(text, run, multibyte);
+    auto end = text.data() + text.size();
+    for (auto at = next_bit(run, 0, text.size()); at < text.size();) {
+        auto stop = next_bit<true>(run, at, text.size());
+        auto word = text.substr(at, stop - at);
+        if (!unicode || next_bit(multibyte, at, stop) == stop)
+            emit(word, end, true, token, context);
+        else
+            analyze_unicode(word, end, token, context);
+        at = next_bit(run, stop, text.size());
+    }
 }
 
 }  // namespace audex::index

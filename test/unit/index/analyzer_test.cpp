@@ -1,6 +1,7 @@
 // The analyzer: how shell content, paths, addresses and Unicode text split into tokens.
 #include "index/analyzer.hpp"
 
+#include <utf8proc.h>
 #include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <random>
@@ -80,6 +81,70 @@ BOOST_AUTO_TEST_CASE(folds_ascii_as_a_byte_by_byte_scan_does) {
                        std::string(padded - t.size(), '\0'));
         });
         BOOST_TEST_REQUIRE(got == expected, "text: " << text);
+    }
+}
+
+// Text of ASCII, other letters and digits, separators, combining marks and invalid bytes: the
+// tokens against a scan character by character, each word NFKC case-folded and cut at a
+// character boundary.
+BOOST_AUTO_TEST_CASE(splits_mixed_text_as_a_character_scan_does) {
+    auto word_character = [](utf8proc_int32_t cp) {
+        auto c = utf8proc_category(cp);
+        return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+               (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME) ||
+               (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+    };
+    auto fold = [](const std::string& word) {
+        utf8proc_uint8_t* out = nullptr;
+        auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
+                              utf8proc_ssize_t(word.size()), &out,
+                              utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                UTF8PROC_COMPAT | UTF8PROC_CASEFOLD));
+        std::string folded(reinterpret_cast<char*>(out), std::size_t(n));
+        std::free(out);
+        auto cut = std::min(folded.size(), audex::index::max_token_bytes);
+        while (cut < folded.size() && (static_cast<unsigned char>(folded[cut]) & 0xc0) == 0x80)
+            --cut;
+        return folded.substr(0, cut);
+    };
+    const std::string_view pieces[] = {"a",
+                                       "Z",
+                                       "7",
+                                       " ",
+                                       "/",
+                                       "\n",
+                                       "\xc3\xa9",
+                                       "\xc3\x89",
+                                       "\xc3\x9f",
+                                       "\xe2\x80\x94",
+                                       "\xe4\xb8\xad",
+                                       "\xcc\x81",
+                                       "\xef\xbc\xa1",
+                                       "\xd9\xa3",
+                                       "\xff",
+                                       "\xc3"};
+    std::mt19937 rng(20261206);
+    for (int round = 0; round < 2000; ++round) {
+        std::string text;
+        for (auto n = rng() % 200; n--;)
+            text += pieces[rng() % (rng() % 4 ? 6 : std::size(pieces))];
+        tokens expected;
+        std::string word;
+        for (std::size_t i = 0; i <= text.size();) {
+            utf8proc_int32_t cp = -1;
+            auto n = i < text.size()
+                         ? utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(&text[i]),
+                                            utf8proc_ssize_t(text.size() - i), &cp)
+                         : 1;
+            if (n > 0 && cp >= 0 && word_character(cp)) {
+                word.append(text, i, std::size_t(n));
+            } else if (!word.empty()) {
+                expected.push_back(fold(word));
+                word.clear();
+            }
+            i += std::size_t(std::max<utf8proc_ssize_t>(n, 1));
+        }
+        BOOST_TEST_REQUIRE(analyze(text) == expected, "text: " << text);
     }
 }
 

@@ -6,6 +6,7 @@
 #include "api/request.hpp"
 #include "core/json_text.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <tuple>
@@ -56,9 +57,12 @@ json::object app::session_for(const store::transaction& txn, std::string_view ke
 http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     if (!ctx.params.empty())
         fail(api_error::invalid_argument(ctx.params[0].first, "unknown parameter"));
-    json::value body;
+    // The records are read and dropped with the request: their memory is taken in large blocks
+    // and freed at once.
+    auto storage = json::make_shared_resource<json::monotonic_resource>();
+    json::value body(storage);
     if (ctx.ndjson) {
-        json::array records;
+        json::array records(storage);
         std::string_view rest = ctx.req.body();
         std::size_t line = 0;
         while (!rest.empty()) {
@@ -68,7 +72,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
             rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
             if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
             try {
-                records.push_back(parse_json(text));
+                records.push_back(parse_json(text, storage));
             } catch (api_exception& e) {
                 e.error.details["line"] = line;
                 throw;
@@ -76,7 +80,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
         }
         body = std::move(records);
     } else {
-        body = parse_json_body(ctx.req);
+        body = parse_json_body(ctx.req, storage);
     }
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);

@@ -12,7 +12,8 @@ namespace audex::api {
 bool check_content_type(const http::request& req, bool ndjson = false);
 
 // The body as JSON; 400 MalformedBody with details.line and details.position when it is not.
-boost::json::value parse_json_body(const http::request& req);
-boost::json::value parse_json(std::string_view text);
+// The value's memory comes from `storage`, by default the heap.
+boost::json::value parse_json_body(const http::request& req, boost::json::storage_ptr storage = {});
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr storage = {});
 
 }  // namespace audex::api

@@ -218,6 +218,27 @@ BOOST_AUTO_TEST_CASE(keeps_each_sessions_records_as_runs) {
     BOOST_TEST(s.env->read().entries(by_session) == 2u);
 }
 
+// One write of 20,000 distinct terms, short and longer than a term's inline key, each in its own
+// record and in one record that holds them all: every term finds exactly those two.
+BOOST_AUTO_TEST_CASE(indexes_a_segment_of_many_distinct_terms) {
+    temp_store s;
+    std::vector<std::string> texts;
+    std::string all;
+    for (int i = 0; i < 20000; ++i) {
+        auto t = (i % 3 ? "t" : "longerthanfifteenbytes") + std::to_string(i * 7919);
+        texts.push_back(t);
+        all += t + " ";
+    }
+    texts.push_back(all);
+    s.add(1, texts);
+    for (std::size_t i = 0; i < 20000; i += 97) {
+        auto got = s.search(1, texts[i]);
+        std::multiset<std::string> expected{texts[i], all};
+        BOOST_TEST((std::multiset<std::string>(got.begin(), got.end()) == expected),
+                   "term: " << texts[i]);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(survives_reopening) {
     temp_store s;
     s.add(7, {"persisted words"});

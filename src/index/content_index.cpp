@@ -134,16 +134,16 @@ class packed_term {
         }
     }
     friend bool operator==(const packed_term& a, const packed_term& b) {
-        return a.bytes_ == b.bytes_ ||
+        auto [a_low, a_high] = a.halves();
+        auto [b_low, b_high] = b.halves();
+        return ((a_low ^ b_low) | (a_high ^ b_high)) == 0 ||
                (a.bytes_.back() == long_mark && b.bytes_.back() == long_mark &&
                 a.long_text() == b.long_text());
     }
     struct hash {
         std::size_t operator()(const packed_term& t) const {
             if (t.bytes_.back() == long_mark) return boost::hash<std::string_view>()(t.long_text());
-            std::uint64_t low, high;
-            std::memcpy(&low, t.bytes_.data(), 8);
-            std::memcpy(&high, t.bytes_.data() + 8, 8);
+            auto [low, high] = t.halves();
             return low ^ (high * 0x9e3779b97f4a7c15u);  // the table mixes it further
         }
     };
@@ -152,6 +152,12 @@ class packed_term {
     static constexpr char long_mark = char(0xff);
     std::array<char, 16> bytes_{};
 
+    std::pair<std::uint64_t, std::uint64_t> halves() const {
+        std::uint64_t low, high;
+        std::memcpy(&low, bytes_.data(), 8);
+        std::memcpy(&high, bytes_.data() + 8, 8);
+        return {low, high};
+    }
     std::string_view long_text() const {
         const char* data;
         std::uint32_t size;

@@ -142,6 +142,11 @@ def test_content_survives_a_crash(server_factory):
 def test_ocred_after_screen_content(content_session):
     admin, sid = content_session
     assert admin.fetch("session", sid, fields="ocred")["ocred"] is True
+    other = admin.create("session", protocol="ssh", started_at="2017-08-14T10:35:00Z")
+    for records, ocred in ((RECORDS[:1], False), (RECORDS[1:2], True), (RECORDS[1:2], True)):
+        r = admin.post(f"/api/v2/session/{other}/content", json=records)
+        assert r.status_code == 200, r.text
+        assert admin.fetch("session", other, fields="ocred")["ocred"] is ocred
 
 
 def test_concurrent_ingests_are_all_acknowledged_and_searchable(server_factory):

@@ -239,9 +239,9 @@ json::value object_api::expensive(const store::transaction& txn, const json::obj
     }
     if (name == "ocred") {
         // Screen text of graphical sessions is what an OCR would have produced: true once screen
-        // content has been ingested for the session.
-        auto screens = field("_screen_records");
-        return screens && screens->to_number<std::int64_t>() > 0;
+        // content has been ingested for the session (stores written before counted the records).
+        auto counted = field("_screen_records");
+        return field("_screen_content") || (counted && counted->to_number<std::int64_t>() > 0);
     }
     if (name == "availibility") return is_removed(s) ? "missing" : "available";
     if (name == "created_on" || name == "replicated_on_nodes")
@@ -740,13 +740,13 @@ json::object object_api::append_content(store::transaction& txn, const session_c
     if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
     content_.add(txn, content.records);
     alerts_.add(txn, content.alerts);
-    auto screens = std::count_if(content.records.begin(), content.records.end(),
-                                 [](auto& r) { return r.type == "screen"; });
-    if (screens) {
+    // The session's first screen records mark it (its `ocred` attribute); later ones leave the
+    // session as it is.
+    if (!s->contains("_screen_content") &&
+        std::any_of(content.records.begin(), content.records.end(),
+                    [](auto& r) { return r.type == "screen"; })) {
         auto after = *s;
-        auto it = s->find("_screen_records");
-        after["_screen_records"] =
-            (it == s->end() ? 0 : it->value().to_number<std::int64_t>()) + screens;
+        after["_screen_content"] = true;
         if (auto ok = objects_.replace(txn, sessions, id, *s, std::move(after)); !ok)
             fail(ok.error());
     }

@@ -168,7 +168,7 @@ class packed_term {
 };
 
 // A segment builder's dictionary: terms to their ids, in a table of linear probing at most half
-// full, which takes about half the time of a general-purpose table for the short keys here.
+// full: for the short keys here, lookups take about 60% of the time of a general-purpose table.
 class term_dictionary {
   public:
     term_dictionary() : slots_(std::size_t(1) << bits_) {}

@@ -140,13 +140,11 @@ class packed_term {
                (a.bytes_.back() == long_mark && b.bytes_.back() == long_mark &&
                 a.long_text() == b.long_text());
     }
-    struct hash {
-        std::size_t operator()(const packed_term& t) const {
-            if (t.bytes_.back() == long_mark) return boost::hash<std::string_view>()(t.long_text());
-            auto [low, high] = t.halves();
-            return low ^ (high * 0x9e3779b97f4a7c15u);  // the table mixes it further
-        }
-    };
+    std::uint64_t hash() const {
+        if (bytes_.back() == long_mark) return boost::hash<std::string_view>()(long_text());
+        auto [low, high] = halves();
+        return low ^ (high * 0x9e3779b97f4a7c15u);  // the table mixes it further
+    }
 
   private:
     static constexpr char long_mark = char(0xff);
@@ -198,7 +196,7 @@ class term_dictionary {
 
     std::size_t index(const packed_term& t) const {
         // Fibonacci hashing: the high bits of the product depend on every bit of the hash.
-        return std::size_t((packed_term::hash()(t) * 0x9e3779b97f4a7c15u) >> (64 - bits_));
+        return std::size_t((t.hash() * 0x9e3779b97f4a7c15u) >> (64 - bits_));
     }
     void grow() {
         auto old = std::exchange(slots_, std::vector<slot>(slots_.size() * 2));

@@ -681,26 +681,12 @@ bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::
     return best != std::string::npos && best - phrase.size() <= slop;
 }
 
-// The first position of the ascending range [i, end) holding `value` or more: steps of 1, 2,
-// 4... then a binary search, so that walking one sorted list through another costs little when
-// either is much shorter.
-template <class It>
-It gallop(It i, It end, std::uint32_t value) {
-    std::ptrdiff_t step = 1;
-    while (step < end - i && i[step] < value)
-        step *= 2;
-    return std::lower_bound(i + step / 2, i + std::min(step, end - i), value);
-}
-
 // A term's postings across the store: one part per segment that holds it, in ascending record
 // order, its frequencies and lengths read in place (valid for the transaction).
 struct term_postings {
     struct part {
-        Roaring numbers;
-        const std::uint8_t* tf;
-        const std::uint8_t* length;
-        // `numbers` as an array, once a walk needs it (not zeroed first: it may be long)
-        std::unique_ptr<std::uint32_t[]> decoded = {};
+        std::uint32_t first, end;  // the segment's records
+        postings_view postings;
     };
     std::vector<part> parts;
     Roaring set;  // every part's numbers
@@ -758,9 +744,8 @@ struct content_query {
         for (auto& s : segments) {
             auto raw = find_postings(c, s.id, term);
             if (!raw) continue;
-            postings_view v(*raw);
-            p.parts.push_back({v.numbers(), v.tf, v.length});
-            p.set |= p.parts.back().numbers;
+            auto& part = p.parts.emplace_back(s.first, s.end, postings_view(*raw));
+            p.set |= part.postings.numbers();
         }
         return p;
     }
@@ -932,45 +917,22 @@ struct content_query {
     // The BM25 rank of each of `numbers` (ascending) from the scoring terms' postings.
     std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) {
         std::vector<double> out(numbers.size(), 0.0);
+        std::vector<std::uint32_t> positions;
         for (auto& s : scoring) {
-            auto add = [&](std::size_t j, const term_postings::part& part, std::uint64_t i) {
-                double tf = part.tf[i];
-                out[j] += s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[part.length[i]]);
-            };
             for (auto& part : s.postings->parts) {
-                auto from =
-                    std::lower_bound(numbers.begin(), numbers.end(), part.numbers.minimum());
-                auto to = std::upper_bound(from, numbers.end(), part.numbers.maximum());
-                auto wanted = std::uint64_t(to - from), count = part.numbers.cardinality();
-                if (wanted * 64 < count) {
-                    // Few records to rank in a long part: look each one up.
-                    for (auto at = from; at != to; ++at)
-                        if (part.numbers.contains(*at))
-                            add(std::size_t(at - numbers.begin()), part,
-                                part.numbers.rank(*at) - 1);
-                    continue;
-                }
-                if (!part.decoded) {
-                    part.decoded = std::make_unique_for_overwrite<std::uint32_t[]>(count);
-                    part.numbers.toUint32Array(part.decoded.get());
-                }
-                // Step through the shorter of the two, galloping through the other.
-                std::span<const std::uint32_t> postings(part.decoded.get(), count);
-                if (postings.size() < wanted) {
-                    auto at = from;
-                    for (std::uint64_t i = 0; i < postings.size() && at != to; ++i) {
-                        at = gallop(at, to, postings[i]);
-                        if (at != to && *at == postings[i])
-                            add(std::size_t(at - numbers.begin()), part, i);
-                    }
-                } else {
-                    auto i = postings.begin();
-                    for (auto at = from; at != to && i != postings.end(); ++at) {
-                        i = gallop(i, postings.end(), *at);
-                        if (i != postings.end() && *i == *at)
-                            add(std::size_t(at - numbers.begin()), part,
-                                std::uint64_t(i - postings.begin()));
-                    }
+                auto from = std::lower_bound(numbers.begin(), numbers.end(), part.first);
+                auto to = std::lower_bound(from, numbers.end(), part.end);
+                std::span<const std::uint32_t> wanted(from, to);
+                positions.resize(wanted.size());
+                store::find_positions(part.postings.bitmap, wanted, positions);
+                auto& p = part.postings;
+                for (std::size_t j = 0, offset = std::size_t(from - numbers.begin());
+                     j < wanted.size(); ++j) {
+                    auto i = positions[j];
+                    if (i == store::absent) continue;
+                    double tf = p.tf[i];
+                    out[offset + j] +=
+                        s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[p.length[i]]);
                 }
             }
         }

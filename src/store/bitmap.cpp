@@ -74,6 +74,88 @@ std::optional<header> read_header(std::string_view raw) {
     return h;
 }
 
+// One container of a stored bitmap, its bounds checked.
+struct container_view {
+    enum class kind : std::uint8_t { array, bitset, runs };
+    std::uint32_t high;  // the upper 16 bits its values share, in place
+    std::uint32_t cardinality;
+    kind form;
+    std::uint32_t runs;  // of a run container
+    const char* data;    // the 16-bit values, the bitset's words, or each run's start and length
+
+    std::uint32_t value(std::uint32_t i) const { return load<std::uint16_t>(data + 2 * i); }
+    std::uint64_t word(std::uint32_t i) const { return load<std::uint64_t>(data + 8 * i); }
+    std::uint32_t run_start(std::uint32_t r) const { return load<std::uint16_t>(data + 4 * r); }
+    std::uint32_t run_length(std::uint32_t r) const {
+        return load<std::uint16_t>(data + 4 * r + 2) + 1u;
+    }
+};
+
+// Calls `visit` with each container of a stored bitmap in ascending order, once its bounds, its
+// key's order and, for runs, their order and total are checked; throws std::runtime_error when
+// `raw` is not a portable serialization.
+template <class Visit>
+void each_container(std::string_view raw, Visit&& visit) {
+    auto h = read_header(raw);
+    if (!h) damaged();
+    auto at = h->data;
+    auto need = [&](std::size_t bytes) {
+        if (raw.size() - at < bytes) damaged();
+    };
+    for (std::uint32_t i = 0; i < h->containers; ++i) {
+        auto key = h->key(i);
+        if (i > 0 && key <= h->key(i - 1)) damaged();
+        container_view c{key << 16, h->cardinality(i), container_view::kind::array, 0, nullptr};
+        if (h->run(i)) {
+            need(2);
+            c.form = container_view::kind::runs;
+            c.runs = load<std::uint16_t>(raw.data() + at);
+            at += 2;
+            need(4 * std::size_t(c.runs));
+            c.data = raw.data() + at;
+            std::uint32_t next = 0, count = 0;  // the least value the next run may start at
+            for (std::uint32_t r = 0; r < c.runs; ++r) {
+                auto start = c.run_start(r), length = c.run_length(r);
+                if (start < next || start + length > 65536) damaged();
+                next = start + length;
+                count += length;
+            }
+            if (count != c.cardinality) damaged();
+            at += 4 * std::size_t(c.runs);
+        } else if (c.cardinality > array_most) {
+            need(bitset_bytes);
+            c.form = container_view::kind::bitset;
+            c.data = raw.data() + at;
+            at += bitset_bytes;
+        } else {
+            need(2 * std::size_t(c.cardinality));
+            c.data = raw.data() + at;
+            at += 2 * std::size_t(c.cardinality);
+        }
+        visit(c);
+    }
+}
+
+// The first index from `from` on of an array container's values not less than `low`, found by
+// galloping: steps double until one passes it, then a binary search between the last two.
+std::uint32_t gallop(const container_view& c, std::uint32_t from, std::uint32_t low) {
+    std::uint32_t step = 1, hi = from;
+    while (hi < c.cardinality && c.value(hi) < low) {
+        from = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    hi = std::min(hi, c.cardinality);
+    while (from < hi) {
+        auto mid = from + (hi - from) / 2;
+        if (c.value(mid) < low)
+            from = mid + 1;
+        else
+            hi = mid;
+    }
+    return from;
+}
+
 }  // namespace
 
 std::uint64_t bitmap_cardinality(std::string_view raw) {
@@ -86,51 +168,73 @@ std::uint64_t bitmap_cardinality(std::string_view raw) {
 }
 
 void append_values(std::string_view raw, std::vector<std::uint32_t>& out) {
-    auto h = read_header(raw);
-    if (!h) damaged();
-    auto at = h->data;
-    auto need = [&](std::size_t bytes) {
-        if (raw.size() - at < bytes) damaged();
-    };
-    for (std::uint32_t i = 0; i < h->containers; ++i) {
-        auto key = h->key(i), cardinality = h->cardinality(i);
-        if (i > 0 && key <= h->key(i - 1)) damaged();
-        auto high = key << 16;
+    each_container(raw, [&](const container_view& c) {
         auto before = out.size();
-        if (h->run(i)) {
-            need(2);
-            auto runs = load<std::uint16_t>(raw.data() + at);
-            at += 2;
-            need(4 * std::size_t(runs));
-            std::uint32_t next = 0, count = 0;  // the least value the next run may start at
-            for (std::uint32_t r = 0; r < runs; ++r, at += 4) {
-                std::uint32_t start = load<std::uint16_t>(raw.data() + at),
-                              length = load<std::uint16_t>(raw.data() + at + 2) + 1u;
-                if (start < next || start + length > 65536 || count + length > cardinality)
-                    damaged();
-                for (auto v = start; v < start + length; ++v)
-                    out.push_back(high | v);
-                next = start + length;
-                count += length;
-            }
-        } else if (cardinality > array_most) {
-            need(bitset_bytes);
-            for (std::uint32_t w = 0; w < bitset_bytes / 8; ++w) {
-                for (auto word = load<std::uint64_t>(raw.data() + at + 8 * w); word;
-                     word &= word - 1)
-                    out.push_back(high | (w * 64 + std::uint32_t(std::countr_zero(word))));
-            }
-            at += bitset_bytes;
-        } else {
-            need(2 * std::size_t(cardinality));
-            for (std::uint32_t j = 0; j < cardinality; ++j, at += 2) {
-                std::uint32_t low = load<std::uint16_t>(raw.data() + at);
-                if (j > 0 && high + low <= out.back()) damaged();
-                out.push_back(high | low);
-            }
+        switch (c.form) {
+            case container_view::kind::runs:
+                for (std::uint32_t r = 0; r < c.runs; ++r)
+                    for (auto v = c.run_start(r); v < c.run_start(r) + c.run_length(r); ++v)
+                        out.push_back(c.high | v);
+                break;
+            case container_view::kind::bitset:
+                for (std::uint32_t w = 0; w < bitset_bytes / 8; ++w)
+                    for (auto word = c.word(w); word; word &= word - 1)
+                        out.push_back(c.high | (w * 64 + std::uint32_t(std::countr_zero(word))));
+                if (out.size() - before != c.cardinality) damaged();
+                break;
+            case container_view::kind::array:
+                for (std::uint32_t j = 0; j < c.cardinality; ++j) {
+                    if (j > 0 && c.value(j) <= c.value(j - 1)) damaged();
+                    out.push_back(c.high | c.value(j));
+                }
         }
-        if (out.size() - before != cardinality) damaged();
-    }
+    });
+}
+
+void find_positions(std::string_view raw, std::span<const std::uint32_t> values,
+                    std::span<std::uint32_t> out) {
+    std::fill(out.begin(), out.end(), absent);
+    std::size_t j = 0;
+    std::uint32_t base = 0;  // the values of the containers before
+    each_container(raw, [&](const container_view& c) {
+        j = std::size_t(std::lower_bound(values.begin() + std::ptrdiff_t(j), values.end(), c.high) -
+                        values.begin());
+        auto found = [&](std::uint32_t index) {
+            if (index >= c.cardinality) damaged();
+            out[j] = base + index;
+        };
+        auto key = c.high >> 16;
+        switch (c.form) {
+            case container_view::kind::array:
+                for (std::uint32_t i = 0; j < values.size() && values[j] >> 16 == key; ++j) {
+                    auto low = values[j] & 0xffff;
+                    i = gallop(c, i, low);
+                    if (i < c.cardinality && c.value(i) == low) found(i);
+                }
+                break;
+            case container_view::kind::bitset:
+                // `before`: the values in the words before word `w`
+                for (std::uint32_t w = 0, before = 0; j < values.size() && values[j] >> 16 == key;
+                     ++j) {
+                    auto low = values[j] & 0xffff;
+                    for (; w < low / 64; ++w)
+                        before += std::uint32_t(std::popcount(c.word(w)));
+                    auto word = c.word(w), bit = std::uint64_t(1) << (low % 64);
+                    if (word & bit) found(before + std::uint32_t(std::popcount(word & (bit - 1))));
+                }
+                break;
+            case container_view::kind::runs:
+                // `before`: the values in the runs before run `r`
+                for (std::uint32_t r = 0, before = 0; j < values.size() && values[j] >> 16 == key;
+                     ++j) {
+                    auto low = values[j] & 0xffff;
+                    for (; r < c.runs && c.run_start(r) + c.run_length(r) <= low; ++r)
+                        before += c.run_length(r);
+                    if (r < c.runs && c.run_start(r) <= low) found(before + low - c.run_start(r));
+                }
+        }
+        base += c.cardinality;
+    });
 }
 
 void append_bitmap(std::span<const std::uint32_t> values, std::string& out) {

@@ -23,6 +23,14 @@ std::uint64_t bitmap_cardinality(std::string_view raw);
 // Throws std::runtime_error when `raw` is not a portable serialization.
 void append_values(std::string_view raw, std::vector<std::uint32_t>& out);
 
+// Where each of `values` (ascending) stands in a stored bitmap: out[j] is the number of the
+// bitmap's values less than values[j] when the bitmap holds it, `absent` when it does not. Walks
+// the containers without reading them whole. Throws std::runtime_error when `raw` is not a
+// portable serialization; `out` has as many elements as `values`.
+constexpr std::uint32_t absent = ~std::uint32_t(0);
+void find_positions(std::string_view raw, std::span<const std::uint32_t> values,
+                    std::span<std::uint32_t> out);
+
 // Appends the bitmap to `out`.
 inline void append_bitmap(Roaring& r, std::string& out) {
     r.runOptimize();

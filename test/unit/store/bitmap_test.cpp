@@ -1,11 +1,12 @@
 // Tests of store/bitmap.hpp: the cardinality read from a stored bitmap's header agrees with the
 // bitmap read whole; bitmaps written from sorted values are the bytes CRoaring writes; values read
-// directly are the bitmap's; damaged bitmaps are refused, for arrays, bitsets and runs over one or
-// many containers.
+// directly are the bitmap's; the positions found are CRoaring's ranks; damaged bitmaps are refused,
+// for arrays, bitsets and runs over one or many containers.
 #include "store/bitmap.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <numeric>
 #include <random>
 
 using namespace audex::store;
@@ -93,15 +94,45 @@ BOOST_AUTO_TEST_CASE(values_are_read_from_any_stored_bitmap) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(positions_are_the_ranks_of_the_values_held) {
+    std::mt19937 rng(19);
+    for (int round = 0; round < 100; ++round) {
+        auto r = random_bitmap(rng, 9);
+        std::string plain(r.getSizeInBytes(), '\0');
+        r.write(plain.data());
+        // Values held and not, near and between the containers, few or many, ascending.
+        std::vector<std::uint32_t> values;
+        auto held = values_of(r);
+        auto sample = std::uniform_int_distribution<int>(0, 3)(rng);
+        for (auto v : held)
+            if (rng() % 4 < unsigned(sample)) values.push_back(v);
+        for (int i = 0; i < 200; ++i)
+            values.push_back(std::uint32_t(rng() % (302u << 16)));
+        values.push_back(0xffffffffu);
+        std::sort(values.begin(), values.end());
+        values.erase(std::unique(values.begin(), values.end()), values.end());
+        for (const auto& stored : {plain, write_bitmap(r)}) {
+            std::vector<std::uint32_t> positions(values.size(), 7), expected;
+            for (auto v : values)
+                expected.push_back(r.contains(v) ? std::uint32_t(r.rank(v) - 1) : absent);
+            find_positions(stored, values, positions);
+            BOOST_TEST(positions == expected);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(damaged_bitmaps_are_refused) {
     std::mt19937 rng(17);
     for (int round = 0; round < 300; ++round) {
         auto r = random_bitmap(rng, 6);
         auto stored = write_bitmap(r);
         // Every truncation is refused.
+        std::vector<std::uint32_t> all = values_of(r), positions(all.size());
         for (std::size_t cut = 0; cut < stored.size(); cut += 1 + stored.size() / 50) {
             std::vector<std::uint32_t> values;
             BOOST_CHECK_THROW(append_values(stored.substr(0, cut), values), std::runtime_error);
+            BOOST_CHECK_THROW(find_positions(stored.substr(0, cut), all, positions),
+                              std::runtime_error);
         }
         // A changed byte is refused, or read as ascending values as many as the header says.
         auto changed = stored;
@@ -115,6 +146,10 @@ BOOST_AUTO_TEST_CASE(damaged_bitmaps_are_refused) {
         BOOST_TEST(std::is_sorted(values.begin(), values.end()));
         BOOST_TEST((std::adjacent_find(values.begin(), values.end()) == values.end()));
         BOOST_TEST(values.size() == bitmap_cardinality(changed));
+        std::vector<std::uint32_t> found(values.size()), expected(values.size());
+        std::iota(expected.begin(), expected.end(), 0u);
+        find_positions(changed, values, found);
+        BOOST_TEST(found == expected);
     }
 }
 

@@ -230,6 +230,7 @@ struct postings_view {
         tf = reinterpret_cast<const std::uint8_t*>(raw.data() + 4);
         length = tf + count;
         bitmap = raw.substr(4 + 2 * std::size_t(count));
+        if (store::bitmap_cardinality(bitmap) != count) damaged();
     }
     Roaring numbers() const {
         auto out = store::read_bitmap(bitmap);
@@ -683,24 +684,79 @@ bool holds_phrase(const std::vector<std::string>& words, const std::vector<std::
 
 // A term's postings across the store: one part per segment that holds it, in ascending record
 // order, its frequencies and lengths read in place (valid for the transaction).
-struct term_postings {
+class term_postings {
+  public:
     struct part {
         std::uint32_t first, end;  // the segment's records
         postings_view postings;
     };
-    std::vector<part> parts;
-    Roaring set;  // every part's numbers
+
+    void add(const segment& s, std::string_view raw) {
+        count_ += parts_.emplace_back(s.first, s.end, postings_view(raw)).postings.count;
+    }
+    // The records that hold the term.
+    std::uint64_t count() const { return count_; }
+    const Roaring& set() {
+        if (!set_) {
+            set_.emplace();
+            for (auto& part : parts_)
+                *set_ |= part.postings.numbers();
+        }
+        return *set_;
+    }
+    // The records of `records` that hold the term: from its set once built, otherwise found in
+    // the stored postings without reading them whole.
+    Roaring among(const Roaring& records) {
+        if (set_) return records & *set_;
+        std::vector<std::uint32_t> numbers(records.cardinality()), held;
+        records.toUint32Array(numbers.data());
+        for (auto& part : parts_)
+            store::find_held(part.postings.bitmap, in(numbers, part), held);
+        return Roaring(held.size(), held.data());
+    }
+    // Calls found(j, postings, i) for each of `numbers` (ascending) that holds the term, where
+    // numbers[j] is the i-th record of those postings.
+    template <class Found>
+    void each_held(std::span<const std::uint32_t> numbers, Found&& found) const {
+        std::vector<std::uint32_t> positions;
+        for (auto& part : parts_) {
+            auto wanted = in(numbers, part);
+            positions.resize(wanted.size());
+            store::find_positions(part.postings.bitmap, wanted, positions);
+            auto offset = std::size_t(wanted.data() - numbers.data());
+            for (std::size_t j = 0; j < positions.size(); ++j)
+                if (positions[j] != store::absent) found(offset + j, part.postings, positions[j]);
+        }
+    }
+
+  private:
+    // Those of `numbers` (ascending) in the part's segment.
+    static std::span<const std::uint32_t> in(std::span<const std::uint32_t> numbers,
+                                             const part& p) {
+        auto from = std::lower_bound(numbers.begin(), numbers.end(), p.first);
+        return {from, std::lower_bound(from, numbers.end(), p.end)};
+    }
+
+    std::vector<part> parts_;
+    std::uint64_t count_ = 0;
+    std::optional<Roaring> set_;  // every part's records, once needed
 };
 
-// The records a query part may match. When `verify` is set, only those of `set` that it accepts
-// (given their analyzed words) match: phrases are checked against the text only for the records
-// that need it, best ranked first.
+// The records a query part may match: the records of the universe that hold every one of `terms`
+// when it is not empty (the set not built yet: see content_query::resolve), `set` otherwise.
+// When `verify` is set, only those that it accepts (given their analyzed words) match: phrases
+// are checked against the text only for the records that need it, best ranked first.
 struct candidates {
     Roaring set;
+    std::vector<term_postings*> terms;
     std::function<bool(std::uint32_t, const std::vector<std::string>&)> verify;
 };
 
 }  // namespace
+
+// A term that holds more than this many times the records it is to be checked for is searched
+// for them in its stored postings instead of having its set built.
+constexpr std::uint64_t searched_ratio = 16;
 
 // The state of one search: its universe of records, the segments, statistics and the terms
 // that score.
@@ -741,23 +797,33 @@ struct content_query {
         auto& p = it->second;
         if (!added) return p;
         auto c = txn.open_cursor(index.blocks_);
-        for (auto& s : segments) {
-            auto raw = find_postings(c, s.id, term);
-            if (!raw) continue;
-            auto& part = p.parts.emplace_back(s.first, s.end, postings_view(*raw));
-            p.set |= part.postings.numbers();
-        }
+        for (auto& s : segments)
+            if (auto raw = find_postings(c, s.id, term)) p.add(s, *raw);
         return p;
     }
 
-    // The records of the universe that hold `term`; the term scores with its store-wide document
-    // frequency.
-    Roaring scored_postings(const std::string& term, double boost) {
+    // The postings of `term`, which scores with its store-wide document frequency.
+    term_postings* scored_postings(const std::string& term, double boost) {
         auto& p = load(term);
-        double df = double(p.set.cardinality());
+        double df = double(p.count());
         if (boost != 0)
             scoring.push_back({&p, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
-        return p.set & universe;
+        return &p;
+    }
+
+    // The set of `c`, built if it is not yet: the records of the universe held by the rarest of
+    // its terms, kept where each other term holds them too; a term that holds many times more
+    // records than are kept is searched for them, without building its set.
+    Roaring& resolve(candidates& c) {
+        if (c.terms.empty()) return c.set;
+        std::sort(c.terms.begin(), c.terms.end(),
+                  [](auto* a, auto* b) { return a->count() < b->count(); });
+        c.set = c.terms[0]->set() & universe;
+        for (auto* t : std::span(c.terms).subspan(1))
+            c.set = c.set.cardinality() * searched_ratio < t->count() ? t->among(c.set)
+                                                                      : c.set & t->set();
+        c.terms.clear();
+        return c.set;
     }
 
     // The union of the postings of the terms that `accept` admits among those from `start` on,
@@ -780,14 +846,22 @@ struct content_query {
                 out |= postings_view(it.postings()).numbers();
             }
         }
-        return candidates{out & universe, {}};
+        return candidates{out & universe, {}, {}};
+    }
+
+    // The records of `set`, a subset of the universe, that `c` holds (whatever its verifier says).
+    static Roaring within(candidates& c, Roaring set) {
+        if (c.terms.empty()) return set & c.set;
+        for (auto* t : c.terms)
+            set = t->among(set);
+        return set;
     }
 
     // Only the records of `c` that are accepted, without a verifier.
-    Roaring exact(const candidates& c) {
-        if (!c.verify) return c.set;
+    Roaring exact(candidates& c) {
+        if (!c.verify) return resolve(c);
         Roaring out;
-        for (auto n : c.set)
+        for (auto n : resolve(c))
             if (c.verify(n, words_of(n))) out.add(n);
         return out;
     }
@@ -797,13 +871,14 @@ struct content_query {
         if (auto bad = check_field(field)) return *bad;
         auto terms = analyze(text);
         if (terms.empty()) return candidates{};
-        if (terms.size() == 1) return candidates{scored_postings(terms[0], boost), {}};
-        Roaring set = universe;
+        candidates out;
         for (auto& t : terms)
-            set &= scored_postings(t, boost);
-        return candidates{std::move(set), [terms, slop](std::uint32_t, auto& words) {
-                              return holds_phrase(words, terms, slop);
-                          }};
+            out.terms.push_back(scored_postings(t, boost));
+        if (terms.size() > 1)
+            out.verify = [terms, slop](std::uint32_t, auto& words) {
+                return holds_phrase(words, terms, slop);
+            };
+        return out;
     }
 
     static std::optional<api_error> check_field(const std::string& field) {
@@ -861,10 +936,10 @@ struct content_query {
     }
     result<candidates> operator()(const query::exists_query& q, double) {
         if (auto bad = check_field(q.field)) return *bad;
-        return candidates{universe, {}};
+        return candidates{universe, {}, {}};
     }
     result<candidates> operator()(const query::match_all_query&, double) {
-        return candidates{universe, {}};
+        return candidates{universe, {}, {}};
     }
     result<candidates> operator()(const query::boolean_query& q, double boost) {
         std::optional<candidates> must;
@@ -878,7 +953,14 @@ struct content_query {
                     must = std::move(*r);
                     continue;
                 }
-                must->set &= r->set;
+                if (!must->terms.empty() && !r->terms.empty()) {
+                    must->terms.insert(must->terms.end(), r->terms.begin(), r->terms.end());
+                } else if (must->terms.empty()) {
+                    must->set = within(*r, std::move(must->set));
+                } else {
+                    must->set = within(*must, std::move(r->set));
+                    must->terms.clear();
+                }
                 if (r->verify) {
                     auto mine = std::move(must->verify), theirs = std::move(r->verify);
                     must->verify = [mine, theirs](std::uint32_t n, auto& words) {
@@ -896,7 +978,7 @@ struct content_query {
             out = std::move(*must);
         } else if (!should.empty()) {
             for (auto& s : should)
-                out.set |= s->set;
+                out.set |= resolve(*s);
             if (std::any_of(should.begin(), should.end(), [](auto& s) { return bool(s->verify); }))
                 out.verify = [should](std::uint32_t n, auto& words) {
                     return std::any_of(should.begin(), should.end(), [&](auto& s) {
@@ -906,7 +988,7 @@ struct content_query {
         } else {
             out.set = universe;
         }
-        out.set -= must_not;
+        if (!must_not.isEmpty()) resolve(out) -= must_not;
         return out;
     }
 
@@ -917,25 +999,12 @@ struct content_query {
     // The BM25 rank of each of `numbers` (ascending) from the scoring terms' postings.
     std::vector<double> ranks(const std::vector<std::uint32_t>& numbers) {
         std::vector<double> out(numbers.size(), 0.0);
-        std::vector<std::uint32_t> positions;
-        for (auto& s : scoring) {
-            for (auto& part : s.postings->parts) {
-                auto from = std::lower_bound(numbers.begin(), numbers.end(), part.first);
-                auto to = std::lower_bound(from, numbers.end(), part.end);
-                std::span<const std::uint32_t> wanted(from, to);
-                positions.resize(wanted.size());
-                store::find_positions(part.postings.bitmap, wanted, positions);
-                auto& p = part.postings;
-                for (std::size_t j = 0, offset = std::size_t(from - numbers.begin());
-                     j < wanted.size(); ++j) {
-                    auto i = positions[j];
-                    if (i == store::absent) continue;
+        for (auto& s : scoring)
+            s.postings->each_held(
+                numbers, [&](std::size_t j, const postings_view& p, std::uint32_t i) {
                     double tf = p.tf[i];
-                    out[offset + j] +=
-                        s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[p.length[i]]);
-                }
-            }
-        }
+                    out[j] += s.weight * tf * (bm25_k1 + 1) / (tf + length_norm[p.length[i]]);
+                });
         return out;
     }
 
@@ -990,7 +1059,7 @@ struct content_query {
         Roaring rest = set;
         for (auto* s : order) {
             if (beaten()) return std::move(best).sorted();
-            Roaring part = rest & s->postings->set;
+            Roaring part = s->postings->among(rest);
             rest -= part;
             reach -= std::max(0.0, s->weight) * (bm25_k1 + 1);
             std::vector<std::uint32_t> numbers(part.cardinality());
@@ -1009,7 +1078,8 @@ struct content_query {
 
     // The `limit` best-ranked matching records that still exist, best first (ties by record
     // number).
-    std::vector<content_hit> top(const candidates& c, std::size_t limit) {
+    std::vector<content_hit> top(candidates& c, std::size_t limit) {
+        resolve(c);
         std::vector<content_hit> out;
         auto take = [&](const ranked& r) {
             if (auto record = index.record(txn, r.number))

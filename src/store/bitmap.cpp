@@ -156,6 +156,58 @@ std::uint32_t gallop(const container_view& c, std::uint32_t from, std::uint32_t 
     return from;
 }
 
+// Calls found(j, index) for each of `values` (ascending) that the bitmap holds, values[j] being
+// its index-th value; without `Positions`, the index is not counted (0).
+template <bool Positions, class Found>
+void locate(std::string_view raw, std::span<const std::uint32_t> values, Found&& found) {
+    std::size_t j = 0;
+    std::uint32_t base = 0;  // the values of the containers before
+    each_container(raw, [&](const container_view& c) {
+        j = std::size_t(std::lower_bound(values.begin() + std::ptrdiff_t(j), values.end(), c.high) -
+                        values.begin());
+        auto held = [&](std::uint32_t index) {
+            if (index >= c.cardinality) damaged();
+            found(j, base + index);
+        };
+        auto key = c.high >> 16;
+        switch (c.form) {
+            case container_view::kind::array:
+                for (std::uint32_t i = 0; j < values.size() && values[j] >> 16 == key; ++j) {
+                    auto low = values[j] & 0xffff;
+                    i = gallop(c, i, low);
+                    if (i < c.cardinality && c.value(i) == low) held(i);
+                }
+                break;
+            case container_view::kind::bitset:
+                // `before`: the values in the words before word `w`
+                for (std::uint32_t w = 0, before = 0; j < values.size() && values[j] >> 16 == key;
+                     ++j) {
+                    auto low = values[j] & 0xffff;
+                    auto word = c.word(low / 64), bit = std::uint64_t(1) << (low % 64);
+                    if (!(word & bit)) continue;
+                    if constexpr (Positions) {
+                        for (; w < low / 64; ++w)
+                            before += std::uint32_t(std::popcount(c.word(w)));
+                        held(before + std::uint32_t(std::popcount(word & (bit - 1))));
+                    } else {
+                        held(0);
+                    }
+                }
+                break;
+            case container_view::kind::runs:
+                // `before`: the values in the runs before run `r`
+                for (std::uint32_t r = 0, before = 0; j < values.size() && values[j] >> 16 == key;
+                     ++j) {
+                    auto low = values[j] & 0xffff;
+                    for (; r < c.runs && c.run_start(r) + c.run_length(r) <= low; ++r)
+                        before += c.run_length(r);
+                    if (r < c.runs && c.run_start(r) <= low) held(before + low - c.run_start(r));
+                }
+        }
+        base += c.cardinality;
+    });
+}
+
 }  // namespace
 
 std::uint64_t bitmap_cardinality(std::string_view raw) {
@@ -196,47 +248,12 @@ void append_values(std::string_view raw, std::vector<std::uint32_t>& out) {
 __attribute__((target_clones("popcnt", "default"), flatten)) void find_positions(
     std::string_view raw, std::span<const std::uint32_t> values, std::span<std::uint32_t> out) {
     std::fill(out.begin(), out.end(), absent);
-    std::size_t j = 0;
-    std::uint32_t base = 0;  // the values of the containers before
-    each_container(raw, [&](const container_view& c) {
-        j = std::size_t(std::lower_bound(values.begin() + std::ptrdiff_t(j), values.end(), c.high) -
-                        values.begin());
-        auto found = [&](std::uint32_t index) {
-            if (index >= c.cardinality) damaged();
-            out[j] = base + index;
-        };
-        auto key = c.high >> 16;
-        switch (c.form) {
-            case container_view::kind::array:
-                for (std::uint32_t i = 0; j < values.size() && values[j] >> 16 == key; ++j) {
-                    auto low = values[j] & 0xffff;
-                    i = gallop(c, i, low);
-                    if (i < c.cardinality && c.value(i) == low) found(i);
-                }
-                break;
-            case container_view::kind::bitset:
-                // `before`: the values in the words before word `w`
-                for (std::uint32_t w = 0, before = 0; j < values.size() && values[j] >> 16 == key;
-                     ++j) {
-                    auto low = values[j] & 0xffff;
-                    for (; w < low / 64; ++w)
-                        before += std::uint32_t(std::popcount(c.word(w)));
-                    auto word = c.word(w), bit = std::uint64_t(1) << (low % 64);
-                    if (word & bit) found(before + std::uint32_t(std::popcount(word & (bit - 1))));
-                }
-                break;
-            case container_view::kind::runs:
-                // `before`: the values in the runs before run `r`
-                for (std::uint32_t r = 0, before = 0; j < values.size() && values[j] >> 16 == key;
-                     ++j) {
-                    auto low = values[j] & 0xffff;
-                    for (; r < c.runs && c.run_start(r) + c.run_length(r) <= low; ++r)
-                        before += c.run_length(r);
-                    if (r < c.runs && c.run_start(r) <= low) found(before + low - c.run_start(r));
-                }
-        }
-        base += c.cardinality;
-    });
+    locate<true>(raw, values, [&](std::size_t j, std::uint32_t index) { out[j] = index; });
+}
+
+void find_held(std::string_view raw, std::span<const std::uint32_t> values,
+               std::vector<std::uint32_t>& out) {
+    locate<false>(raw, values, [&](std::size_t j, std::uint32_t) { out.push_back(values[j]); });
 }
 
 void append_bitmap(std::span<const std::uint32_t> values, std::string& out) {

@@ -31,6 +31,11 @@ constexpr std::uint32_t absent = ~std::uint32_t(0);
 void find_positions(std::string_view raw, std::span<const std::uint32_t> values,
                     std::span<std::uint32_t> out);
 
+// Appends to `out` those of `values` (ascending) that a stored bitmap holds. Throws
+// std::runtime_error when `raw` is not a portable serialization.
+void find_held(std::string_view raw, std::span<const std::uint32_t> values,
+               std::vector<std::uint32_t>& out);
+
 // Appends the bitmap to `out`.
 inline void append_bitmap(Roaring& r, std::string& out) {
     r.runOptimize();

@@ -1,7 +1,8 @@
 // Tests of store/bitmap.hpp: the cardinality read from a stored bitmap's header agrees with the
 // bitmap read whole; bitmaps written from sorted values are the bytes CRoaring writes; values read
-// directly are the bitmap's; the positions found are CRoaring's ranks; damaged bitmaps are refused,
-// for arrays, bitsets and runs over one or many containers.
+// directly are the bitmap's; the positions found are CRoaring's ranks and the values found held are
+// its members; damaged bitmaps are refused, for arrays, bitsets and runs over one or many
+// containers.
 #include "store/bitmap.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -94,7 +95,7 @@ BOOST_AUTO_TEST_CASE(values_are_read_from_any_stored_bitmap) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(positions_are_the_ranks_of_the_values_held) {
+BOOST_AUTO_TEST_CASE(positions_are_the_ranks_of_the_values_held_and_held_are_found) {
     std::mt19937 rng(19);
     for (int round = 0; round < 100; ++round) {
         auto r = random_bitmap(rng, 9);
@@ -117,6 +118,11 @@ BOOST_AUTO_TEST_CASE(positions_are_the_ranks_of_the_values_held) {
                 expected.push_back(r.contains(v) ? std::uint32_t(r.rank(v) - 1) : absent);
             find_positions(stored, values, positions);
             BOOST_TEST(positions == expected);
+            std::vector<std::uint32_t> held{1}, expected_held{1};  // appended after what is there
+            for (std::size_t j = 0; j < values.size(); ++j)
+                if (expected[j] != absent) expected_held.push_back(values[j]);
+            find_held(stored, values, held);
+            BOOST_TEST(held == expected_held);
         }
     }
 }

@@ -36,6 +36,9 @@ namespace {
 
 constexpr double bm25_k1 = 1.2, bm25_b = 0.75;
 constexpr std::size_t max_expanded_terms = 65536;
+// A term that holds more than this many times the records it is to be checked for is searched
+// for them in its stored postings instead of having its set built.
+constexpr std::uint64_t searched_ratio = 16;
 // A merge (of content_index::merge_width segments) holds at most this many record numbers.
 constexpr std::uint32_t max_merged_records = 1u << 20;
 // Bytes of postings a merge step writes, which bound its write transaction.
@@ -696,6 +699,7 @@ class term_postings {
     }
     // The records that hold the term.
     std::uint64_t count() const { return count_; }
+    // Those records as a set, built at first use.
     const Roaring& set() {
         if (!set_) {
             set_.emplace();
@@ -753,10 +757,6 @@ struct candidates {
 };
 
 }  // namespace
-
-// A term that holds more than this many times the records it is to be checked for is searched
-// for them in its stored postings instead of having its set built.
-constexpr std::uint64_t searched_ratio = 16;
 
 // The state of one search: its universe of records, the segments, statistics and the terms
 // that score.

@@ -389,6 +389,11 @@ struct block_builder {
         add(term, [&](std::string& out) { out += postings; });
     }
     bool empty() const { return ends.empty(); }
+    // Empty again, keeping the memory for the next block.
+    void clear() {
+        entries.clear();
+        ends.clear();
+    }
     std::string encode() const {
         std::string out;
         out.reserve(4 + 4 * ends.size() + entries.size());
@@ -429,7 +434,7 @@ class segment_writer {
     void close() {
         if (block_.empty()) return;
         blocks_.emplace_back(term_key(segment_, block_.first), block_.encode());
-        block_ = {};
+        block_.clear();
     }
     std::uint32_t segment_;
     block_builder block_;

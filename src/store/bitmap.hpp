@@ -26,13 +26,15 @@ void append_values(std::string_view raw, std::vector<std::uint32_t>& out);
 // Where each of `values` (ascending) stands in a stored bitmap: out[j] is the number of the
 // bitmap's values less than values[j] when the bitmap holds it, `absent` when it does not. Walks
 // the containers without reading them whole. Throws std::runtime_error when `raw` is not a
-// portable serialization; `out` has as many elements as `values`.
+// portable serialization as far as its bounds and counts show (the order of an array's values is
+// not checked: out of order, they give wrong answers, never a read out of bounds or a position
+// past the bitmap's count); `out` has as many elements as `values`.
 constexpr std::uint32_t absent = ~std::uint32_t(0);
 void find_positions(std::string_view raw, std::span<const std::uint32_t> values,
                     std::span<std::uint32_t> out);
 
 // Appends to `out` those of `values` (ascending) that a stored bitmap holds. Throws
-// std::runtime_error when `raw` is not a portable serialization.
+// std::runtime_error as find_positions does.
 void find_held(std::string_view raw, std::span<const std::uint32_t> values,
                std::vector<std::uint32_t>& out);
 

@@ -713,10 +713,11 @@ class term_postings {
         }
         return *set_;
     }
-    // The records of `records` that hold the term: from its set once built, otherwise found in
-    // the stored postings without reading them whole.
+    // The records of `records` that hold the term: from its set (built if need be), or, when the
+    // set is not built and the term holds many times more records, found in the stored postings
+    // without reading them whole.
     Roaring among(const Roaring& records) {
-        if (set_) return records & *set_;
+        if (set_ || records.cardinality() * searched_ratio >= count_) return records & set();
         std::vector<std::uint32_t> numbers(records.cardinality()), held;
         records.toUint32Array(numbers.data());
         for (auto& part : parts_)
@@ -817,16 +818,14 @@ struct content_query {
     }
 
     // The set of `c`, built if it is not yet: the records of the universe held by the rarest of
-    // its terms, kept where each other term holds them too; a term that holds many times more
-    // records than are kept is searched for them, without building its set.
+    // its terms, kept where each other term holds them too.
     Roaring& resolve(candidates& c) {
         if (c.terms.empty()) return c.set;
         std::sort(c.terms.begin(), c.terms.end(),
                   [](auto* a, auto* b) { return a->count() < b->count(); });
         c.set = c.terms[0]->set() & universe;
         for (auto* t : std::span(c.terms).subspan(1))
-            c.set = c.set.cardinality() * searched_ratio < t->count() ? t->among(c.set)
-                                                                      : c.set & t->set();
+            c.set = t->among(c.set);
         c.terms.clear();
         return c.set;
     }

@@ -267,10 +267,7 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
             [&](const std::vector<request>& batch) {
                 std::vector<api::object_api::session_content> contents;
                 for (auto& r : batch)
-                    contents.push_back(stack->api.prepare_content(
-                        admin, r.session,
-                        api::parse_json(r.body,
-                                        json::make_shared_resource<json::monotonic_resource>())));
+                    contents.push_back(stack->api.prepare_content(admin, r.session, r.body, false));
                 if (stored.valid()) stored.get();  // one commit per batch, in order
                 auto done = std::make_shared<std::promise<void>>();
                 stored = done->get_future();

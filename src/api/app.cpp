@@ -292,7 +292,7 @@ void app::authenticate(request_context& ctx) {
 }
 
 http::reply app::login(request_context& ctx) {
-    auto body = parse_json_body(ctx.req);
+    auto body = parse_json_body(ctx.req.body());
     if (!body.is_object())
         fail(api_error::invalid_argument("body", "expected {\"username\", \"password\"}"));
     auto& o = body.get_object();
@@ -358,7 +358,7 @@ http::reply app::v2(request_context& ctx) {
     bool action = (c.path.size() == 4 && c.path[2] == "backup") ||
                   (c.path.size() == 3 && c.path[2] == "api_key");
     if ((c.method == verb::post || c.method == verb::patch) && (!action || !ctx.req.body().empty()))
-        c.body = parse_json_body(ctx.req);
+        c.body = parse_json_body(ctx.req.body());
     if (auto list = domain_.api.as_list(*ctx.who, c)) {
         http::reply r;
         r.head.set(bhttp::field::content_type, "application/json");
@@ -378,7 +378,7 @@ http::reply app::v2(request_context& ctx) {
 }
 
 http::reply app::batch(request_context& ctx) {
-    auto answer = run_batch(domain_.api, env_, *ctx.who, parse_json_body(ctx.req));
+    auto answer = run_batch(domain_.api, env_, *ctx.who, parse_json_body(ctx.req.body()));
     after_write();
     return json_reply(200, answer);
 }

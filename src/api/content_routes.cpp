@@ -6,7 +6,6 @@
 #include "api/request.hpp"
 #include "core/json_text.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <tuple>
@@ -57,31 +56,6 @@ json::object app::session_for(const store::transaction& txn, std::string_view ke
 http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     if (!ctx.params.empty())
         fail(api_error::invalid_argument(ctx.params[0].first, "unknown parameter"));
-    // The records are read and dropped with the request: their memory is taken in large blocks
-    // and freed at once.
-    auto storage = json::make_shared_resource<json::monotonic_resource>();
-    json::value body(storage);
-    if (ctx.ndjson) {
-        json::array records(storage);
-        std::string_view rest = ctx.req.body();
-        std::size_t line = 0;
-        while (!rest.empty()) {
-            ++line;
-            auto end = rest.find('\n');
-            auto text = rest.substr(0, end);
-            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-            if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-            try {
-                records.push_back(parse_json(text, storage));
-            } catch (api_exception& e) {
-                e.error.details["line"] = line;
-                throw;
-            }
-        }
-        body = std::move(records);
-    } else {
-        body = parse_json_body(ctx.req, storage);
-    }
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
     if (!id) fail(api_error::not_found("no session " + std::string(key)));
@@ -90,7 +64,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     // The job holds what it uses: it may outlive this coroutine when the server stops. It is a
     // named local because GCC 12 destroys a non-trivial temporary of a co_await expression twice.
     auto content = std::make_shared<const object_api::session_content>(
-        domain_.api.prepare_content(*ctx.who, *id, body));
+        domain_.api.prepare_content(*ctx.who, *id, ctx.req.body(), ctx.ndjson));
     auto answer = std::make_shared<std::string>();
     const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
         *answer = to_json_text(domain_.api.append_content(txn, *content));

@@ -26,11 +26,10 @@ bool check_content_type(const http::request& req, bool ndjson) {
                          {{"content_type", valid_utf8(given) ? given : "(not UTF-8)"}}});
 }
 
-json::value parse_json(std::string_view text, json::storage_ptr storage) {
+json::value parse_json(std::string_view text) {
     json::parse_options options;
     options.max_depth = 64;
     json::stream_parser parser({}, options);
-    parser.reset(std::move(storage));
     boost::system::error_code ec;
     std::size_t used = parser.write_some(text.data(), text.size(), ec);
     if (!ec) parser.finish(ec);
@@ -47,12 +46,12 @@ json::value parse_json(std::string_view text, json::storage_ptr storage) {
     return parser.release();
 }
 
-json::value parse_json_body(const http::request& req, json::storage_ptr storage) {
-    if (req.body().empty())
+json::value parse_json_body(std::string_view body) {
+    if (body.empty())
         throw api_exception({error_type::malformed_body,
                              "a JSON body is required",
                              {{"line", 1}, {"position", 0}}});
-    return parse_json(req.body(), std::move(storage));
+    return parse_json(body);
 }
 
 }  // namespace audex::api

@@ -11,9 +11,10 @@ namespace audex::api {
 // `ndjson` is allowed); returns whether it is NDJSON.
 bool check_content_type(const http::request& req, bool ndjson = false);
 
-// The body as JSON; 400 MalformedBody with details.line and details.position when it is not.
-// The value's memory comes from `storage`, by default the heap.
-boost::json::value parse_json_body(const http::request& req, boost::json::storage_ptr storage = {});
-boost::json::value parse_json(std::string_view text, boost::json::storage_ptr storage = {});
+// The body as JSON; 400 MalformedBody with details.line and details.position when it is not, or
+// when it is empty.
+boost::json::value parse_json_body(std::string_view body);
+// JSON text as a value; 400 MalformedBody with details.line and details.position when it is not.
+boost::json::value parse_json(std::string_view text);
 
 }  // namespace audex::api

@@ -1,6 +1,7 @@
 // The object API v2 operations (see object_api.hpp).
 #include "api/v2/object_api.hpp"
 
+#include "api/content_body.hpp"
 #include "core/json_text.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -101,54 +102,6 @@ std::vector<const attribute*> field_list(const model& m, const std::string* fiel
             if (!a.is_protected) out.push_back(&a);
     }
     return out;
-}
-
-// One content record of an ingestion body; `where` names it in errors ("0", "1", ...).
-index::content_record parse_record(const json::value& v, const std::string& where) {
-    auto bad = [&](std::string_view key, std::string message) {
-        fail(api_error::invalid_argument(where + "." + std::string(key),
-                                         where + "." + std::string(key) + ": " + message));
-    };
-    if (!v.is_object())
-        fail(api_error::invalid_argument(where, where + ": a content record must be an object"));
-    index::content_record r;
-    bool has_type = false, has_text = false, has_start = false, has_end = false;
-    for (auto& [key, value] : v.get_object()) {
-        if (key == "channel_id") {
-            if (!value.is_int64() && !value.is_uint64()) bad(key, "must be an integer");
-            r.channel = value.to_number<std::int64_t>();
-        } else if (key == "type") {
-            if (!value.is_string() ||
-                (value != "command" && value != "screen" && value != "window_title"))
-                bad(key, "must be command, screen or window_title");
-            r.type = value.get_string();
-            has_type = true;
-        } else if (key == "text") {
-            if (!value.is_string()) bad(key, "must be a string");
-            r.text = value.get_string();
-            has_text = true;
-        } else if (key == "start_time" || key == "end_time") {
-            auto t = value.is_string() ? parse_time(value.get_string()) : std::nullopt;
-            if (!t) bad(key, "must be an ISO 8601 date-time");
-            (key == "start_time" ? r.start : r.end) = t->at;
-            (key == "start_time" ? has_start : has_end) = true;
-        } else if (key == "record_id") {
-            if (!value.is_object()) bad(key, "must be an object {begin, end, for_screenshot}");
-            for (auto& [k, n] : value.get_object()) {
-                if ((k != "begin" && k != "end" && k != "for_screenshot") || !n.is_int64())
-                    bad(key, "holds the integers begin, end and for_screenshot");
-            }
-            r.record_id = value.get_object();
-        } else {
-            bad(key, "is not a content record attribute");
-        }
-    }
-    if (!has_type) bad("type", "is required");
-    if (!has_text) bad("text", "is required");
-    if (!has_start) bad("start_time", "is required");
-    if (!has_end) r.end = r.start;
-    if (r.end < r.start) bad("end_time", "is before start_time");
-    return r;
 }
 
 }  // namespace
@@ -718,16 +671,13 @@ json::object object_api::api_key(store::transaction& txn, const auth::principal&
 
 object_api::session_content object_api::prepare_content(const auth::principal& who,
                                                         std::uint64_t session,
-                                                        const json::value& body) const {
+                                                        std::string_view body, bool ndjson) const {
     require(who, auth::capability::ingest);
-    if (!body.is_array())
-        fail(api_error::invalid_argument("body", "the body must be an array of content records"));
     session_content out;
     out.session = session;
-    for (auto& v : body.get_array()) {
-        out.records.push_back(parse_record(v, std::to_string(out.records.size())));
-        out.records.back().session = session;
-    }
+    out.records = parse_content(body, ndjson);
+    for (auto& r : out.records)
+        r.session = session;
     out.alerts = policies_.match(out.records);
     return out;
 }
@@ -836,7 +786,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
     if (m.name == "session" && p.size() == 3 && p[2] == "content") {
         if (c.method != verb::post) not_allowed();
         no_params();
-        return append_content(txn, prepare_content(who, id, c.body));
+        return append_content(txn, prepare_content(who, id, json::serialize(c.body), false));
     }
     if (m.name == "user" && p.size() == 3 && p[2] == "api_key") {
         if (c.method != verb::post && c.method != verb::delete_) not_allowed();

@@ -82,9 +82,10 @@ class object_api {
         std::vector<index::content_record> records;
         std::vector<ingest::alert> alerts;
     };
-    // Checks the role and a JSON array of content records; reads and writes nothing.
+    // Checks the role and reads the content records of an ingestion body (parse_content); reads
+    // and writes nothing in the store.
     session_content prepare_content(const auth::principal& who, std::uint64_t session,
-                                    const json::value& body) const;
+                                    std::string_view body, bool ndjson) const;
     // Stores and indexes the records and their alerts: 404 for an unknown session, 409 for a
     // removed one.
     json::object append_content(store::transaction& txn, const session_content& content);

@@ -53,6 +53,12 @@ bool is_removed(const json::object& o) {
     return it != o.end() && it->value() == true;
 }
 
+// Whether two objects hold the same value under `name`, or neither holds one.
+bool same_member(const json::object& a, const json::object& b, std::string_view name) {
+    auto x = a.if_contains(name), y = b.if_contains(name);
+    return x && y ? *x == *y : x == y;
+}
+
 // A posting key without its chunk: the attribute, NUL, the value's sort key (NUL escaped as NUL
 // 0x01) and NUL NUL, so that keys follow the filter's order of values; then the stored value's
 // JSON text and NUL, so that values equal to the filter (`SSH`, `ssh`) keep their own postings.
@@ -220,7 +226,7 @@ void field_index::update(transaction& txn, std::uint64_t id, const json::object*
     bool was_live = before && !is_removed(*before), is_live = !is_removed(after);
     auto chunk = chunk_suffix(*n);
     for (auto& a : sessions.attributes) {
-        if (!indexed(a)) continue;
+        if (!indexed(a) || (was_live && is_live && same_member(*before, after, a.name))) continue;
         auto old_key = was_live ? value_key(a, *before) : std::nullopt;
         auto new_key = is_live ? value_key(a, after) : std::nullopt;
         if (old_key == new_key) continue;

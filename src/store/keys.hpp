@@ -10,8 +10,8 @@
 namespace audex::store {
 
 inline void append_u64(std::string& out, std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8)
-        out.push_back(char((v >> shift) & 0xff));
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    out.append(reinterpret_cast<const char*>(&v), 8);
 }
 
 // Signed values are stored with the sign bit flipped, so negatives sort first.
@@ -20,8 +20,8 @@ inline void append_i64(std::string& out, std::int64_t v) {
 }
 
 inline void append_u32(std::string& out, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(char((v >> shift) & 0xff));
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+    out.append(reinterpret_cast<const char*>(&v), 4);
 }
 
 inline std::uint32_t read_u32(std::string_view bytes, std::size_t offset = 0) {

@@ -260,29 +260,31 @@ void append_postings(std::string& out, std::span<const std::uint32_t> numbers, s
     store::append_bitmap(numbers, out);
 }
 
-// One term's postings being built from records in ascending number order.
-struct postings_builder {
-    std::vector<std::uint32_t> numbers;
-    std::string tf, length;
-
-    // One occurrence of the term in record `number`.
-    void add(std::uint32_t number, std::uint8_t record_length) {
-        if (!numbers.empty() && numbers.back() == number) {
-            auto count = std::uint8_t(tf.back());
-            if (count < 255) tf.back() = char(count + 1);
-            return;
+// Appends the postings of a term from its occurrences: the numbers of the records that hold it in
+// ascending order, a record's number once for each time it holds the term; `length(number)` is
+// the code of a record's length. `numbers` is scratch space.
+template <class Length>
+void append_occurrences(std::string& out, std::span<const std::uint32_t> occurrences,
+                        Length&& length, std::vector<std::uint32_t>& numbers) {
+    std::uint32_t count = 0;
+    for (std::size_t i = 0; i < occurrences.size(); ++i)
+        count += i == 0 || occurrences[i] != occurrences[i - 1];
+    store::append_u32(out, count);
+    auto at = out.size();
+    out.resize(at + 2 * std::size_t(count));
+    auto tf = reinterpret_cast<std::uint8_t*>(out.data() + at), lengths = tf + count;
+    numbers.clear();
+    for (auto n : occurrences) {
+        if (!numbers.empty() && numbers.back() == n) {
+            tf[numbers.size() - 1] += tf[numbers.size() - 1] < 255;
+            continue;
         }
-        numbers.push_back(number);
-        tf.push_back(1);
-        length.push_back(char(record_length));
+        tf[numbers.size()] = 1;
+        lengths[numbers.size()] = length(n);
+        numbers.push_back(n);
     }
-    void write(std::string& out) const { append_postings(out, numbers, tf, length); }
-    void clear() {
-        numbers.clear();
-        tf.clear();
-        length.clear();
-    }
-};
+    store::append_bitmap(numbers, out);
+}
 
 // Appends the postings of adjacent segments, given in ascending order of their records, as one;
 // `numbers` is scratch space.
@@ -1196,13 +1198,14 @@ struct content_index::segment_builder final : store::deferred_write {
         txn.put(index.stats_, "next_segment", store::u64_key(id + 1));
         txn.put(index.segments_, u32_key(id), segment{id, first, end, {}}.encode());
         segment_writer out(id);
-        postings_builder postings;
-        for (std::uint32_t k = 0; k < sorted.size(); ++k) {
-            postings.clear();
-            for (auto i = group[k]; i < group[k + 1]; ++i)
-                postings.add(numbers[i], lengths[numbers[i] - first]);
-            out.add(sorted[k].first.text, [&](std::string& out) { postings.write(out); });
-        }
+        std::vector<std::uint32_t> distinct;
+        auto length = [&](std::uint32_t number) { return lengths[number - first]; };
+        for (std::uint32_t k = 0; k < sorted.size(); ++k)
+            out.add(sorted[k].first.text, [&](std::string& out) {
+                append_occurrences(out,
+                                   std::span(numbers).subspan(group[k], group[k + 1] - group[k]),
+                                   length, distinct);
+            });
         out.write(txn, index.blocks_, true);  // the newest segment's keys come after every other
 
         // Liveness, one bitmap per 65,536 record numbers.

@@ -11,6 +11,7 @@
 #include <boost/container_hash/hash.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/sort/spreadsort/integer_sort.hpp>
 #include <roaring/roaring.hh>
 
 #include <algorithm>
@@ -1180,7 +1181,18 @@ struct content_index::segment_builder final : store::deferred_write {
         std::vector<std::pair<ordered_term, std::uint32_t>> sorted;
         for (std::uint32_t t = 0; t < terms.size(); ++t)
             if (count[t] != 0) sorted.emplace_back(ordered_term(terms[t]), t);
-        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        // By their first 8 bytes with a radix sort, then those that share them by the rest.
+        boost::sort::spreadsort::integer_sort(
+            sorted.begin(), sorted.end(),
+            [](auto& e, unsigned shift) { return e.first.head >> shift; },
+            [](auto& a, auto& b) { return a.first.head < b.first.head; });
+        for (auto run = sorted.begin(); run != sorted.end();) {
+            auto head = run->first.head;
+            auto end =
+                std::find_if(run, sorted.end(), [&](auto& e) { return e.first.head != head; });
+            std::sort(run, end, [](auto& a, auto& b) { return a.first < b.first; });
+            run = end;
+        }
         std::vector<std::uint32_t> rank(terms.size()), group(sorted.size() + 1),
             numbers(words.size());
         for (std::uint32_t k = 0; k < sorted.size(); ++k) {

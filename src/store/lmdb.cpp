@@ -67,6 +67,10 @@ bool cursor::erase() {
 bool cursor::prev() {
     return move(MDB_PREV);
 }
+void cursor::append(std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key), v = to_val(value);
+    check(mdb_cursor_put(handle_, &k, &v, MDB_APPEND), "cursor append");
+}
 
 transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
                          transaction* parent)

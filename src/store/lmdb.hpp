@@ -70,6 +70,9 @@ class cursor {
     // Removes the entry the cursor is at (in a write transaction) and moves to the one after it;
     // false when there is none.
     bool erase();
+    // Adds an entry whose key comes after every key of the table (in a write transaction) and
+    // stays at it, so that the next append does not search for the table's end again.
+    void append(std::string_view key, std::string_view value);
     std::string_view key() const { return {static_cast<const char*>(key_.mv_data), key_.mv_size}; }
     std::string_view value() const {
         return {static_cast<const char*>(value_.mv_data), value_.mv_size};

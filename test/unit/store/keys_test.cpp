@@ -29,6 +29,10 @@ BOOST_AUTO_TEST_CASE(layout) {
     BOOST_TEST(k.size() == 16u);
     BOOST_TEST(read_u64(k) == 7u);
     BOOST_TEST(read_i64(k, 8) == -42);
+    k.clear();
+    append_u32(k, 0x01020304);
+    BOOST_TEST(k == "\x01\x02\x03\x04");
+    BOOST_TEST(read_u32(k) == 0x01020304u);
 }
 
 BOOST_AUTO_TEST_CASE(round_trips_and_orders) {

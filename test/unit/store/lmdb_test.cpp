@@ -215,6 +215,35 @@ BOOST_AUTO_TEST_CASE(append_takes_only_keys_after_the_last) {
     BOOST_TEST((keys(env, t) == std::vector<std::string>{"b", "c"}));
 }
 
+// A cursor's appends, many to a nested transaction (across page splits), and one of a key that is
+// not after the last.
+BOOST_AUTO_TEST_CASE(cursor_appends_after_the_last_key) {
+    temp_dir dir;
+    environment env(dir.path);
+    auto t = env.open_table("t");
+    env.write([&](transaction& txn) { txn.put(t, key_of(0), value_of(0, 10)); });
+    env.write([&](transaction& txn) {
+        txn.nested([&](transaction& inner) {
+            auto c = inner.open_cursor(t);
+            for (std::size_t i = 1; i < 5000; ++i)
+                c.append(key_of(i), value_of(i, 1 + i % 300));
+        });
+    });
+    auto all = keys(env, t);
+    BOOST_TEST_REQUIRE(all.size() == 5000u);
+    for (std::size_t i = 0; i < all.size(); ++i)
+        BOOST_TEST_REQUIRE(all[i] == key_of(i));
+    BOOST_TEST(*read_value(env, t, key_of(4321)) == value_of(4321, 1 + 4321 % 300));
+    BOOST_CHECK_THROW(env.write([&](transaction& txn) {
+        auto c = txn.open_cursor(t);
+        c.append(key_of(5000), "x");
+        c.append(key_of(42), "y");
+    }),
+                      lmdb_error);
+    BOOST_TEST(keys(env, t).size() == 5000u);
+    BOOST_TEST(*read_value(env, t, key_of(42)) == value_of(42, 1 + 42 % 300));
+}
+
 BOOST_AUTO_TEST_CASE(cursor_order_is_numeric_for_integer_keys) {
     temp_dir dir;
     environment env(dir.path);

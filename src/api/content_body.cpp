@@ -161,8 +161,7 @@ class reader {
         check_syntax(body_, ndjson_);
         throw api_exception(api_error::invalid_argument(field, std::move(message)));
     }
-    // What simdjson does not read through and Boost.JSON does (nesting deeper than simdjson's
-    // limit) is not taken either.
+    // A body that simdjson does not read through is refused even where Boost.JSON parses it.
     [[noreturn]] void malformed() {
         check_syntax(body_, ndjson_);
         throw api_exception({error_type::malformed_body,

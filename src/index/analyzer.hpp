@@ -99,7 +99,7 @@ void analyze_unicode(std::string_view run, const char* end,
 // (punctuation, symbols, spaces, `_`, invalid UTF-8) separates them. Words are NFKC case-folded.
 // Runs of ASCII letters, digits and bytes of other characters, between ASCII separators, are
 // found from bitmaps of the text: a run of ASCII only is a word, folded here; another is split by
-// character.
+// character. The bitmaps are the thread's (detail::classify): `f` must not analyze text itself.
 template <class F>
 void for_each_token(std::string_view text, F&& f) {
     auto& bits = detail::classify(text);

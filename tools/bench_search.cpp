@@ -8,7 +8,6 @@
 #include "search_corpus.hpp"
 
 #include "api/domain.hpp"
-#include "api/request.hpp"
 #include "index/analyzer.hpp"
 #include "store/group_writer.hpp"
 #include "store/lmdb.hpp"

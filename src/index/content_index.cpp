@@ -1334,9 +1334,9 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
         this, [&] { return std::make_unique<segment_builder>(*this, first); });
     if (segment.first + segment.mark() != first)
         throw std::logic_error("content records were numbered outside their segment");
-    auto end = txn.open_cursor(records_);
+    auto tail = txn.open_cursor(records_);  // stays at the table's end
     for (std::size_t i = 0; i < records.size(); ++i) {
-        end.append(u32_key(first + std::uint32_t(i)), encode_record(records[i]));
+        tail.append(u32_key(first + std::uint32_t(i)), encode_record(records[i]));
         segment.add(records[i]);
     }
     for (std::size_t i = 0, run; i < records.size(); i += run) {

@@ -94,12 +94,14 @@ class reader {
     }
 
     void read_record(simdjson::simdjson_result<od::object>&& result) {
-        auto where = std::to_string(records_.size());
+        auto index = records_.size();  // named in errors only
         od::object o;
-        if (std::move(result).get(o))
+        if (std::move(result).get(o)) {
+            auto where = std::to_string(index);
             invalid(where, where + ": a content record must be an object");
+        }
         auto bad = [&](std::string_view key, std::string_view message) {
-            auto field = where + "." + std::string(key);
+            auto field = std::to_string(index) + "." + std::string(key);
             invalid(field, field + ": " + std::string(message));
         };
         auto& r = records_.emplace_back();

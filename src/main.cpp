@@ -34,6 +34,7 @@ struct serve_options {
     unsigned idle_timeout = 60;
     std::size_t max_connections = 10000;
     std::uint64_t max_store_mib = 1 << 20;
+    std::uint64_t body_budget_mib = 1024;
 };
 
 // Each connection holds a descriptor: the soft limit (often 1024) would refuse connections long
@@ -114,6 +115,7 @@ int serve(const std::string& data, const serve_options& o) {
     config.limits.read_timeout = std::chrono::seconds(o.read_timeout);
     config.limits.idle_timeout = std::chrono::seconds(o.idle_timeout);
     config.limits.max_connections = o.max_connections;
+    config.limits.body_budget = o.body_budget_mib << 20;
     http::server server(config, application);
     server.listen();
     spdlog::info("audex ready on {}://{}:{} (data {}, {} threads)", o.plain ? "http" : "https",
@@ -174,6 +176,11 @@ int main(int argc, char** argv) {
                      "Largest size of the store in MiB; writes past it answer 503")
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 30));
+    serve_cmd
+        ->add_option("--body-budget-mib", serve_opts.body_budget_mib,
+                     "Request body MiB held by all connections together; more answer 503")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 20));
 
     auto* user_cmd = cli.add_subcommand("user", "Manage users directly on a data directory");
     user_cmd->require_subcommand(1);

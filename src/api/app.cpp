@@ -58,8 +58,8 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
 }
 
 // The value of cookie `name`, if the request has one.
-std::optional<std::string_view> cookie(const http::request& req, std::string_view name) {
-    auto range = req.equal_range(bhttp::field::cookie);
+std::optional<std::string_view> cookie(const http::request_header& head, std::string_view name) {
+    auto range = head.equal_range(bhttp::field::cookie);
     for (auto field = range.first; field != range.second; ++field) {
         std::string_view rest = field->value();
         while (!rest.empty()) {
@@ -101,7 +101,7 @@ std::string request_id() {
 
 json::object audit_meta(const request_context& ctx) {
     json::object m{{"href", ctx.path}, {"parent", ctx.path.substr(0, ctx.path.rfind('/'))}};
-    if (ctx.remaining) m["remaining_seconds"] = ctx.remaining->count();
+    if (ctx.cred.remaining) m["remaining_seconds"] = ctx.cred.remaining->count();
     return m;
 }
 
@@ -252,43 +252,69 @@ std::uint64_t app::body_limit(const http::request_header& head) const {
 
 // ---- authentication --------------------------------------------------------------------------
 
-void app::authenticate(request_context& ctx) {
-    std::string_view credential;
-    if (auto it = ctx.req.find(bhttp::field::authorization); it != ctx.req.end()) {
-        credential = trim(it->value());
-        if (iequals_prefix(credential, "basic ")) {
-            auto pair = basic_credentials(trim(credential.substr(6)));
-            if (!pair) unauthenticated("malformed Basic credentials");
-            auto client = ctx.conn.remote.to_string();
-            if (auto wait = throttle_.check(pair->first, client))
-                fail({error_type::too_many_requests,
-                      "too many failed logins; retry later",
-                      {{"retry_after", wait->count()}}});
-            auto who = domain_.users.verify(pair->first, pair->second);
-            if (!who) {
-                throttle_.failed(pair->first, client);
-                fail({error_type::authentication_failure, "wrong user name or password", {}});
+http::admission app::admit(const http::request_header& head, const http::connection_info& conn) {
+    auto cred = check_credentials(head, conn);
+    // Only a client that proved who it is may make the server hold a large body; login bodies
+    // are small.
+    const bool trusted = cred.who && (auth::can(cred.who->role, auth::capability::read) ||
+                                      auth::can(cred.who->role, auth::capability::ingest));
+    return {trusted ? body_limit(head) : settings_.anonymous_body_limit, trusted, std::move(cred)};
+}
+
+credentials app::check_credentials(const http::request_header& head,
+                                   const http::connection_info& conn) {
+    credentials cred;
+    try {
+        std::string_view credential;
+        bool from_cookie = false;
+        if (auto it = head.find(bhttp::field::authorization); it != head.end()) {
+            credential = trim(it->value());
+            if (iequals_prefix(credential, "basic ")) {
+                auto pair = basic_credentials(trim(credential.substr(6)));
+                if (!pair) unauthenticated("malformed Basic credentials");
+                auto client = conn.remote.to_string();
+                if (auto wait = throttle_.check(pair->first, client))
+                    fail({error_type::too_many_requests,
+                          "too many failed logins; retry later",
+                          {{"retry_after", wait->count()}}});
+                cred.who = domain_.users.verify(pair->first, pair->second);
+                if (!cred.who) {
+                    throttle_.failed(pair->first, client);
+                    fail({error_type::authentication_failure, "wrong user name or password", {}});
+                }
+                throttle_.succeeded(pair->first, client);
+                return cred;
             }
-            throttle_.succeeded(pair->first, client);
-            ctx.who = std::move(who);
-            return;
+            if (iequals_prefix(credential, "bearer ")) credential = trim(credential.substr(7));
+        } else if (auto c = cookie(head, "session_id")) {
+            credential = *c;
+            from_cookie = true;
         }
-        if (iequals_prefix(credential, "bearer ")) credential = trim(credential.substr(7));
-    } else if (auto c = cookie(ctx.req, "session_id")) {
-        credential = *c;
+        if (credential.empty()) return cred;
+        cred.token = credential;
+        if (auto hit = domain_.logins.touch(credential)) {
+            cred.who = std::move(hit->who);
+            cred.remaining = hit->remaining;
+            return cred;
+        }
+        // The cookie holds login sessions only: an API key is a header credential of scripts.
+        if (from_cookie) unauthenticated("unknown or expired token");
+        auto txn = env_.read();
+        auto user = domain_.users.api_key_user(txn, credential);
+        if (!user) unauthenticated("unknown or expired token");
+        cred.who = domain_.users.find(txn, *user);
+        if (!cred.who) unauthenticated("the token's user no longer exists");
+    } catch (const api_exception& e) {
+        cred.who.reset();
+        cred.refusal = e.error;
     }
-    if (credential.empty()) unauthenticated("authentication required");
-    ctx.token = credential;
-    if (auto hit = domain_.logins.touch(credential)) {
-        ctx.who = std::move(hit->who);
-        ctx.remaining = hit->remaining;
-        return;
-    }
-    auto txn = env_.read();
-    auto user = domain_.users.api_key_user(txn, credential);
-    if (!user) unauthenticated("unknown or expired token");
-    ctx.who = domain_.users.find(txn, *user);
-    if (!ctx.who) unauthenticated("the token's user no longer exists");
+    return cred;
+}
+
+void app::require_credentials(const request_context& ctx) {
+    if (ctx.cred.who) return;
+    if (ctx.cred.refusal) fail(*ctx.cred.refusal);
+    unauthenticated("authentication required");
 }
 
 http::reply app::login(request_context& ctx) {
@@ -320,7 +346,7 @@ http::reply app::login(request_context& ctx) {
 }
 
 http::reply app::logout(request_context& ctx) {
-    if (!ctx.token.empty()) domain_.logins.end(ctx.token);
+    if (!ctx.cred.token.empty()) domain_.logins.end(ctx.cred.token);
     auto r = json_reply(200, json::object{{"result", "success"}});
     r.head.set(bhttp::field::set_cookie,
                "session_id=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
@@ -328,19 +354,20 @@ http::reply app::logout(request_context& ctx) {
 }
 
 http::reply app::authentication(request_context& ctx) {
-    authenticate(ctx);
-    if (!auth::can(ctx.who->role, auth::capability::read) &&
-        !auth::can(ctx.who->role, auth::capability::ingest))
+    require_credentials(ctx);
+    if (!auth::can(ctx.who().role, auth::capability::read) &&
+        !auth::can(ctx.who().role, auth::capability::ingest))
         fail({error_type::forbidden, "role 'user' has no API access", {}});
     // Basic credentials open a new login session; a token keeps its own.
-    if (ctx.token.empty()) {
-        ctx.token = domain_.logins.create(*ctx.who);
-        ctx.remaining = domain_.logins.idle_timeout();
+    auto& cred = ctx.cred;
+    if (cred.token.empty()) {
+        cred.token = domain_.logins.create(ctx.who());
+        cred.remaining = domain_.logins.idle_timeout();
     }
     json::object meta{{"href", "/api/authentication"}, {"parent", "/api"}};
-    if (ctx.remaining) meta["remaining_seconds"] = ctx.remaining->count();
+    if (cred.remaining) meta["remaining_seconds"] = cred.remaining->count();
     auto r = json_reply(200, json::object{{"meta", meta}});
-    std::string set = "session_id=" + ctx.token + "; Path=/; HttpOnly; SameSite=Strict";
+    std::string set = "session_id=" + cred.token + "; Path=/; HttpOnly; SameSite=Strict";
     if (ctx.conn.tls) set += "; Secure";
     r.head.set(bhttp::field::set_cookie, set);
     return r;
@@ -359,7 +386,7 @@ http::reply app::v2(request_context& ctx) {
                   (c.path.size() == 3 && c.path[2] == "api_key");
     if ((c.method == verb::post || c.method == verb::patch) && (!action || !ctx.req.body().empty()))
         c.body = parse_json_body(ctx.req.body());
-    if (auto list = domain_.api.as_list(*ctx.who, c)) {
+    if (auto list = domain_.api.as_list(ctx.who(), c)) {
         http::reply r;
         r.head.set(bhttp::field::content_type, "application/json");
         r.stream = domain_.api.stream(std::move(*list));
@@ -368,17 +395,17 @@ http::reply app::v2(request_context& ctx) {
     std::string answer;
     if (object_api::writes(c)) {
         answer = env_.write(
-            [&](store::transaction& txn) { return domain_.api.execute(txn, *ctx.who, c); });
+            [&](store::transaction& txn) { return domain_.api.execute(txn, ctx.who(), c); });
         after_write();
     } else {
         auto txn = env_.read();
-        answer = domain_.api.execute(txn, *ctx.who, c);
+        answer = domain_.api.execute(txn, ctx.who(), c);
     }
     return json_text_reply(200, std::move(answer));
 }
 
 http::reply app::batch(request_context& ctx) {
-    auto answer = run_batch(domain_.api, env_, *ctx.who, parse_json_body(ctx.req.body()));
+    auto answer = run_batch(domain_.api, env_, ctx.who(), parse_json_body(ctx.req.body()));
     after_write();
     return json_reply(200, answer);
 }
@@ -386,9 +413,9 @@ http::reply app::batch(request_context& ctx) {
 // ---- one request -----------------------------------------------------------------------------
 
 http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const route& r) {
-    if (r.authenticate) authenticate(ctx);
-    if (ctx.who && !auth::can(ctx.who->role, auth::capability::read) &&
-        !auth::can(ctx.who->role, auth::capability::ingest))
+    if (r.authenticate) require_credentials(ctx);
+    if (ctx.cred.who && !auth::can(ctx.who().role, auth::capability::read) &&
+        !auth::can(ctx.who().role, auth::capability::ingest))
         fail({error_type::forbidden, "role 'user' has no API access", {}});
     co_return co_await r.fn(ctx);
 }
@@ -407,12 +434,13 @@ http::net::awaitable<void> app::write_grouped(const store::group_writer::job& jo
         net::use_awaitable);
 }
 
-http::net::awaitable<http::reply> app::handle(http::request req,
-                                              const http::connection_info& conn) {
+http::net::awaitable<http::reply> app::handle(http::request req, const http::connection_info& conn,
+                                              http::admission& admitted) {
     auto parsed = boost::urls::parse_origin_form(req.target());
     if (!parsed)
         co_return error_reply(api_error::invalid_argument("target", "malformed request target"));
-    request_context ctx{req, conn, std::string(parsed->path()), {}, {}, {}, {}, {}};
+    request_context ctx{req, conn, std::string(parsed->path()), {}, {}, {}};
+    if (auto* cred = std::any_cast<credentials>(&admitted.state)) ctx.cred = std::move(*cred);
     while (ctx.path.size() > 1 && ctx.path.back() == '/')
         ctx.path.pop_back();
     for (auto p : parsed->params())

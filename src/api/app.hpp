@@ -22,11 +22,20 @@
 namespace audex::api {
 
 struct app_settings {
-    std::chrono::seconds session_timeout{600};    // idle expiry of login sessions
-    std::uint64_t body_limit = 1 << 20;           // bytes, for every route but content ingestion
-    std::uint64_t content_body_limit = 64 << 20;  // bytes, for content ingestion
+    std::chrono::seconds session_timeout{600};     // idle expiry of login sessions
+    std::uint64_t body_limit = 1 << 20;            // bytes, for every route but content ingestion
+    std::uint64_t content_body_limit = 64 << 20;   // bytes, for content ingestion
+    std::uint64_t anonymous_body_limit = 8 << 10;  // bytes, without valid credentials (login)
     std::string node_serial;
     auth::password_cost password_cost = auth::password_cost::interactive();
+};
+
+// Who a request's credentials name, checked from its header before its body is read.
+struct credentials {
+    std::optional<auth::principal> who;
+    std::optional<std::chrono::seconds> remaining;  // set for login-session tokens
+    std::string token;                              // the token the request came with, if any
+    std::optional<api_error> refusal;               // why `who` is empty, when credentials came
 };
 
 // What a route handler sees of one request.
@@ -36,10 +45,10 @@ struct request_context {
     std::string path;                                         // decoded, without the query
     std::vector<std::pair<std::string, std::string>> params;  // decoded query parameters
     std::vector<std::string_view> path_params;                // segments matched by "{}"
-    std::optional<auth::principal> who;
-    std::optional<std::chrono::seconds> remaining;  // set for login-session tokens
-    std::string token;                              // the token the request came with, if any
-    bool ndjson = false;                            // the body is application/x-ndjson
+    credentials cred;
+    bool ndjson = false;  // the body is application/x-ndjson
+    // The user the request acts as; only for routes that require authentication.
+    const auth::principal& who() const { return *cred.who; }
 };
 
 // The API family of a route decides the shape of its error answers.
@@ -50,9 +59,10 @@ class app : public http::application {
     app(app_settings settings, store::environment& env);
     ~app() override;
 
-    std::uint64_t body_limit(const http::request_header& head) const override;
-    http::net::awaitable<http::reply> handle(http::request req,
-                                             const http::connection_info& conn) override;
+    http::admission admit(const http::request_header& head,
+                          const http::connection_info& conn) override;
+    http::net::awaitable<http::reply> handle(http::request req, const http::connection_info& conn,
+                                             http::admission& admitted) override;
 
     store::object_store& objects() { return domain_.objects; }
     auth::user_directory& users() { return domain_.users; }
@@ -78,7 +88,12 @@ class app : public http::application {
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
     http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
-    void authenticate(request_context& ctx);
+    credentials check_credentials(const http::request_header& head,
+                                  const http::connection_info& conn);
+    // The largest body the route that `head` names accepts from an authenticated user.
+    std::uint64_t body_limit(const http::request_header& head) const;
+    // Fails with the reason when the request has no valid credentials.
+    static void require_credentials(const request_context& ctx);
 
     http::reply login(request_context& ctx);
     http::reply logout(request_context& ctx);

@@ -27,7 +27,7 @@ std::string iso(micros t) {
 // The page a session's listing (events, alerts) asks for: {limit, offset}. Operators and above.
 std::pair<std::size_t, std::size_t> listing_page(const request_context& ctx,
                                                  std::string_view what) {
-    if (!auth::can(ctx.who->role, auth::capability::read))
+    if (!auth::can(ctx.who().role, auth::capability::read))
         fail({error_type::forbidden,
               "listing " + std::string(what) + " needs the operator role",
               {}});
@@ -64,7 +64,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     // The job holds what it uses: it may outlive this coroutine when the server stops. It is a
     // named local because GCC 12 destroys a non-trivial temporary of a co_await expression twice.
     auto content = std::make_shared<const object_api::session_content>(
-        domain_.api.prepare_content(*ctx.who, *id, ctx.req.body(), ctx.ndjson));
+        domain_.api.prepare_content(ctx.who(), *id, ctx.req.body(), ctx.ndjson));
     auto answer = std::make_shared<std::string>();
     const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
         *answer = to_json_text(domain_.api.append_content(txn, *content));
@@ -75,7 +75,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
 }
 
 http::reply app::audit_content(request_context& ctx) {
-    if (!auth::can(ctx.who->role, auth::capability::read))
+    if (!auth::can(ctx.who().role, auth::capability::read))
         fail({error_type::forbidden, "searching content needs the operator role", {}});
     only_params(ctx, {"q", "limit", "offset"});
     auto limit = count_param(ctx, "limit", 500, 10000),

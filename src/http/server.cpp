@@ -140,6 +140,32 @@ bool plain_or_chunked(const bhttp::request_header<>& head) {
     return beast::iequals(value, "chunked");
 }
 
+// A request body's share of the process-wide budget (limits::body_budget), given back when the
+// request is done.
+class body_reservation {
+  public:
+    body_reservation(std::atomic<std::uint64_t>& in_use, std::uint64_t budget)
+        : in_use_(in_use), budget_(budget) {}
+    ~body_reservation() { in_use_.fetch_sub(taken_, std::memory_order_relaxed); }
+    body_reservation(const body_reservation&) = delete;
+    body_reservation& operator=(const body_reservation&) = delete;
+
+    // Reserves `bytes` more; false, reserving nothing, when that would pass the budget.
+    bool take(std::uint64_t bytes) {
+        auto used = in_use_.load(std::memory_order_relaxed);
+        do {
+            if (bytes > budget_ || used > budget_ - bytes) return false;
+        } while (!in_use_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+        taken_ += bytes;
+        return true;
+    }
+
+  private:
+    std::atomic<std::uint64_t>& in_use_;
+    std::uint64_t budget_;
+    std::uint64_t taken_ = 0;
+};
+
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category();
 }
@@ -174,7 +200,8 @@ struct server::impl {
     std::optional<net::signal_set> signals;
     std::atomic<bool> stopping{false};
     std::atomic<std::size_t> connections{0};
-    std::size_t next_worker = 0;  // accept loop only
+    std::atomic<std::uint64_t> body_bytes{0};  // reserved by the bodies being read or served
+    std::size_t next_worker = 0;               // accept loop only
     std::uint16_t bound_port = 0;
     std::shared_ptr<spdlog::logger> access_log;
 
@@ -331,10 +358,10 @@ struct server::impl {
                 co_return;
             }
 
-            std::uint64_t body_limit = 0;
+            admission admitted;
             std::exception_ptr failure;
             try {
-                body_limit = app.body_limit(head.base());
+                admitted = app.admit(head.base(), info);
             } catch (...) {
                 failure = std::current_exception();
             }
@@ -342,15 +369,30 @@ struct server::impl {
                 co_await answer_internal_error(entry, stream, head.version(), log, failure);
                 co_return;
             }
-            if (auto length = parser.content_length(); length && *length > body_limit) {
+            const std::uint64_t body_limit = admitted.body_limit;
+            const auto length = parser.content_length();
+            if (length && *length > body_limit) {
                 co_await answer_error(entry, stream, buffer, payload_too_large(body_limit),
                                       head.version(), log);
                 co_return;
             }
             parser.body_limit(body_limit);
+            // The body's bytes count against the budget until the answer has been sent: a
+            // declared length at once, a chunked body chunk by chunk.
+            body_reservation reserved{body_bytes, lim.body_budget};
+            if (length && !reserved.take(*length)) {
+                co_await answer_error(entry, stream, buffer, budget_spent(), head.version(), log);
+                co_return;
+            }
+            auto on_chunk = [&reserved](std::uint64_t size, beast::string_view,
+                                        beast::error_code& ec) {
+                if (!reserved.take(size)) ec = net::error::no_buffer_space;
+            };
+            parser.on_chunk_header(on_chunk);
 
             if (!parser.is_done()) {
-                if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
+                if (admitted.trusted &&
+                    beast::iequals(head[bhttp::field::expect], "100-continue")) {
                     bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_,
                                                              head.version()};
                     socket.expires_after(lim.write_timeout);
@@ -377,7 +419,7 @@ struct server::impl {
 
             reply answer;
             try {
-                answer = co_await app.handle(parser.release(), info);
+                answer = co_await app.handle(parser.release(), info, admitted);
             } catch (const api_exception& e) {
                 // A handler that let an expected failure escape still gets its catalogued answer.
                 answer = error_reply(e.error);
@@ -535,6 +577,12 @@ struct server::impl {
                 {{"limit", limit}}};
     }
 
+    static api_error budget_spent() {
+        return {error_type::search_unavailable,
+                "the server holds too many request bodies; retry later",
+                {{"reason", "body_budget"}}};
+    }
+
     static reply error_reply(const api_error& error) {
         reply r;
         r.head.result(error_status(error.type));
@@ -548,8 +596,8 @@ struct server::impl {
     net::awaitable<void> answer_read_error(session_entry& entry, Stream& stream,
                                            beast::flat_buffer& buffer, beast::error_code ec,
                                            std::uint64_t body_limit, const request_log& log) {
-        if (!is_http_error(ec) || ec == bhttp::error::end_of_stream ||
-            ec == bhttp::error::partial_message)
+        if ((!is_http_error(ec) && ec != net::error::no_buffer_space) ||
+            ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)
             co_return;
         if (ec == bhttp::error::header_limit) {
             co_await answer_error(
@@ -558,6 +606,8 @@ struct server::impl {
                     "header", "request header exceeds the limit of " +
                                   std::to_string(config.limits.header_limit) + " bytes"),
                 11, log);
+        } else if (ec == net::error::no_buffer_space) {
+            co_await answer_error(entry, stream, buffer, budget_spent(), 11, log);
         } else if (ec == bhttp::error::body_limit) {
             // Only a chunked body gets here: a declared length was checked before reading.
             co_await answer_error(entry, stream, buffer, payload_too_large(body_limit), 11, log);

@@ -7,6 +7,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -48,6 +49,9 @@ struct limits {
                                                   // TLS close_notify or drain its unread bytes
     std::size_t max_connections = 10000;          // open connections; more are closed at once
     std::size_t max_requests_per_connection = 0;  // 0: unlimited
+    // Request body bytes held by all connections together; a body that would pass it is refused
+    // with 503 SearchUnavailable, so that no crowd of uploads can exhaust the memory.
+    std::uint64_t body_budget = std::uint64_t(1) << 30;
 };
 
 struct server_config {
@@ -60,15 +64,23 @@ struct server_config {
     http::limits limits;  // qualified: g++ rejects a member that changes what `limits` means
 };
 
+// What the application makes of a request's header, before any of its body is read.
+struct admission {
+    std::uint64_t body_limit = 0;  // a larger body is refused with 413 before it is read
+    bool trusted = false;          // the client proved who it is: it may get a `100 Continue`
+    std::any state;                // the application's own, handed back to handle()
+};
+
 // What the transport serves.
 class application {
   public:
     virtual ~application() = default;
-    // The largest body accepted for this request; a larger one is refused with 413 before it is
-    // read.
-    virtual std::uint64_t body_limit(const request_header& head) const = 0;
-    // Answers one request. Exceptions escaping it are logged and answered 500 InternalError.
-    virtual net::awaitable<reply> handle(request req, const connection_info& conn) = 0;
+    // Decides from the header alone, e.g. by checking the credentials, how much body to accept.
+    virtual admission admit(const request_header& head, const connection_info& conn) = 0;
+    // Answers one request that admit() let in. Exceptions escaping it are logged and answered
+    // 500 InternalError.
+    virtual net::awaitable<reply> handle(request req, const connection_info& conn,
+                                         admission& admitted) = 0;
 };
 
 class server {

@@ -30,12 +30,15 @@ def test_api_key_responses_carry_no_remaining_seconds(shared_server, admin):
     assert "remaining_seconds" in shared_server.login().get("/api/authentication").json()["meta"]
 
 
-def test_api_key_works_as_bearer_and_cookie(shared_server, admin):
+def test_api_key_works_as_bearer_but_not_as_the_session_cookie(shared_server, admin):
+    """The cookie carries browser login sessions only: a key that leaked into a cookie jar, or a
+    cookie planted by another site, must not act as the key."""
     uid = admin.create("user", name="keyholder3", role="operator", password=PASSWORD)
     key = admin.post(f"/api/v2/user/{uid}/api_key").json()["api_key"]
     url = shared_server.url + "/api/v2/session"
     assert requests.get(url, headers={"Authorization": "Bearer " + key}, timeout=30).status_code == 200
-    assert requests.get(url, cookies={"session_id": key}, timeout=30).status_code == 200
+    assert_error(requests.get(url, cookies={"session_id": key}, timeout=30), 401,
+                 "Unauthenticated")
 
 
 def test_delete_revokes_the_api_key(shared_server, admin):

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,19 +74,20 @@ class app_harness {
         return std::string(boost::json::parse(answer).at("session").at("id").as_string());
     }
 
-    std::uint64_t body_limit(const http::request_header& head) const {
-        return app_->body_limit(head);
-    }
+    // What the server decides from a request's header before reading its body.
+    http::admission admit(const http::request_header& head) { return app_->admit(head, conn_); }
 
     // Answers `req` as the server would and reads a streamed body to its end (into `body`, when
     // given); returns the status. Aborts unless every refusal is a JSON error from the catalogue
     // with the status of its type; an exception other than api_exception (a 500 from the server)
     // escapes and ends the fuzzer.
-    unsigned answer(http::request req, std::string* body = nullptr) {
+    // `admitted` is what admit() gave for its header, when the caller asked already.
+    unsigned answer(http::request req, std::string* body = nullptr,
+                    std::optional<http::admission> admitted = std::nullopt) {
         http::reply reply;
         std::exception_ptr failure;
-        http::connection_info conn{boost::asio::ip::make_address("127.0.0.1"), false};
-        boost::asio::co_spawn(ioc_, app_->handle(std::move(req), conn),
+        if (!admitted) admitted = admit(req.base());
+        boost::asio::co_spawn(ioc_, app_->handle(std::move(req), conn_, *admitted),
                               [&](std::exception_ptr e, http::reply r) {
                                   failure = e;
                                   reply = std::move(r);
@@ -154,6 +156,7 @@ class app_harness {
     std::unique_ptr<api::app> app_;
     std::string api_key_;
     boost::asio::io_context ioc_{1};
+    http::connection_info conn_{boost::asio::ip::make_address("127.0.0.1"), false};
     std::size_t runs_ = 0;
 };
 

@@ -51,7 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (used == 0) break;
     }
     if (!parser.is_header_done()) return 0;
-    auto limit = harness.body_limit(parser.get().base());
+    auto& head = parser.get();
+    if (head.find(bhttp::field::authorization) == head.end() &&
+        head.find(bhttp::field::cookie) == head.end())
+        head.set(bhttp::field::authorization, harness.api_key());
+    auto admitted = harness.admit(head.base());
+    auto limit = admitted.body_limit;
     if (auto length = parser.content_length(); length && *length > limit) return 0;
     parser.body_limit(limit);
     parser.eager(true);
@@ -70,12 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     replace_id(target);
     req.target(target);
     replace_id(req.body());
-    if (req.find(bhttp::field::authorization) == req.end() &&
-        req.find(bhttp::field::cookie) == req.end())
-        req.set(bhttp::field::authorization, harness.api_key());
     auto method = req.method();
     bool batch = req.target().starts_with("/api/v2/batch");
-    auto status = harness.answer(std::move(req));
+    auto status = harness.answer(std::move(req), nullptr, std::move(admitted));
     if (status < 200 || status >= 500) std::abort();
     // A delete may have removed the session that `$ID` names, which would leave the routes
     // behind it unreached until the next reset.

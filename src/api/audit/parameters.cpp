@@ -26,7 +26,7 @@ std::optional<query::node> query_param(const request_context& ctx, std::string_v
 }  // namespace
 
 void require_read(const request_context& ctx) {
-    if (!auth::can(ctx.who->role, auth::capability::read))
+    if (!auth::can(ctx.who().role, auth::capability::read))
         fail({error_type::forbidden, "searching sessions needs the operator role", {}});
 }
 

@@ -42,9 +42,12 @@ inline std::string stream_piece(int i) {
 // once chunks have been sent); anything else echoes the request as JSON.
 class test_application : public application {
   public:
-    std::uint64_t body_limit(const request_header&) const override { return test_body_limit; }
+    // A request with `X-Anonymous` is not trusted, and is not sent a `100 Continue`.
+    admission admit(const request_header& head, const connection_info&) override {
+        return {test_body_limit, head.find("X-Anonymous") == head.end(), {}};
+    }
 
-    net::awaitable<reply> handle(request req, const connection_info& conn) override {
+    net::awaitable<reply> handle(request req, const connection_info& conn, admission&) override {
         ++handled;
         reply r;
         r.head.result(bhttp::status::ok);

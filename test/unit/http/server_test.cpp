@@ -112,6 +112,56 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_is_honoured) {
     BOOST_TEST(boost::json::parse(res.body()).at("body").as_string() == "abcde");
 }
 
+BOOST_AUTO_TEST_CASE(an_untrusted_client_gets_no_100_continue) {
+    running_server s;
+    plain_client client{s.port()};
+    std::string head =
+        "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nX-Anonymous: 1\r\n"
+        "Expect: 100-continue\r\n\r\n";
+    net::write(client.socket(), net::buffer(head));
+    std::this_thread::sleep_for(200ms);
+    BOOST_TEST(client.socket().available() == 0u);  // no interim answer
+    net::write(client.socket(), net::buffer(std::string("abcde")));
+    auto res = read_response(client);
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(boost::json::parse(res.body()).at("body").as_string() == "abcde");
+}
+
+BOOST_AUTO_TEST_CASE(bodies_past_the_process_wide_budget_get_503) {
+    auto config = plain_config();
+    config.limits.body_budget = 1500;
+    running_server s{config};
+    // One client holds 1,000 bytes of budget by declaring them and sending half.
+    plain_client holder{s.port()};
+    std::string head = "POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    net::write(holder.socket(), net::buffer(head + std::string(500, 'a')));
+    std::this_thread::sleep_for(100ms);
+
+    plain_client declared{s.port()};
+    net::write(declared.socket(), net::buffer(head));
+    auto res = read_response(declared);
+    BOOST_TEST(res.result_int() == 503u);
+    BOOST_TEST(parse_error(res).at("type").as_string() == "SearchUnavailable");
+    BOOST_TEST(parse_error(res).at("details").at("reason").as_string() == "body_budget");
+
+    plain_client chunked{s.port()};
+    std::string req =
+        "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "100\r\n" +
+        std::string(256, 'c') + "\r\n200\r\n" + std::string(512, 'c') + "\r\n0\r\n\r\n";
+    net::write(chunked.socket(), net::buffer(req));
+    res = read_response(chunked);
+    BOOST_TEST(res.result_int() == 503u);
+    BOOST_TEST(parse_error(res).at("details").at("reason").as_string() == "body_budget");
+
+    // Once the first body is whole and answered, its bytes are free again.
+    net::write(holder.socket(), net::buffer(std::string(500, 'a')));
+    BOOST_TEST(read_response(holder).result_int() == 200u);
+    plain_client after{s.port()};
+    BOOST_TEST(round_trip(after, make_request(bhttp::verb::post, "/x", std::string(1000, 'b')))
+                   .result_int() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(garbage_gets_a_json_400) {
     running_server s;
     plain_client client{s.port()};

@@ -184,3 +184,27 @@ def test_a_batch_may_append_content_to_the_session_it_creates(admin):
     sid = s["session"]["id"]
     hits = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": "batchd"}).json()["items"]
     assert len(hits) == 1
+
+
+# ---- limits --------------------------------------------------------------------------------------
+
+def test_a_batch_of_more_than_1000_requests_is_refused(admin):
+    r = batch(admin, [{"method": "GET", "endpoint": "/session?limit=1"}] * 1001)
+    err = assert_error(r, 400, "InvalidArgument")
+    assert err["details"]["field"] == "requests" and err["details"]["limit"] == 1000
+    assert batch(admin, [{"method": "GET", "endpoint": "/session?limit=1"}] * 1000).status_code == 200
+
+
+def test_a_batch_whose_answers_pass_16_mib_is_refused_and_writes_nothing(shared_server, admin):
+    """A small batch must not make the server build an answer of any size."""
+    sid = admin.create("session", protocol="ssh", started_at=STARTED, reason="r" * (900 << 10))
+    operator = shared_server.add_user(admin, "batch-reader", "operator")
+    reads = [{"method": "GET", "endpoint": f"/session/{sid}"}] * 20
+    err = assert_error(batch(operator, reads), 400, "InvalidArgument")
+    assert err["details"]["limit"] == 16 << 20 and err["details"]["request"] == "18"
+    before = admin.ids("session", limit=10000)
+    created = {"id": "new", "method": "POST", "endpoint": "/session",
+               "data": {"protocol": "ssh", "started_at": STARTED}}
+    assert_error(batch(admin, [created] + reads), 400, "InvalidArgument")
+    assert admin.ids("session", limit=10000) == before
+    assert batch(operator, reads[:10]).status_code == 200

@@ -5,7 +5,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <boost/beast/core/string.hpp>
+
 #include <map>
+#include <set>
 
 namespace audex::api {
 
@@ -17,7 +20,8 @@ namespace {
 
 struct batch_state {
     const json::object& variables;
-    std::map<std::string, json::object, std::less<>> answers;  // by request id
+    std::set<std::string, std::less<>> referenced;  // the request ids that placeholders name
+    std::map<std::string, json::object, std::less<>> answers;  // of those, by request id
 
     // The value a placeholder names: a variable, or a path into an earlier answer.
     json::value resolve(std::string_view name) const {
@@ -85,6 +89,26 @@ struct batch_state {
     }
 };
 
+// Calls `fn` with the name inside each {placeholder} of the strings in `v`.
+template <class Fn>
+void for_each_placeholder(const json::value& v, Fn&& fn) {
+    if (auto* o = v.if_object()) {
+        for (auto& [key, value] : *o)
+            for_each_placeholder(value, fn);
+    } else if (auto* a = v.if_array()) {
+        for (auto& e : *a)
+            for_each_placeholder(e, fn);
+    } else if (auto* s = v.if_string()) {
+        std::string_view text = *s;
+        for (auto open = text.find('{'); open != std::string_view::npos;
+             open = text.find('{', open + 1)) {
+            auto close = text.find('}', open);
+            if (close == std::string_view::npos) break;
+            fn(text.substr(open + 1, close - open - 1));
+        }
+    }
+}
+
 std::string to_text(const json::value& v) {
     return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
 }
@@ -129,7 +153,7 @@ bool flag(const json::object& o, std::string_view key) {
 }  // namespace
 
 json::object run_batch(object_api& api, store::environment& env, const auth::principal& who,
-                       const json::value& body) {
+                       const json::value& body, const batch_limits& limits) {
     if (!body.is_object()) fail("body", "the batch body must be an object");
     auto& b = body.get_object();
     for (auto& [key, value] : b)
@@ -143,14 +167,33 @@ json::object run_batch(object_api& api, store::environment& env, const auth::pri
     auto requests = b.find("requests");
     if (requests == b.end() || !requests->value().is_array())
         fail("requests", "requests must be an array");
-    for (auto& r : requests->value().get_array())
+    auto& list = requests->value().get_array();
+    if (list.size() > limits.max_requests) {
+        auto e = api_error::invalid_argument(
+            "requests",
+            "a batch holds at most " + std::to_string(limits.max_requests) + " requests; split it");
+        e.details["limit"] = limits.max_requests;
+        throw api_exception(std::move(e));
+    }
+    batch_state state{vars == b.end() ? no_variables : vars->value().get_object(), {}, {}};
+    bool writes = false;
+    for (auto& r : list) {
         if (!r.is_object()) fail("requests", "every request must be an object");
+        auto method = r.get_object().find("method");
+        // A method that is a placeholder may turn out to write.
+        writes = writes || (method != r.get_object().end() &&
+                            !(method->value().is_string() &&
+                              boost::beast::iequals(method->value().get_string(), "GET")));
+        for_each_placeholder(r, [&](std::string_view name) {
+            state.referenced.emplace(name.substr(0, name.find('.')));
+        });
+    }
 
-    return env.write([&](store::transaction& txn) {
-        batch_state state{vars == b.end() ? no_variables : vars->value().get_object(), {}};
+    // Runs the requests in `txn`; `isolate` runs one request so that its failure undoes it.
+    auto run = [&](store::transaction& txn, auto isolate) {
         json::array responses;
-        std::size_t index = 0;
-        for (auto& r : requests->value().get_array()) {
+        std::size_t index = 0, answer_bytes = 0;
+        for (auto& r : list) {
             auto& request = r.get_object();
             auto id_value = request.find("id");
             std::string id =
@@ -159,15 +202,15 @@ json::object run_batch(object_api& api, store::environment& env, const auth::pri
             json::object response{{"id", id}};
             try {
                 auto c = to_call(state.substitute(request).get_object());
-                json::object answer;
-                txn.nested([&](store::transaction& child) {
-                    answer = json::parse(api.execute(child, who, c)).as_object();
-                });
+                std::string text;
+                isolate(txn, [&](store::transaction& t) { text = api.execute(t, who, c); });
+                answer_bytes += text.size();
+                auto answer = json::parse(text).as_object();
                 response["result"] = "success";
                 response["status"] = 200;
                 for (auto& [key, value] : answer)
                     if (key != "result") response[key] = value;
-                state.answers.emplace(id, std::move(answer));
+                if (state.referenced.contains(id)) state.answers[id] = std::move(answer);
             } catch (api_exception& e) {
                 if (atomic || flag(request, "atomic")) {
                     e.error.details["request"] = id;
@@ -178,9 +221,25 @@ json::object run_batch(object_api& api, store::environment& env, const auth::pri
                 response["status"] = error_status(e.error.type);
                 response["error"] = error_object(e.error).at("error");
             }
+            if (answer_bytes > limits.max_answer_bytes) {
+                auto e = api_error::invalid_argument(
+                    "requests", "the batch's answers pass " +
+                                    std::to_string(limits.max_answer_bytes) +
+                                    " bytes at request '" + id + "'; split it or ask for less");
+                e.details["limit"] = limits.max_answer_bytes;
+                e.details["request"] = id;
+                throw api_exception(std::move(e));
+            }
             responses.push_back(std::move(response));
         }
         return json::object{{"result", "success"}, {"responses", std::move(responses)}};
+    };
+    if (!writes) {
+        auto txn = env.read();
+        return run(txn, [](store::transaction& t, auto&& body) { body(t); });
+    }
+    return env.write([&](store::transaction& txn) {
+        return run(txn, [](store::transaction& t, auto&& body) { t.nested(body); });
     });
 }
 

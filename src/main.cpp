@@ -35,6 +35,7 @@ struct serve_options {
     std::size_t max_connections = 10000;
     std::uint64_t max_store_mib = 1 << 20;
     std::uint64_t body_budget_mib = 1024;
+    unsigned content_grace = 3600;
 };
 
 // Each connection holds a descriptor: the soft limit (often 1024) would refuse connections long
@@ -94,6 +95,7 @@ int serve(const std::string& data, const serve_options& o) {
     store::environment env(data, store_options);
     api::app_settings settings;
     settings.session_timeout = std::chrono::seconds(o.session_timeout);
+    settings.content_grace = std::chrono::seconds(o.content_grace);
     {
         store::object_store objects(env);
         settings.node_serial = node_serial(objects);
@@ -176,6 +178,11 @@ int main(int argc, char** argv) {
                      "Largest size of the store in MiB; writes past it answer 503")
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 30));
+    serve_cmd
+        ->add_option("--content-grace", serve_opts.content_grace,
+                     "Seconds after its end that a session still takes content")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 86400u * 365));
     serve_cmd
         ->add_option("--body-budget-mib", serve_opts.body_budget_mib,
                      "Request body MiB held by all connections together; more answer 503")

@@ -126,7 +126,8 @@ http::reply error_reply(const api_error& error, const json::object* meta) {
 app::app(app_settings settings, store::environment& env)
     : settings_(std::move(settings)),
       env_(env),
-      domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial}),
+      domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial,
+                    settings_.content_grace}),
       writer_(env) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };

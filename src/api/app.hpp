@@ -28,6 +28,7 @@ struct app_settings {
     std::uint64_t anonymous_body_limit = 8 << 10;  // bytes, without valid credentials (login)
     std::string node_serial;
     auth::password_cost password_cost = auth::password_cost::interactive();
+    std::chrono::seconds content_grace{3600};  // object_api_settings::content_grace
 };
 
 // Who a request's credentials name, checked from its header before its body is read.

@@ -20,7 +20,8 @@ domain::domain(store::environment& env, const domain_settings& settings)
       policies(objects),
       alerts(env),
       api(objects, users, logins, content, policies, alerts,
-          {settings.node_serial ? *settings.node_serial : stored_serial(objects)}),
+          {.node_serial = settings.node_serial ? *settings.node_serial : stored_serial(objects),
+           .content_grace = settings.content_grace}),
       search(objects, api, content) {}
 
 }  // namespace audex::api

@@ -24,6 +24,7 @@ struct domain_settings {
     std::chrono::seconds session_timeout{600};  // idle expiry of login sessions
     // The serial the object API reports; when unset, the one the store holds (`meta`).
     std::optional<std::string> node_serial;
+    std::chrono::seconds content_grace{3600};  // object_api_settings::content_grace
 };
 
 struct domain {

@@ -144,3 +144,75 @@ def test_a_client_guessing_many_users_is_held_off(server):
     assert status == 429, body
     assert body["error"]["type"] == "TooManyRequests"
     assert login_from(server, "127.0.0.7", "admin", ADMIN_PASSWORD)[0] == 200
+
+
+# ---- what recorders and admins may change of a session ------------------------------------------
+
+STARTED = "2022-04-05 16:06:07+02"
+RECORD = {"channel_id": 1, "type": "command", "text": "ls", "start_time": "2022-04-05T14:06:08"}
+
+
+def test_a_recorder_may_patch_only_a_sessions_state(server):
+    admin = server.login()
+    recorder = server.add_user(admin, "recorder", "service")
+    uid = admin.create("user", name="alice", role="operator", password=PASSWORD)
+    sid = recorder.create("session", protocol="ssh", started_at=STARTED, user_id=uid)
+    before = admin.fetch("session", sid)
+    for change in ({"user_id": "1"}, {"started_at": "2020-01-01T00:00:00Z"}, {"protocol": "rdp"},
+                   {"retention_locked": True}, {"status": "terminated", "source_ip": "10.0.0.1"}):
+        err = assert_error(recorder.patch(f"/api/v2/session/{sid}", json=change), 403, "Forbidden")
+        assert err["details"]["field"] in change
+    assert admin.fetch("session", sid) == before
+    state = {"finished_at": "2022-04-05 17:06:07+02", "status": "terminated", "reason": "idle",
+             "terminate_at": "2022-04-05 18:00:00+02", "paused": False, "active_time": 12,
+             "size": 4096, "indexed": 2}
+    r = recorder.patch(f"/api/v2/session/{sid}", json=state)
+    assert r.status_code == 200, r.text
+    after = admin.fetch("session", sid)
+    assert after["status"] == "terminated" and after["size"] == 4096
+    assert after["user_id"] == before["user_id"] and after["started_at"] == before["started_at"]
+
+
+def test_only_a_superadmin_lifts_a_retention_lock(server):
+    superadmin = server.login()
+    admin = server.add_user(superadmin, "second-admin", "admin")
+    sid = admin.create("session", protocol="ssh", started_at=STARTED, retention_locked=True)
+    for change in ({"retention_locked": False}, {"retention_locked": None}):
+        assert_error(admin.patch(f"/api/v2/session/{sid}", json=change), 403, "Forbidden")
+    assert admin.fetch("session", sid)["retention_locked"] is True
+    assert admin.patch(f"/api/v2/session/{sid}", json={"status": "terminated"}).status_code == 200
+    r = superadmin.patch(f"/api/v2/session/{sid}", json={"retention_locked": False})
+    assert r.status_code == 200, r.text
+    assert admin.fetch("session", sid)["retention_locked"] is False
+
+
+def test_content_is_closed_once_a_session_is_locked_or_past_its_grace(server_factory):
+    """The grace counts from when the store learned that the session finished, not from its
+    `finished_at`: an import of old recordings writes the session and then its content."""
+    server = server_factory(args=["--content-grace", "2"])
+    admin = server.login()
+    recorder = server.add_user(admin, "recorder", "service")
+    locked = recorder.create("session", protocol="ssh", started_at=STARTED, retention_locked=True)
+    old = recorder.create("session", protocol="ssh", started_at=STARTED,
+                          finished_at="2022-04-05 17:06:07+02")
+    patched = recorder.create("session", protocol="ssh", started_at=STARTED)
+    assert recorder.post(f"/api/v2/session/{old}/content", json=[RECORD]).status_code == 200
+    time.sleep(2.5)
+    assert recorder.post(f"/api/v2/session/{patched}/content", json=[RECORD]).status_code == 200
+    r = recorder.patch(f"/api/v2/session/{patched}", json={"finished_at": STARTED})
+    assert r.status_code == 200, r.text
+    assert recorder.post(f"/api/v2/session/{patched}/content", json=[RECORD]).status_code == 200
+    # A recorder may not reopen a session to write to it again.
+    r = recorder.patch(f"/api/v2/session/{old}", json={"finished_at": None})
+    assert_error(r, 403, "Forbidden")
+    for sid in (locked, old):
+        r = recorder.post(f"/api/v2/session/{sid}/content", json=[RECORD])
+        assert_error(r, 409, "Conflict")
+        r = admin.post("/api/v2/batch", json={"requests": [
+            {"method": "POST", "endpoint": f"/session/{sid}/content", "data": [RECORD]}]})
+        assert r.json()["responses"][0]["status"] == 409, r.text
+    events = admin.get(f"/api/audit/sessions/{locked}/events").json()["items"]
+    assert events == []
+    events = admin.get(f"/api/audit/sessions/{old}/events").json()["items"]
+    assert len(events) == 1
+    assert "_finished_seen" not in admin.fetch("session", old, fields="*")

@@ -46,6 +46,43 @@ bool is_removed(const json::object& o) {
     return it != o.end() && it->value() == true;
 }
 
+bool is_retention_locked(const json::object& session) {
+    auto it = session.find("retention_locked");
+    return it != session.end() && it->value() == true;
+}
+
+// What a recorder (`service`) may change of a session it reports on: its state, never who did
+// what when.
+constexpr std::string_view session_state[] = {
+    "finished_at", "status", "reason", "terminate_at", "paused", "active_time", "size", "indexed"};
+
+// Refuses a session patch that `who` may not make: a recorder changing more than the session's
+// state or reopening a finished session, or anyone but a superadmin lifting a retention lock.
+void check_session_patch(const auth::principal& who, const json::object& before,
+                         const json::object& changes) {
+    if (who.role == auth::role::service) {
+        for (auto& [key, value] : changes)
+            if (std::find(std::begin(session_state), std::end(session_state), key) ==
+                std::end(session_state))
+                fail({error_type::forbidden,
+                      "role 'service' may patch only a session's state, not '" + std::string(key) +
+                          "'",
+                      {{"field", key}}});
+        auto finished = changes.find("finished_at");
+        if (finished != changes.end() && finished->value().is_null() &&
+            before.contains("finished_at"))
+            fail({error_type::forbidden,
+                  "role 'service' may not reopen a finished session",
+                  {{"field", "finished_at"}}});
+    }
+    auto lock = changes.find("retention_locked");
+    if (lock != changes.end() && lock->value() != true && is_retention_locked(before) &&
+        who.role != auth::role::superadmin)
+        fail({error_type::forbidden,
+              "only a superadmin may lift a session's retention lock",
+              {{"field", "retention_locked"}}});
+}
+
 std::size_t parse_count(std::string_view name, std::string_view text, std::size_t max) {
     std::size_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -102,6 +139,15 @@ std::vector<const attribute*> field_list(const model& m, const std::string* fiel
             if (!a.is_protected) out.push_back(&a);
     }
     return out;
+}
+
+// Marks when the store learned that a session had finished (`_finished_seen`, server time):
+// content is taken for a grace period after that, whatever `finished_at` says.
+void note_finish(json::object& session) {
+    if (!session.contains("finished_at"))
+        session.erase("_finished_seen");
+    else if (!session.contains("_finished_seen"))
+        session["_finished_seen"] = now_micros();
 }
 
 }  // namespace
@@ -554,6 +600,7 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
         auto trail = (last ? std::stoll(*last) : 0) + 1;
         objects_.set_meta(txn, "last_trail", std::to_string(trail));
         o["_trail"] = trail;
+        note_finish(o);
     }
     auto id = objects_.create(txn, m, std::move(o));
     if (!id) fail(id.error());
@@ -568,6 +615,10 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     if (is_removed(*before))
         fail(api_error::conflict(m.name + " " + std::to_string(id) + " is removed"));
     auto after = validated(m, body, &*before);
+    if (m.name == "session") {
+        check_session_patch(who, *before, body.as_object());
+        note_finish(after);
+    }
     if (m.name == "content_policy") policy_written(txn, &after);
     if (m.name == "user") {
         check_role_change(who, &*before, after);
@@ -586,7 +637,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
     require(who, auth::capability::manage);
     auto before = live_object(txn, m, id);
     if (m.name == "session") {
-        if (auto it = before.find("retention_locked"); it != before.end() && it->value() == true)
+        if (is_retention_locked(before))
             fail(api_error::conflict("session " + std::to_string(id) + " is retention-locked"));
         // Purged in the background once this commits; marked here so that a stop cannot lose it.
         content_.mark_for_purge(txn, id);
@@ -688,6 +739,17 @@ json::object object_api::append_content(store::transaction& txn, const session_c
     auto s = objects_.get(txn, sessions, id);
     if (!s) fail(api_error::not_found("no session " + std::to_string(id)));
     if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
+    // What was recorded is closed once the session is locked for retention or long finished.
+    if (is_retention_locked(*s))
+        fail(api_error::conflict("session " + std::to_string(id) +
+                                 " is retention-locked: its content is closed"));
+    auto finished = s->find("_finished_seen");
+    if (finished != s->end() &&
+        now_micros() - finished->value().to_number<micros>() >
+            std::chrono::duration_cast<std::chrono::microseconds>(settings_.content_grace).count())
+        fail(api_error::conflict("session " + std::to_string(id) + " finished more than " +
+                                 std::to_string(settings_.content_grace.count()) +
+                                 " s ago: its content is closed"));
     content_.add(txn, content.records);
     alerts_.add(txn, content.alerts);
     // The session's first screen records mark it (its `ocred` attribute); later ones leave the

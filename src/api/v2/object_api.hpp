@@ -4,6 +4,8 @@
 // api_exception and abort the transaction.
 #pragma once
 
+#include <chrono>
+
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
 #include "index/content_index.hpp"
@@ -49,6 +51,8 @@ struct object_api_settings {
     std::string node_serial;  // this node's serial number (created_on, replicated_on_nodes)
     std::size_t max_list_limit = 10000;
     std::size_t default_list_limit = 100;
+    // How long after its end a session still takes content (recorders flush their last records).
+    std::chrono::seconds content_grace{3600};
 };
 
 class object_api {

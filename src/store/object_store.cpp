@@ -52,6 +52,12 @@ std::string encode(const model& m, const json::object& o) {
     return out;
 }
 
+// The longest key LMDB takes (511 bytes as Debian builds it). A unique attribute's value is the key
+// of its index, so a longer value is refused (check_unique) and can never be found.
+std::size_t key_limit(const environment& env) {
+    return std::size_t(mdb_env_get_maxkeysize(env.handle()));
+}
+
 std::string pair_key(std::uint64_t a, std::uint64_t b) {
     std::string key;
     append_u64(key, a);
@@ -132,7 +138,9 @@ bool object_store::sessions_indexed(const transaction& txn) const {
 std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, const model& m,
                                                        const attribute& a,
                                                        std::string_view value) const {
-    auto raw = txn.get(tables(m).unique.at(a.name), unique_key(a, value));
+    auto key = unique_key(a, value);
+    if (key.size() > key_limit(env_)) return std::nullopt;
+    auto raw = txn.get(tables(m).unique.at(a.name), key);
     if (!raw) return std::nullopt;
     return read_u64(*raw);
 }
@@ -186,7 +194,13 @@ result<void> object_store::check_unique(const transaction& txn, const model& m, 
     for (auto& [name, t] : tables(m).unique) {
         auto it = o.find(name);
         if (it == o.end() || !it->value().is_string()) continue;
-        auto holder = txn.get(t, unique_key(*m.find(name), it->value().get_string()));
+        auto key = unique_key(*m.find(name), it->value().get_string());
+        if (auto limit = key_limit(env_); key.size() > limit)
+            return api_error{error_type::invalid_argument,
+                             m.name + " " + name + " is longer than " + std::to_string(limit) +
+                                 " bytes, the limit of a unique attribute",
+                             {{"field", name}, {"limit", limit}}};
+        auto holder = txn.get(t, key);
         if (holder && read_u64(*holder) != id)
             return api_error{
                 error_type::conflict,

@@ -42,7 +42,7 @@ class object_store {
     // find() parsed.
     std::optional<json::object> get(const transaction& txn, const model& m, std::uint64_t id) const;
     // The object holding `value` in the unique attribute `a` (compared case-insensitively when the
-    // attribute ignores case), removed objects excepted.
+    // attribute ignores case), removed objects excepted; none for a value too long to be stored.
     std::optional<std::uint64_t> find_unique(const transaction& txn, const model& m,
                                              const attribute& a, std::string_view value) const;
 
@@ -59,9 +59,10 @@ class object_store {
         const std::function<bool(std::uint64_t id, std::int64_t started)>& visit) const;
 
     // Stores a new object (already validated into the stored form); sets id, created_at and
-    // modified_at. Conflict when a unique attribute is taken.
+    // modified_at. Conflict when a unique attribute is taken, InvalidArgument when its value is
+    // longer than LMDB's key limit (511 bytes).
     result<std::uint64_t> create(transaction& txn, const model& m, json::object object);
-    // Replaces an object; `after` gets modified_at. Conflict when a unique attribute is taken.
+    // Replaces an object; `after` gets modified_at. Conflict or InvalidArgument as for create().
     result<void> replace(transaction& txn, const model& m, std::uint64_t id,
                          const json::object& before, json::object after);
 

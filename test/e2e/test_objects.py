@@ -191,3 +191,66 @@ def test_concurrent_creates_get_distinct_ids(shared_server, admin):
     assert len(set(created)) == 200
     listed = admin.ids("server", limit=10000)
     assert set(created) <= set(listed)
+
+
+UNIQUE_NAMED = ["server", "safe", "listener", "backup", "content_policy"]
+
+
+def long_name(size, tag):
+    """A name of `size` bytes, unique by `tag`, with two-byte characters in it."""
+    head = f"{tag}-é-"
+    return head + "n" * (size - len(head.encode()))
+
+
+@pytest.mark.parametrize("model", UNIQUE_NAMED)
+def test_unique_names_up_to_511_bytes_are_kept_and_longer_ones_refused(admin, model):
+    """A unique name is the key of its index, and LMDB keys hold at most 511 bytes: longer names
+    are 400 InvalidArgument naming the attribute, on create and patch alike."""
+    kept = {}
+    for size in (250, 300, 511):
+        name = long_name(size, unique(model))
+        oid = admin.create(model, **dict(MODELS[model][0](), name=name))
+        assert admin.fetch(model, oid)["name"] == name
+        # Still unique, without regard to case.
+        assert_error(admin.post(f"/api/v2/{model}",
+                                json=dict(MODELS[model][0](), name=name.replace("n", "N"))),
+                     409, "Conflict")
+        kept[oid] = name
+    for size in (512, 600, 2000, 100000):
+        name = long_name(size, unique(model))
+        error = assert_error(admin.post(f"/api/v2/{model}",
+                                        json=dict(MODELS[model][0](), name=name)),
+                             400, "InvalidArgument")
+        assert error["details"] == {"field": "name", "limit": 511}, error
+        oid = next(iter(kept))
+        error = assert_error(admin.patch(f"/api/v2/{model}/{oid}", json={"name": name}),
+                             400, "InvalidArgument")
+        assert error["details"]["field"] == "name"
+        r = admin.post("/api/v2/batch", json={"requests": [
+            {"method": "POST", "endpoint": f"/{model}", "data": dict(MODELS[model][0](), name=name)}]})
+        assert r.status_code == 200, r.text
+        assert r.json()["responses"][0]["status"] == 400, r.text
+    # Nothing was written by the refusals.
+    for oid, name in kept.items():
+        assert admin.fetch(model, oid)["name"] == name
+    names = {o["name"] for o in admin.list(model, limit=10000)}
+    assert all(len(n.encode()) <= 511 for n in names)
+    # A long name may be renamed to another name within the limit.
+    oid = next(iter(kept))
+    renamed = long_name(400, unique(model))
+    assert admin.patch(f"/api/v2/{model}/{oid}", json={"name": renamed}).status_code == 200
+    assert admin.fetch(model, oid)["name"] == renamed
+
+
+def test_long_user_names_are_refused_and_never_fail_a_login(shared_server, admin):
+    # A user name has its own limit of 128 characters (its schema).
+    error = assert_error(admin.post("/api/v2/user", json={"name": "u" * 300, "role": "operator",
+                                                          "password": PASSWORD}),
+                         400, "InvalidArgument")
+    assert error["details"]["field"] == "name"
+    # Looking a long name up finds nobody: a login with it is refused like any wrong one.
+    for size in (300, 512, 2000):
+        r = shared_server.anonymous().post("/api/system/login",
+                                           json={"username": "u" * size, "password": PASSWORD})
+        assert_error(r, 401, "AuthenticationFailure")
+

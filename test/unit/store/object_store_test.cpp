@@ -1,7 +1,7 @@
 // Tests of store/object_store.hpp: ids and timestamps on create, get, scans, unique values
-// (conflicts, case folding, freed by removal), reference and start-time indexes kept in step by
-// create and replace, backup assignments, meta values, persistence across reopening, and whether
-// the field indexes number every session in id order.
+// (conflicts, case folding, freed by removal, LMDB's key limit), reference and start-time indexes
+// kept in step by create and replace, backup assignments, meta values, persistence across
+// reopening, and whether the field indexes number every session in id order.
 #include "store/object_store.hpp"
 
 #include "core/time.hpp"
@@ -217,6 +217,32 @@ BOOST_AUTO_TEST_CASE(find_unique_folds_case) {
     BOOST_TEST(find_unique(users, "name", "alic") == 0u);
     BOOST_TEST(find_unique(servers, "name", "alice") == 0u);
     BOOST_TEST(object_store::unique_key(attr(users, "name"), "MiXeD") == "mixed");
+}
+
+// A unique value is the key of its index, and LMDB keys hold at most 511 bytes: a longer value
+// used to fail the write with MDB_BAD_VALSIZE (a 500), and its lookup too.
+BOOST_AUTO_TEST_CASE(unique_values_longer_than_an_lmdb_key_are_invalid_arguments) {
+    BOOST_TEST(mdb_env_get_maxkeysize(env->handle()) == 511);
+    const std::string longest(511, 'S'), too_long(512, 's');
+    auto server = create(servers, {{"name", longest}});
+    BOOST_TEST(find_unique(servers, "name", std::string(511, 's')) == server);
+    BOOST_TEST(!try_create(servers, {{"name", std::string(511, 's')}}).has_value());  // taken
+    auto last = meta("last_id");
+    for (std::size_t size : {512u, 600u, 2000u, 100000u}) {
+        auto r = try_create(servers, {{"name", std::string(size, 'x')}});
+        BOOST_TEST_REQUIRE(!r.has_value(), size);
+        BOOST_TEST((r.error().type == error_type::invalid_argument));
+        BOOST_TEST(r.error().details.at("field") == "name");
+        BOOST_TEST(r.error().details.at("limit") == 511);
+        BOOST_TEST(find_unique(servers, "name", std::string(size, 'x')) == 0u);
+    }
+    BOOST_TEST(meta("last_id") == last);  // no id was used up
+    auto r = modify(servers, server, [&](json::object& o) { o["name"] = too_long; });
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST((r.error().type == error_type::invalid_argument));
+    BOOST_TEST(get(servers, server).at("name").as_string() == longest);
+    BOOST_TEST(find_unique(servers, "name", longest) == server);
+    BOOST_TEST(scan(servers) == ids{server}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(removed_objects_free_their_unique_values) {

@@ -30,6 +30,13 @@ namespace audex::http {
 
 namespace {
 
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* tls13_ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 [[noreturn]] void throw_openssl(const std::string& what) {
     std::string message = what;
     if (unsigned long code = ERR_get_error(); code != 0) {
@@ -177,6 +184,17 @@ boost::asio::ssl::context make_server_tls_context(const std::filesystem::path& c
                     ssl::context::single_dh_use);
     if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1)
         throw_openssl("cannot require TLS 1.2");
+    // Mozilla's "intermediate" profile: TLS 1.2 with forward-secret AEAD suites only (no CBC,
+    // whose MAC-then-encrypt gave Lucky13 and padding oracles, and no SHA-1 MACs), for ECDSA keys
+    // (the generated certificate) and RSA keys (an operator's); TLS 1.3's suites are all AEAD.
+    // The client picks among them, as the profile says: all are strong, and a client without
+    // AES hardware prefers ChaCha20.
+    if (SSL_CTX_set_cipher_list(ctx.native_handle(), tls12_ciphers) != 1)
+        throw_openssl("cannot set the TLS 1.2 cipher suites");
+    if (SSL_CTX_set_ciphersuites(ctx.native_handle(), tls13_ciphersuites) != 1)
+        throw_openssl("cannot set the TLS 1.3 cipher suites");
+    if (SSL_CTX_set1_groups_list(ctx.native_handle(), "X25519:prime256v1:secp384r1") != 1)
+        throw_openssl("cannot set the key exchange groups");
     ctx.use_certificate_chain_file(certificate.string());
     ctx.use_private_key_file(private_key.string(), ssl::context::pem);
     return ctx;

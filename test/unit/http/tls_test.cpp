@@ -26,6 +26,23 @@ server_config tls_config(const temp_dir& dir) {
     return config;
 }
 
+// The suite a TLS 1.2 client offering only `ciphers` (OpenSSL names) gets; empty when the
+// handshake fails.
+std::string tls12_handshake(std::uint16_t port, const char* ciphers) {
+    net::io_context ioc;
+    ssl::context ctx{ssl::context::tls_client};
+    ctx.set_verify_mode(ssl::verify_none);
+    BOOST_REQUIRE(SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION) == 1);
+    BOOST_REQUIRE(SSL_CTX_set_cipher_list(ctx.native_handle(), ciphers) == 1);
+    boost::beast::ssl_stream<boost::beast::tcp_stream> stream{ioc, ctx};
+    boost::beast::get_lowest_layer(stream).connect(
+        tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+    boost::beast::error_code ec;
+    stream.handshake(ssl::stream_base::client, ec);
+    if (ec) return {};
+    return SSL_CIPHER_get_name(SSL_get_current_cipher(stream.native_handle()));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(http_tls)
@@ -83,6 +100,31 @@ BOOST_AUTO_TEST_CASE(tls_server_creates_its_certificate_and_serves_keep_alive) {
     for (int i = 0; i < stream_pieces; ++i)
         expected += stream_piece(i);
     BOOST_TEST(streamed.body() == expected);
+}
+
+// Mozilla's intermediate profile: CBC suites (Lucky13, padding oracles) and SHA-1 MACs are
+// refused; ECDHE with AES-GCM or ChaCha20-Poly1305 is taken, and so is TLS 1.3.
+BOOST_AUTO_TEST_CASE(tls_1_2_takes_only_ecdhe_aead_suites) {
+    temp_dir dir;
+    running_server s{tls_config(dir)};
+    for (const char* weak : {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA",
+                             "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA384"}) {
+        BOOST_TEST_CONTEXT(weak) {
+            BOOST_TEST(tls12_handshake(s.port(), weak) == "");
+        }
+    }
+    for (const char* strong : {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                               "ECDHE-ECDSA-CHACHA20-POLY1305"}) {
+        BOOST_TEST_CONTEXT(strong) {
+            BOOST_TEST(tls12_handshake(s.port(), strong) == strong);
+        }
+    }
+    // A client offering weak suites among strong ones gets a strong one.
+    BOOST_TEST(tls12_handshake(s.port(), "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256") ==
+               "ECDHE-ECDSA-AES128-GCM-SHA256");
+    tls_client modern{s.port()};
+    BOOST_TEST(std::string(SSL_get_version(modern.stream.native_handle())) == "TLSv1.3");
+    BOOST_TEST(round_trip(modern, make_request(bhttp::verb::get, "/")).result_int() == 200u);
 }
 
 BOOST_AUTO_TEST_CASE(tls_errors_are_answered_in_json) {

@@ -17,6 +17,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
 
 #include <atomic>
@@ -86,6 +88,14 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
     auto colon = decoded.find(':');
     if (colon == std::string::npos) return std::nullopt;
     return std::pair{decoded.substr(0, colon), decoded.substr(colon + 1)};
+}
+
+// Client-chosen text (a decoded path) for a log line, percent-escaped so that it can forge neither
+// fields nor lines: spaces, quotes, backslashes, control bytes and bytes over 0x7E.
+std::string log_escaped(std::string_view text) {
+    static constexpr boost::urls::grammar::lut_chars plain{
+        [](char c) { return c > ' ' && c < 0x7f && c != '"' && c != '\\'; }};
+    return boost::urls::encode(text, plain);
 }
 
 std::string request_id() {
@@ -220,8 +230,19 @@ void app::merge_content() {
 }
 
 void app::after_write() {
-    domain_.policies.refresh();  // one read, unless the write changed a content policy
-    purge_pending();             // one read, unless the write removed a session
+    // The write has committed: a failure here must not answer an error, or the client would write
+    // it again. What is left undone is stored (the policies' generation, the pending purges), so
+    // the next write or the next start does it.
+    auto run = [](const char* what, auto&& work) {
+        try {
+            work();
+        } catch (const std::exception& e) {
+            spdlog::error("after a committed write, {} failed: {}", what, e.what());
+        }
+    };
+    // One read each, unless the write changed a content policy or removed a session.
+    run("refreshing the content policies", [this] { domain_.policies.refresh(); });
+    run("scheduling purges", [this] { purge_pending(); });
 }
 
 void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
@@ -406,6 +427,9 @@ http::reply app::v2(request_context& ctx) {
 }
 
 http::reply app::batch(request_context& ctx) {
+    // Content it appends is matched against every committed policy, also one whose refresh
+    // failed after its commit (after_write).
+    domain_.policies.refresh();
     auto answer = run_batch(domain_.api, env_, ctx.who(), parse_json_body(ctx.req.body()));
     after_write();
     return json_reply(200, answer);
@@ -490,7 +514,7 @@ http::net::awaitable<http::reply> app::handle(http::request req, const http::con
         if (e.code == ENOSPC || e.code == MDB_MAP_FULL)
             co_return answer_error({error_type::search_unavailable, "the store is full", {}});
         auto id = request_id();
-        spdlog::error("request {} {} failed: {}", id, ctx.path, e.what());
+        spdlog::error("request {} {} failed: {}", id, log_escaped(ctx.path), e.what());
         co_return answer_error(
             {error_type::internal_error, "internal error", {{"request_id", id}}});
     }

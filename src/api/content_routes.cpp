@@ -6,6 +6,7 @@
 #include "api/request.hpp"
 #include "core/json_text.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/serialize.hpp>
 
 #include <tuple>
@@ -59,6 +60,8 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
     if (!id) fail(api_error::not_found("no session " + std::string(key)));
+    // A policy write whose refresh failed after its commit (after_write) is in force all the same.
+    domain_.policies.refresh();
     // Checked and matched against the content policies here, so that requests do that side by
     // side; the writer only stores.
     // The job holds what it uses: it may outlive this coroutine when the server stops. It is a
@@ -70,7 +73,13 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
         *answer = to_json_text(domain_.api.append_content(txn, *content));
     };
     co_await write_grouped(job);
-    merge_content();
+    try {
+        merge_content();
+    } catch (const std::exception& e) {
+        // The records are committed: an error answer would make the recorder send them again.
+        // The next ingest or the next start merges.
+        spdlog::error("after ingesting content, scheduling a merge failed: {}", e.what());
+    }
     co_return json_text_reply(200, std::move(*answer));
 }
 

@@ -108,6 +108,28 @@ std::string new_request_id() {
     return id;
 }
 
+// Client-chosen text (a method, a target, a message that quotes them) for a log line, percent-
+// escaped so that it can forge neither fields nor lines: control bytes and bytes over 0x7E always;
+// in a `field` also spaces, quotes and backslashes, so that a reader splits the line at its spaces
+// and quotes. A well-formed target holds none of those bytes, so it is logged as it was sent.
+std::string log_escaped(std::string_view text, bool field = true) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        const bool plain =
+            field ? c > ' ' && c < 0x7f && c != '"' && c != '\\' : c >= ' ' && c < 0x7f;
+        if (plain) {
+            out += char(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 0xf];
+        }
+    }
+    return out;
+}
+
 // Feeds the parser what is already buffered. Beast's read operations post their completion when
 // they need no I/O, which costs a trip through the event loop on every request; a header that
 // arrived whole (the usual case) is parsed here directly instead. A need_more is not an error.
@@ -292,7 +314,8 @@ struct server::impl {
         entry.stream = nullptr;
     }
 
-    // What a session remembers of the request being served, for its access-log line.
+    // What a session remembers of the request being served, for its log lines; method and target
+    // are escaped (log_escaped).
     struct request_log {
         std::string remote;
         std::string method;
@@ -347,8 +370,8 @@ struct server::impl {
                 co_return;
             }
             const auto& head = parser.get();
-            log.method.assign(head.method_string());
-            log.target.assign(head.target());
+            log.method = log_escaped(head.method_string());
+            log.target = log_escaped(head.target());
             if (!plain_or_chunked(head)) {
                 co_await answer_error(
                     entry, stream, buffer,
@@ -436,6 +459,10 @@ struct server::impl {
                 keep_alive && answer.head.keep_alive() && !stopping.load(std::memory_order_relaxed);
             answer.head.version(version);
             answer.head.set(bhttp::field::server, "audex");
+            // Answers hold audit data and tokens, which no cache may keep, and a browser must
+            // take their media type as given: never render a JSON error that echoes a target.
+            answer.head.set(bhttp::field::cache_control, "no-store");
+            answer.head.set("X-Content-Type-Options", "nosniff");
 
             if (!answer.stream) {
                 answer.head.keep_alive(keep_alive);
@@ -539,7 +566,7 @@ struct server::impl {
             } catch (const std::exception& e) {
                 // The head is gone already: only a truncated body (no last chunk) can tell.
                 spdlog::error("http: streamed reply to {} {} failed after {} bytes: {}", log.method,
-                              log.target, body_bytes, e.what());
+                              log.target, body_bytes, log_escaped(e.what(), false));
                 log_access(log, status, body_bytes);
                 co_return false;
             } catch (...) {
@@ -634,7 +661,7 @@ struct server::impl {
         }
         auto id = new_request_id();
         spdlog::error("http: request {} ({} {} from {}) failed: {}", id, log.method, log.target,
-                      log.remote, what);
+                      log.remote, log_escaped(what, false));
         api_error error{error_type::internal_error, "internal error", {{"request_id", id}}};
         beast::flat_buffer none;
         co_await answer_error(entry, stream, none, error, version, log);
@@ -647,6 +674,8 @@ struct server::impl {
                                       unsigned version, const request_log& log) {
         response res{static_cast<bhttp::status>(error_status(error.type)), version};
         res.set(bhttp::field::server, "audex");
+        res.set(bhttp::field::cache_control, "no-store");
+        res.set("X-Content-Type-Options", "nosniff");
         res.set(bhttp::field::content_type, "application/json");
         res.keep_alive(false);
         res.body() = error_body(error);

@@ -1,8 +1,11 @@
 """Object API v2 CRUD (API.md section 3) for every model: create, get, list, patch, delete, removed."""
+import contextlib
 import itertools
 import re
 
+import lmdb
 import pytest
+import requests
 
 from conftest import PASSWORD, assert_error
 
@@ -163,7 +166,9 @@ def test_patched_password_is_the_new_login_password(shared_server, admin):
 def test_a_user_created_without_a_role_has_no_api_access(shared_server, admin):
     name = unique("plain")
     admin.create("user", name=name, password=PASSWORD)
-    assert_error(shared_server.login(name).get("/api/v2/session"), 403, "Forbidden")
+    r = requests.post(shared_server.url + "/api/system/login", timeout=30,
+                      json={"username": name, "password": PASSWORD})
+    assert_error(r, 403, "Forbidden")
 
 
 def test_content_policy_rules_round_trip(admin):
@@ -254,3 +259,70 @@ def test_long_user_names_are_refused_and_never_fail_a_login(shared_server, admin
                                            json={"username": "u" * size, "password": PASSWORD})
         assert_error(r, 401, "AuthenticationFailure")
 
+
+@contextlib.contextmanager
+def readers_held(data_dir):
+    """Another process (a backup tool, a burst of `audex user` commands) holds every reader slot of
+    the store (LMDB's MDB_READERS_FULL): the server's reads fail, its writes, which need no reader
+    slot, still commit."""
+    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
+    txns = []
+    try:
+        with pytest.raises(lmdb.ReadersFullError):
+            for _ in range(100000):
+                txns.append(env.begin())
+        yield
+    finally:
+        for txn in txns:
+            txn.abort()
+        env.close()
+
+
+def test_a_committed_write_is_a_success_when_the_work_after_it_fails(server):
+    """After a write commits, the content policies are refreshed and purges scheduled; that work
+    failing must not answer an error for a write that is kept (the client would write it again)."""
+    admin = server.login()  # a login session: checking its token reads nothing from the store
+    doomed = admin.create("session", protocol="ssh", started_at="2022-04-05T10:00:00Z")
+    with readers_held(server.data):
+        r = admin.post("/api/v2/server", json={"name": "written"})
+        assert r.status_code == 200, r.text
+        written = r.json()["server"]["id"]
+        r = admin.post("/api/v2/content_policy", json={"name": "while-held", "rules": [
+            {"name": "wipe", "event_type": "command", "match": ["rm -rf"]}]})
+        assert r.status_code == 200, r.text
+        # A batch refreshes the policies before it writes (content it appends is matched against
+        # them): that read fails, so it is refused whole, before writing anything.
+        r = admin.post("/api/v2/batch", json={"requests": [
+            {"method": "POST", "endpoint": "/server", "data": {"name": "batched"}}]})
+        assert_error(r, 500, "InternalError")
+        r = admin.delete(f"/api/v2/session/{doomed}")  # schedules the purge of its content
+        assert r.status_code == 200, r.text
+        # The store really is out of readers: a read fails.
+        assert_error(admin.get(f"/api/v2/server/{written}"), 500, "InternalError")
+    log = server.log()
+    assert "after a committed write, refreshing the content policies failed" in log
+    assert "after a committed write, scheduling purges failed" in log
+    # Every write answered 200 is there, once; the refused batch wrote nothing.
+    assert [s["name"] for s in admin.list("server")] == ["written"]
+    assert_error(admin.get(f"/api/v2/session/{doomed}"), 404, "NotFound")
+    # The policy written while its refresh failed is in force for the next ingest all the same.
+    sid = admin.create("session", protocol="ssh", started_at="2022-04-05T11:00:00Z")
+    r = admin.post(f"/api/v2/session/{sid}/content", json=[
+        {"type": "command", "text": "rm -rf /", "start_time": "2022-04-05T11:00:01Z"}])
+    assert r.status_code == 200, r.text
+    r = admin.get(f"/api/audit/sessions/{sid}/alerts")
+    assert r.status_code == 200, r.text
+    assert [a["psm.alerts.rule_name"] for a in r.json()["items"]] == ["wipe"]
+
+
+def test_a_path_cannot_forge_log_lines(server):
+    """The decoded path of a failed request is logged percent-escaped: a %0A or %22 in it can
+    neither start a line nor end a field of its own."""
+    admin = server.login()
+    forged = "/api/v2/server/1%0Arequest%200123456789abcdef%20failed:%20%22x%5C"
+    with readers_held(server.data):
+        request_id = assert_error(admin.get(forged), 500, "InternalError")["details"]["request_id"]
+    lines = [line for line in server.log().splitlines() if "0123456789abcdef" in line]
+    assert len(lines) == 1, lines
+    assert re.search(f" request {request_id} /api/v2/server/1%0Arequest%200123456789abcdef"
+                     f"%20failed:%20%22x%5C failed: ", lines[0]), lines[0]

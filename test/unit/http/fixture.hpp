@@ -37,9 +37,10 @@ inline std::string stream_piece(int i) {
     return "piece " + std::to_string(i) + ";";
 }
 
-// Routes: /stream (1000 small pieces), /throw, /slow (sleeps 400 ms), /stream-throw (fails at
-// its 10th small piece, before the first chunk is full), /stream-throw-late (fails after 40 KiB,
-// once chunks have been sent); anything else echoes the request as JSON.
+// Routes: /stream (1000 small pieces), /throw and /throw... (fail, their message quoting the
+// target), /slow (sleeps 400 ms), /stream-throw (fails at its 10th small piece, before the first
+// chunk is full), /stream-throw-late (fails after 40 KiB, once chunks have been sent); anything
+// else echoes the request as JSON.
 class test_application : public application {
   public:
     // A request with `X-Anonymous` is not trusted, and is not sent a `100 Continue`.
@@ -52,7 +53,8 @@ class test_application : public application {
         reply r;
         r.head.result(bhttp::status::ok);
         r.head.set(bhttp::field::content_type, "application/json");
-        if (req.target() == "/throw") throw std::runtime_error("handler failure for the test");
+        if (req.target().starts_with("/throw"))
+            throw std::runtime_error("handler failure for the test: " + std::string(req.target()));
         if (req.target() == "/slow") {
             net::steady_timer timer{co_await net::this_coro::executor};
             timer.expires_after(std::chrono::milliseconds(400));

@@ -4,11 +4,45 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
 #include <vector>
 
 using namespace audex::http;
 using namespace audex::http::test;
 using namespace std::chrono_literals;
+
+namespace {
+
+// Sends the access log and the default logger's lines (message only) to `lines` while it lives.
+struct captured_logs {
+    std::ostringstream lines;
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+
+    captured_logs() {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+        sink->set_pattern("%v");
+        spdlog::register_logger(std::make_shared<spdlog::logger>("access", sink));
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink));
+    }
+    ~captured_logs() {
+        spdlog::drop("access");
+        spdlog::set_default_logger(previous);
+    }
+    std::vector<std::string> all() const {
+        std::vector<std::string> out;
+        std::istringstream in(lines.str());
+        for (std::string line; std::getline(in, line);)
+            out.push_back(line);
+        return out;
+    }
+};
+
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(http_server)
 
@@ -243,6 +277,38 @@ BOOST_AUTO_TEST_CASE(handler_exception_gets_a_json_500_with_request_id) {
     }
     plain_client next{s.port()};
     BOOST_TEST(round_trip(next, make_request(bhttp::verb::get, "/ok")).result_int() == 200u);
+}
+
+// A client chooses the bytes of its target (quotes, backslashes, bytes over 0x7E such as the UTF-8
+// of NEL and LINE SEPARATOR, which log viewers may break lines at); they must not end a field of a
+// log line or start a line of their own.
+BOOST_AUTO_TEST_CASE(a_target_cannot_forge_log_fields_or_lines) {
+    captured_logs logs;
+    const std::string forged = "/echo\"\\\xc2\x85\xe2\x80\xa8\"request";
+    const std::string escaped = "/echo%22%5C%C2%85%E2%80%A8%22request";
+    {
+        running_server s;
+        plain_client client{s.port()};
+        std::string req = "GET " + forged + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(client.socket(), net::buffer(req));
+        BOOST_TEST(read_response(client).result_int() == 200u);
+        plain_client failing{s.port()};
+        req = "GET /throw" + forged + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(failing.socket(), net::buffer(req));
+        BOOST_TEST(read_response(failing).result_int() == 500u);
+    }  // stopped: every line is written
+    auto lines = logs.all();
+    BOOST_REQUIRE(lines.size() == 3u);
+    std::sort(lines.begin(), lines.end());
+    BOOST_TEST(std::regex_match(
+        lines[0], std::regex(R"(127\.0\.0\.1 "GET )" + escaped + R"(" 200 \d+ \d+us)")));
+    BOOST_TEST(std::regex_match(
+        lines[1], std::regex(R"(127\.0\.0\.1 "GET /throw)" + escaped + R"(" 500 \d+ \d+us)")));
+    // The message quotes the target too: control and non-ASCII bytes are escaped there as well.
+    BOOST_TEST(std::regex_match(
+        lines[2], std::regex(R"(http: request [0-9a-f]{16} \(GET /throw)" + escaped +
+                             R"( from 127\.0\.0\.1\) failed: handler failure for the test: )"
+                             R"(/throw/echo"\\%C2%85%E2%80%A8"request)")));
 }
 
 BOOST_AUTO_TEST_CASE(idle_connection_is_closed_after_the_idle_timeout) {

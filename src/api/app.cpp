@@ -163,6 +163,7 @@ app::app(app_settings settings, store::environment& env)
     add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
     purge_pending();  // purges and merges that a stop interrupted go on
     merge_content();
+    purge_logins();
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
@@ -176,7 +177,17 @@ app::app(app_settings settings, store::environment& env)
 
 app::~app() {
     stopping_ = true;
+    boost::asio::post(login_purge_.get_executor(), [this] { login_purge_.cancel(); });
     maintenance_.join();
+}
+
+void app::purge_logins() {
+    login_purge_.expires_after(settings_.login_purge_interval);
+    login_purge_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        if (auto n = domain_.logins.purge_expired()) spdlog::debug("purged {} expired logins", n);
+        purge_logins();
+    });
 }
 
 void app::purge_pending() {
@@ -363,6 +374,10 @@ http::reply app::login(request_context& ctx) {
         fail({error_type::authentication_failure, "wrong user name or password", {}});
     }
     throttle_.succeeded(name, client);
+    // A role that can do nothing gets no session to hold.
+    if (!auth::can(who->role, auth::capability::read) &&
+        !auth::can(who->role, auth::capability::ingest))
+        fail({error_type::forbidden, "role 'user' has no API access", {}});
     auto token = domain_.logins.create(*who);
     return json_reply(200, json::object{{"result", "success"}, {"sessionid", token}});
 }

@@ -8,6 +8,7 @@
 #include "http/server.hpp"
 #include "store/group_writer.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
@@ -28,7 +29,8 @@ struct app_settings {
     std::uint64_t anonymous_body_limit = 8 << 10;  // bytes, without valid credentials (login)
     std::string node_serial;
     auth::password_cost password_cost = auth::password_cost::interactive();
-    std::chrono::seconds content_grace{3600};  // object_api_settings::content_grace
+    std::chrono::seconds content_grace{3600};       // object_api_settings::content_grace
+    std::chrono::seconds login_purge_interval{60};  // how often expired login sessions are dropped
 };
 
 // Who a request's credentials name, checked from its header before its body is read.
@@ -66,6 +68,7 @@ class app : public http::application {
                                              http::admission& admitted) override;
 
     store::object_store& objects() { return domain_.objects; }
+    auth::login_sessions& logins() { return domain_.logins; }
     auth::user_directory& users() { return domain_.users; }
     store::environment& env() { return env_; }
 
@@ -112,6 +115,8 @@ class app : public http::application {
     void merge_content();
     // What follows a committed v2 write or batch: the content policies and purges it may start.
     void after_write();
+    // Drops expired login sessions now and then, so that tokens nobody uses again do not pile up.
+    void purge_logins();
     // The live session an audit or content route names; 404 otherwise.
     boost::json::object session_for(const store::transaction& txn, std::string_view key) const;
 
@@ -125,6 +130,7 @@ class app : public http::application {
     std::atomic<bool> stopping_ = false;
     // Purges the content of removed sessions and merges content segments, one job at a time.
     boost::asio::thread_pool maintenance_{1};
+    boost::asio::steady_timer login_purge_{maintenance_};
     store::group_writer writer_;  // content ingestion, group-committed
     http::router<route> router_;
 };

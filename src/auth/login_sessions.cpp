@@ -1,17 +1,22 @@
 // The sharded in-memory table of login sessions: see login_sessions.hpp.
 #include "auth/login_sessions.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "auth/crypto.hpp"
 
 namespace audex::auth {
 
-login_sessions::login_sessions(std::chrono::seconds idle_timeout, clock_fn clock)
-    : idle_timeout_(idle_timeout), clock_(std::move(clock)) {
+login_sessions::login_sessions(std::chrono::seconds idle_timeout, clock_fn clock,
+                               std::size_t max_per_user)
+    : idle_timeout_(idle_timeout), clock_(std::move(clock)), max_per_user_(max_per_user) {
     if (idle_timeout_ <= std::chrono::seconds::zero())
         throw std::invalid_argument("login session idle timeout must be positive");
+    if (max_per_user_ < 1)
+        throw std::invalid_argument("a user must be allowed at least one login session");
     if (!clock_) throw std::invalid_argument("login sessions need a clock");
 }
 
@@ -24,7 +29,30 @@ bool login_sessions::expired(const entry& e, steady_time now) const {
     return now - e.last_touch >= idle_timeout_;
 }
 
+void login_sessions::make_room_for(std::uint64_t user_id) {
+    // A scan of every shard: logins are rare next to the argon2 work each costs.
+    struct held {
+        steady_time last_touch;
+        shard* in;
+        std::string digest;
+    };
+    std::vector<held> mine;
+    for (shard& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        for (auto& [digest, e] : s.entries)
+            if (e.who.user_id == user_id) mine.push_back({e.last_touch, &s, digest});
+    }
+    if (mine.size() < max_per_user_) return;
+    std::sort(mine.begin(), mine.end(),
+              [](const held& a, const held& b) { return a.last_touch < b.last_touch; });
+    for (std::size_t i = 0; i <= mine.size() - max_per_user_; ++i) {
+        std::lock_guard lock(mine[i].in->mutex);
+        mine[i].in->entries.erase(mine[i].digest);
+    }
+}
+
 std::string login_sessions::create(principal who) {
+    make_room_for(who.user_id);
     const steady_time now = clock_();
     for (;;) {
         std::string token = new_token();

@@ -29,14 +29,17 @@ class login_sessions {
         std::chrono::seconds remaining;  // until the session expires if not touched again
     };
 
-    explicit login_sessions(std::chrono::seconds idle_timeout, clock_fn clock = steady_now);
+    // A user holds at most `max_per_user` sessions: a new one ends the least recently used.
+    explicit login_sessions(std::chrono::seconds idle_timeout, clock_fn clock = steady_now,
+                            std::size_t max_per_user = 64);
 
     login_sessions(const login_sessions&) = delete;
     login_sessions& operator=(const login_sessions&) = delete;
 
     std::chrono::seconds idle_timeout() const { return idle_timeout_; }
 
-    // Starts a session of `who` and returns its new token (see new_token()).
+    // Starts a session of `who` and returns its new token (see new_token()). Logins that run at
+    // the same moment may leave a user briefly above max_per_user; the next login trims it.
     std::string create(principal who);
 
     // Looks the token up and restarts its idle timer, so remaining == idle_timeout(). Nullopt for
@@ -70,9 +73,12 @@ class login_sessions {
 
     shard& shard_of(std::string_view digest);
     bool expired(const entry& e, steady_time now) const;
+    // Ends the user's least recently used sessions until one more fits under max_per_user_.
+    void make_room_for(std::uint64_t user_id);
 
     std::chrono::seconds idle_timeout_;
     clock_fn clock_;
+    std::size_t max_per_user_;
     std::array<shard, shard_count> shards_;
 };
 

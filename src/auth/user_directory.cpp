@@ -80,6 +80,7 @@ result<void> user_directory::set_password(store::transaction& txn, std::uint64_t
     if (!o) return api_error::not_found("no user " + std::to_string(id));
     auto after = *o;
     after["password"] = hash_password(password, cost_);
+    revoke_api_key(txn, id);  // whoever knew the old password may have issued it
     return objects_.replace(txn, users_, id, *o, std::move(after));
 }
 

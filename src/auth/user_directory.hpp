@@ -30,7 +30,7 @@ class user_directory {
     // Creates a user; Conflict when the name is taken.
     result<std::uint64_t> add(store::transaction& txn, std::string_view name, role r,
                               std::string_view password) const;
-    // Sets a new password.
+    // Sets a new password and revokes the user's API key.
     result<void> set_password(store::transaction& txn, std::uint64_t id,
                               std::string_view password) const;
 

@@ -622,11 +622,16 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     if (m.name == "content_policy") policy_written(txn, &after);
     if (m.name == "user") {
         check_role_change(who, &*before, after);
+        if (id == who.user_id && body.as_object().contains("scope"))
+            forbidden("nobody changes their own scope");
         // A new name, password or role ends the user's login sessions, which hold the user as
-        // it was at login.
+        // it was at login; a new password also revokes the API key, which whoever knew the old
+        // password may have issued.
         auto& changes = body.as_object();
-        if (changes.contains("name") || changes.contains("password") || changes.contains("role"))
+        if (changes.contains("name") || changes.contains("password") || changes.contains("role") ||
+            changes.contains("scope"))
             logins_.end_all_of(id);
+        if (changes.contains("password")) users_.revoke_api_key(txn, id);
     }
     if (auto ok = objects_.replace(txn, m, id, *before, std::move(after)); !ok) fail(ok.error());
     return {{"result", "success"}, {m.name, {{"id", std::to_string(id)}}}};

@@ -22,7 +22,7 @@ namespace {
 using audex::auth::test::fake_clock;
 
 audex::auth::principal user(std::uint64_t id) {
-    return {id, "user" + std::to_string(id), audex::auth::role::operator_};
+    return {id, "user" + std::to_string(id), audex::auth::role::operator_, {}};
 }
 
 }  // namespace
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(end_all_of_a_user) {
 
 BOOST_AUTO_TEST_CASE(purge_drops_only_expired) {
     fake_clock clock;
-    login_sessions sessions(600s, clock.fn());
+    login_sessions sessions(600s, clock.fn(), 1000);
     std::vector<std::string> old_tokens;
     for (int i = 0; i < 100; ++i)
         old_tokens.push_back(sessions.create(user(4)));
@@ -124,9 +124,32 @@ BOOST_AUTO_TEST_CASE(purge_drops_only_expired) {
     BOOST_TEST(sessions.purge_expired() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_user_holds_at_most_max_per_user_sessions) {
+    fake_clock clock;
+    login_sessions sessions(600s, clock.fn(), 3);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 3; ++i) {
+        tokens.push_back(sessions.create(user(1)));
+        clock.advance(1s);
+    }
+    BOOST_TEST(sessions.touch(tokens[0]).has_value());  // now the most recently used
+    clock.advance(1s);
+    auto other = sessions.create(user(2));
+    tokens.push_back(sessions.create(user(1)));  // ends tokens[1], the least recently used
+    BOOST_TEST(sessions.size() == 4u);
+    BOOST_TEST(!sessions.touch(tokens[1]));
+    for (int i : {0, 2, 3})
+        BOOST_TEST(sessions.touch(tokens[i]).has_value());
+    BOOST_TEST(sessions.touch(other).has_value());
+    for (int i = 0; i < 100; ++i)
+        sessions.create(user(1));
+    BOOST_TEST(sessions.size() == 4u);
+}
+
 BOOST_AUTO_TEST_CASE(bad_settings_are_refused) {
     BOOST_CHECK_THROW(login_sessions(0s), std::invalid_argument);
     BOOST_CHECK_THROW(login_sessions(600s, clock_fn{}), std::invalid_argument);
+    BOOST_CHECK_THROW(login_sessions(600s, steady_now, 0), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(real_clock) {
@@ -137,7 +160,7 @@ BOOST_AUTO_TEST_CASE(real_clock) {
 
 BOOST_AUTO_TEST_CASE(concurrent_create_touch_end) {
     fake_clock clock;
-    login_sessions sessions(600s, clock.fn());
+    login_sessions sessions(600s, clock.fn(), 10000);
     constexpr int threads = 8, per_thread = 2000;
     std::atomic<int> mismatches{0};
     std::vector<std::thread> pool;

@@ -15,8 +15,10 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -127,6 +129,26 @@ int serve(const std::string& data, const serve_options& o) {
     return 0;
 }
 
+// The token of `import --url`: from a file or the environment, never from the command line, which
+// every user of the machine sees in `ps`.
+std::string import_token(const std::string& token_file) {
+    std::string token;
+    if (!token_file.empty()) {
+        std::ifstream in(token_file);
+        if (!in) throw std::runtime_error("cannot read --token-file " + token_file);
+        std::getline(in, token);
+    } else if (const char* t = std::getenv("AUDEX_TOKEN")) {
+        token = t;
+    }
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+        token.pop_back();
+    if (token.empty())
+        throw std::runtime_error(token_file.empty()
+                                     ? "--url needs a token: --token-file FILE or AUDEX_TOKEN"
+                                     : "--token-file " + token_file + " holds no token");
+    return token;
+}
+
 std::string read_password(bool from_stdin) {
     std::string password;
     if (!from_stdin && isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
@@ -219,17 +241,28 @@ int main(int argc, char** argv) {
         "asciicast",
         "Import an asciinema v2 recording as a session with its commands and screen "
         "text; prints the session id");
-    std::string file, url, token, import_data;
+    std::string file, url, token_file, import_data;
     ingest::import_options import_opts;
+    ingest::tls_options import_tls;
     asciicast_cmd->add_option("FILE", file, "The recording (.cast)")->required();
     auto* target = asciicast_cmd->add_option_group("target", "Where the session goes");
     auto* url_opt = target->add_option("--url", url, "Audex server, e.g. https://host:8443");
     target->add_option("--data", import_data, "Data directory, written in-process");
     target->require_option(1);
-    auto* token_opt =
-        asciicast_cmd->add_option("--token", token, "API key or login token for --url");
-    token_opt->needs(url_opt);
-    url_opt->needs(token_opt);
+    asciicast_cmd
+        ->add_option("--token-file", token_file,
+                     "File holding the API key or login token for --url (else AUDEX_TOKEN)")
+        ->needs(url_opt);
+    auto* cacert_opt =
+        asciicast_cmd
+            ->add_option("--cacert", import_tls.ca_file,
+                         "PEM certificates to verify an https --url with, instead of the system's")
+            ->needs(url_opt);
+    asciicast_cmd
+        ->add_flag("--insecure", import_tls.insecure,
+                   "Do not verify the certificate of an https --url")
+        ->needs(url_opt)
+        ->excludes(cacert_opt);
     asciicast_cmd->add_option("--user", import_opts.user, "User name (created when missing)")
         ->required();
     asciicast_cmd->add_option("--server", import_opts.server, "Server name (created when missing)")
@@ -249,10 +282,22 @@ int main(int argc, char** argv) {
                     return local->execute({r.method, api::path_segments(r.path), r.params, r.body});
                 };
             } else {
-                client = ingest::remote_api(url, token);
+                auto token = import_token(token_file);
+                if (import_tls.insecure)
+                    std::cerr << "warning: --insecure: the certificate of " << url
+                              << " is not verified; whoever intercepts the connection gets the "
+                                 "token\n";
+                client = ingest::remote_api(url, std::move(token), import_tls);
             }
-            std::cout << ingest::import_asciicast(file, import_opts, client, isatty(STDOUT_FILENO))
-                      << "\n";
+            auto imported =
+                ingest::import_asciicast(file, import_opts, client, isatty(STDOUT_FILENO));
+            if (!imported.replaced_session_id.empty())
+                std::cerr << file << ": session " << imported.replaced_session_id
+                          << " held an import of it that had stopped part way: removed\n";
+            if (imported.already_imported)
+                std::cerr << file << ": imported before as session " << imported.session_id
+                          << "; nothing changed\n";
+            std::cout << imported.session_id << "\n";
             return 0;
         }
 

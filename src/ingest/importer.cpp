@@ -5,8 +5,12 @@
 #include "ingest/asciicast.hpp"
 #include "ingest/terminal.hpp"
 
+#include <openssl/evp.h>
+
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 namespace audex::ingest {
 
@@ -78,6 +82,44 @@ std::string find_or_create(const api_client& api, std::string_view model, const 
     }
 }
 
+// The SHA-256 of `bytes` in lower-case hex: the identity of a recording.
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned size = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("cannot compute a SHA-256");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < size; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
+struct imported_session {
+    std::string id;
+    bool whole;  // indexed (2): its import ended after all its content was in
+};
+
+// The live session imported from the recording with this digest. `started` narrows the search to
+// the sessions that start then, which the field indexes select without reading every session.
+std::optional<imported_session> find_imported(const api_client& api, const std::string& digest,
+                                              const std::string* started) {
+    auto filter = "recording_sha256:" + phrase(digest);
+    if (started) filter = "started_at:" + phrase(*started) + " AND " + filter;
+    auto answer = api({verb::get,
+                       "session",
+                       {{"filter", filter}, {"fields", "id,indexed"}, {"limit", "1"}},
+                       nullptr});
+    auto& found = answer.at("session").as_array();
+    if (found.empty()) return std::nullopt;
+    auto& session = found[0].as_object();
+    auto* indexed = session.if_contains("indexed");
+    return imported_session{std::string(session.at("id").as_string()),
+                            indexed && indexed->is_int64() && indexed->get_int64() == 2};
+}
+
 json::object to_json(const index::content_record& r) {
     return {{"channel_id", r.channel},
             {"type", r.type},
@@ -89,28 +131,61 @@ json::object to_json(const index::content_record& r) {
 
 }  // namespace
 
-std::string import_asciicast(const std::filesystem::path& file, const import_options& options,
-                             const api_client& api, bool show_progress) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + file.string());
+import_result import_asciicast(const std::filesystem::path& file, const import_options& options,
+                               const api_client& api, bool show_progress) {
+    // Read once, so that the digest is that of the very bytes imported even if the file changes.
+    std::string bytes;
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot open " + file.string());
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto digest = sha256_hex(bytes);
+    auto size = std::int64_t(bytes.size());
     progress_bar bar(show_progress);
+    std::istringstream in(std::move(bytes));
     auto cast = read_asciicast(in, file.string());
     auto records = terminal_records(
         cast, {}, [&](std::size_t done) { bar.show("playing", done, cast.events.size()); });
 
-    auto user = find_or_create(api, "user", options.user);
-    auto server = find_or_create(api, "server", options.server);
-    json::object session{{"protocol", options.protocol},
-                         {"started_at", format_iso_time(cast.started)},
-                         {"finished_at", format_iso_time(cast.finished())},
-                         {"user_id", user},
-                         {"server_id", server},
-                         {"width", std::to_string(cast.width)},
-                         {"height", std::to_string(cast.height)},
-                         {"size", std::int64_t(std::filesystem::file_size(file))},
-                         {"indexed", 0}};
-    if (!cast.command.empty()) session["command"] = cast.command;
-    auto id = id_of(api({verb::post, "session", {}, session}), "session");
+    import_result result;
+    auto started = format_iso_time(cast.started);
+    std::string id;
+    // The second attempt follows a conflict: another session took the digest meanwhile, or one
+    // holds it whose start time was changed; it is looked up by the digest alone.
+    for (int attempt = 0; id.empty(); ++attempt) {
+        auto earlier = find_imported(api, digest, attempt == 0 ? &started : nullptr);
+        if (earlier && earlier->whole) {
+            result.session_id = earlier->id;
+            result.already_imported = true;
+            return result;
+        }
+        // An import that stopped part way: which of its records arrived is not known, and content
+        // cannot be taken back, so the session goes (with its content) and is imported anew.
+        if (earlier) {
+            api({verb::delete_, "session/" + earlier->id, {}, nullptr});
+            result.replaced_session_id = earlier->id;
+        }
+        auto user = find_or_create(api, "user", options.user);
+        auto server = find_or_create(api, "server", options.server);
+        json::object session{{"protocol", options.protocol},
+                             {"started_at", started},
+                             {"finished_at", format_iso_time(cast.finished())},
+                             {"user_id", user},
+                             {"server_id", server},
+                             {"width", std::to_string(cast.width)},
+                             {"height", std::to_string(cast.height)},
+                             {"size", size},
+                             {"recording_sha256", digest},
+                             {"indexed", 0}};
+        if (!cast.command.empty()) session["command"] = cast.command;
+        try {
+            id = id_of(api({verb::post, "session", {}, std::move(session)}), "session");
+        } catch (const api_exception& e) {
+            if (e.error.type != error_type::conflict || attempt > 0) throw;
+        }
+    }
+    result.session_id = id;
 
     for (std::size_t i = 0; i < records.size(); i += options.batch) {
         json::array batch;
@@ -121,7 +196,7 @@ std::string import_asciicast(const std::filesystem::path& file, const import_opt
     }
     // Like a recorder's session: waiting while its content comes in, indexed once it is all in.
     api({verb::patch, "session/" + id, {}, json::object{{"indexed", 2}}});
-    return id;
+    return result;
 }
 
 }  // namespace audex::ingest

@@ -31,9 +31,17 @@ struct import_options {
     std::size_t batch = 1000;  // content records per request
 };
 
-// Imports the recording and gives the new session's id. Nothing is created when the file is not
-// a recording. With `show_progress`, a progress bar is drawn on stdout and cleared at the end.
-std::string import_asciicast(const std::filesystem::path& file, const import_options& options,
-                             const api_client& api, bool show_progress);
+struct import_result {
+    std::string session_id;
+    bool already_imported = false;    // the session was whole before: nothing was written
+    std::string replaced_session_id;  // a session of a stopped import of it, removed
+};
+
+// Imports the recording once: the session holds the file's SHA-256 (`recording_sha256`), so a
+// second run finds it instead of creating another, and replaces it if its import stopped before
+// all content was in (docs/import.md). Nothing is created when the file is not a recording. With
+// `show_progress`, a progress bar is drawn on stdout and cleared at the end.
+import_result import_asciicast(const std::filesystem::path& file, const import_options& options,
+                               const api_client& api, bool show_progress);
 
 }  // namespace audex::ingest

@@ -14,6 +14,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <openssl/x509_vfy.h>
+
 #include <chrono>
 
 namespace audex::ingest {
@@ -48,17 +50,38 @@ namespace {
 
 }  // namespace
 
-remote_api::remote_api(std::string_view url, std::string token) : token_(std::move(token)) {
+remote_api::remote_api(std::string_view url, std::string token, const tls_options& tls)
+    : token_(std::move(token)) {
     auto u = boost::urls::parse_uri(url);
     if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
         throw std::runtime_error("--url must be http://HOST[:PORT] or https://HOST[:PORT]");
     tls_ = u->scheme() == "https";
     host_ = u->host_address();
+    address_ = u->host_type() == boost::urls::host_type::ipv4 ||
+               u->host_type() == boost::urls::host_type::ipv6;
     port_ = u->has_port() ? std::string(u->port()) : tls_ ? "443" : "80";
     authority_ = u->encoded_host_and_port();
     prefix_ = u->path();
     while (!prefix_.empty() && prefix_.back() == '/')
         prefix_.pop_back();
+    if (!tls_) return;
+    context_ = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+    verify_ = !tls.insecure;
+    if (!verify_) {
+        context_->set_verify_mode(net::ssl::verify_none);
+        return;
+    }
+    boost::system::error_code ec;
+    if (tls.ca_file.empty())
+        context_->set_default_verify_paths(ec);
+    else
+        context_->load_verify_file(tls.ca_file, ec);
+    if (ec)
+        throw std::runtime_error(
+            "cannot load the CA certificates " +
+            (tls.ca_file.empty() ? std::string("of the system") : "in " + tls.ca_file) + ": " +
+            ec.message());
+    context_->set_verify_mode(net::ssl::verify_peer);
 }
 
 void remote_api::exchange(const bhttp::request<bhttp::string_body>& req,
@@ -69,11 +92,26 @@ void remote_api::exchange(const bhttp::request<bhttp::string_body>& req,
     tcp.connect(net::ip::tcp::resolver(io).resolve(host_, port_));
     beast::flat_buffer buffer;
     if (tls_) {
-        net::ssl::context ctx(net::ssl::context::tls_client);
-        ctx.set_verify_mode(net::ssl::verify_none);
-        beast::ssl_stream<beast::tcp_stream&> stream(tcp, ctx);
-        SSL_set_tlsext_host_name(stream.native_handle(), host_.c_str());
-        stream.handshake(net::ssl::stream_base::client);
+        beast::ssl_stream<beast::tcp_stream&> stream(tcp, *context_);
+        auto* ssl = stream.native_handle();
+        // Server names go in SNI; addresses may not (RFC 6066).
+        if (!address_) SSL_set_tlsext_host_name(ssl, host_.c_str());
+        // OpenSSL checks the certificate's names during the handshake, so that a mismatch is
+        // reported like any other verification failure.
+        if (verify_ && (address_ ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str())
+                                 : SSL_set1_host(ssl, host_.c_str())) != 1)
+            throw std::runtime_error("cannot check certificates for the name " + host_);
+        boost::system::error_code ec;
+        stream.handshake(net::ssl::stream_base::client, ec);
+        if (ec) {
+            if (auto result = SSL_get_verify_result(ssl); verify_ && result != X509_V_OK)
+                throw std::runtime_error(
+                    "the certificate of " + host_ + ":" + port_ + " is not trusted (" +
+                    X509_verify_cert_error_string(result) +
+                    "): give its issuer's certificate (or a self-signed one itself) with --cacert "
+                    "FILE, or skip the check with --insecure");
+            throw boost::system::system_error(ec);
+        }
         bhttp::write(stream, req);
         bhttp::read(stream, buffer, parser);
     } else {

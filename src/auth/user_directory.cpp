@@ -3,9 +3,11 @@
 
 #include "store/keys.hpp"
 
-#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 
 namespace audex::auth {
 
@@ -109,30 +111,64 @@ std::optional<std::uint64_t> user_directory::api_key_user(const store::transacti
     return store::read_u64(*id);
 }
 
+namespace {
+
+// Creates `path` holding `secret`, readable by its owner alone from its first instant. An existing
+// file or symbolic link there is refused, not followed or overwritten: someone may have planted it
+// to have the secret written where they can read it.
+void create_secret_file(const std::filesystem::path& path, const std::string& secret) {
+    int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int error = errno;
+        if (error == EEXIST || error == ELOOP)
+            throw std::runtime_error(path.string() +
+                                     " exists (a file or a symbolic link) but the store has no "
+                                     "users: remove it and start again, or set "
+                                     "AUDEX_ADMIN_PASSWORD");
+        throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(error));
+    }
+    auto text = secret + "\n";
+    bool written =
+        ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) {
+        ::unlink(path.c_str());
+        throw std::runtime_error("cannot write " + path.string());
+    }
+}
+
+}  // namespace
+
 std::optional<std::string> user_directory::bootstrap(const std::filesystem::path& data,
                                                      std::optional<std::string> password) const {
-    // Writing the password file inside the transaction is safe to repeat if the write is retried.
-    return objects_.env().write([&](store::transaction& txn) -> std::optional<std::string> {
-        bool any = false;
-        objects_.scan(txn, users_, 0, [&](std::uint64_t, const store::stored_object&) {
-            any = true;
-            return false;
+    bool generated = !password;
+    std::string secret = generated ? random_password() : *password;
+    auto file = data / "initial-admin-password";
+    bool file_created = false;  // the body runs again when LMDB grows its map: created once
+    try {
+        return objects_.env().write([&](store::transaction& txn) -> std::optional<std::string> {
+            bool any = false;
+            objects_.scan(txn, users_, 0, [&](std::uint64_t, const store::stored_object&) {
+                any = true;
+                return false;
+            });
+            if (any) return std::nullopt;
+            if (auto id = add(txn, "admin", role::superadmin, secret); !id)
+                throw std::runtime_error(id.error().message);
+            if (!generated)
+                return "created superadmin 'admin' with the password from AUDEX_ADMIN_PASSWORD";
+            // Before the commit: an admin whose password could not be handed over safely is not
+            // created.
+            if (!file_created) create_secret_file(file, secret);
+            file_created = true;
+            // The password itself never goes to the log, which others may read or collect.
+            return "created superadmin 'admin'; its password is in " + file.string();
         });
-        if (any) return std::nullopt;
-        bool generated = !password;
-        std::string secret = generated ? random_password() : *password;
-        if (auto id = add(txn, "admin", role::superadmin, secret); !id)
-            throw std::runtime_error(id.error().message);
-        if (!generated)
-            return "created superadmin 'admin' with the password from AUDEX_ADMIN_PASSWORD";
-        auto file = data / "initial-admin-password";
-        {
-            std::ofstream out(file, std::ios::trunc);
-            out << secret << "\n";
-        }
-        ::chmod(file.c_str(), 0600);
-        return "created superadmin 'admin'; its password is in " + file.string() + ": " + secret;
-    });
+    } catch (...) {
+        // No admin was created: the file would only stop the next start.
+        if (file_created) ::unlink(file.c_str());
+        throw;
+    }
 }
 
 }  // namespace audex::auth

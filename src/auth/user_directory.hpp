@@ -44,7 +44,9 @@ class user_directory {
                                               std::string_view token) const;
 
     // On a store with no users, creates the superadmin `admin` with `password`, or with a random
-    // one written to `<data>/initial-admin-password` (mode 0600). Returns a line for the log.
+    // one written to a new file `<data>/initial-admin-password` (mode 0600 from its creation).
+    // Throws, creating nothing, when that path exists (a symbolic link included). Returns a line
+    // for the log, which never holds the password.
     std::optional<std::string> bootstrap(const std::filesystem::path& data,
                                          std::optional<std::string> password) const;
 

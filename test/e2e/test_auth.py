@@ -3,6 +3,7 @@ import base64
 import re
 import time
 
+import pytest
 import requests
 
 from conftest import ADMIN_PASSWORD, Client, assert_error
@@ -219,12 +220,52 @@ def test_basic_credentials_are_throttled_too(server):
 def test_first_start_without_a_password_writes_initial_admin_password(server_factory):
     s = server_factory(admin_password=None)
     path = s.data / "initial-admin-password"
-    assert path.exists()
+    assert path.exists() and not path.is_symlink()
     assert path.stat().st_mode & 0o777 == 0o600
     password = path.read_text().strip()
     assert len(password) >= 8
     c = s.login("admin", password)
     assert c.get("/api/v2/session").status_code == 200
+    # The log names the file, never the password.
+    assert f"its password is in {path}" in s.log()
+    assert password not in s.log()
+    s.restart()
+    assert password not in s.log()
+
+
+@pytest.mark.parametrize("planted", ["symlink to a file", "dangling symlink", "file"])
+def test_first_start_refuses_a_planted_initial_admin_password_file(server_factory, tmp_path,
+                                                                    planted):
+    """Whoever can write the data directory before the first start must not get the password: a
+    symbolic link (to a file they read, or to one they will) is not followed, an existing file is
+    not overwritten. The server refuses to start and creates no admin."""
+    s = server_factory(admin_password=None, start=False)
+    path = s.data / "initial-admin-password"
+    target = tmp_path / "stolen"
+    if planted == "symlink to a file":
+        target.write_text("planted\n")
+        path.symlink_to(target)
+    elif planted == "dangling symlink":
+        path.symlink_to(target)
+    else:
+        path.write_text("planted\n")
+        path.chmod(0o644)
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        s.start()
+    s.proc = None  # exited: nothing to stop
+    assert (f"{path} exists (a file or a symbolic link) but the store has no users: remove it "
+            "and start again, or set AUDEX_ADMIN_PASSWORD") in s.log()
+    if planted == "dangling symlink":
+        assert not target.exists()
+    elif planted == "symlink to a file":
+        assert target.read_text() == "planted\n"
+    else:
+        assert path.read_text() == "planted\n"
+    # Once it is gone, the next start creates the admin and a file of its own.
+    path.unlink()
+    s.start()
+    assert not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600
+    assert s.login("admin", path.read_text().strip()).get("/api/v2/session").status_code == 200
 
 
 def test_restart_keeps_the_admin_password_and_ends_login_sessions(server):

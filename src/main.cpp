@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <cctype>
 #include <cerrno>
@@ -63,6 +64,24 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
     return {host, static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)))};
 }
 
+// AUDEX_PASSWORD_COST=minimum makes password hashes trivial to crack: it is for tests and
+// benchmarks, which listen on loopback, so a server reachable from elsewhere refuses it rather than
+// run with it unnoticed.
+auth::password_cost test_password_cost(std::string_view cost, const std::string& listen) {
+    if (cost != "minimum")
+        throw std::runtime_error("AUDEX_PASSWORD_COST must be 'minimum' or unset, not '" +
+                                 std::string(cost) + "'");
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(split_listen(listen).first, ec);
+    if (ec || !address.is_loopback())
+        throw std::runtime_error(
+            "AUDEX_PASSWORD_COST=minimum is for tests on a loopback address, "
+            "not --listen " +
+            listen + ": unset it");
+    spdlog::warn("AUDEX_PASSWORD_COST=minimum: password hashes are cheap to crack (tests only)");
+    return auth::password_cost::minimum();
+}
+
 // This node's serial number, created once per data directory.
 std::string node_serial(store::object_store& objects) {
     return objects.env().write([&](store::transaction& txn) {
@@ -76,6 +95,10 @@ std::string node_serial(store::object_store& objects) {
 }
 
 int serve(const std::string& data, const serve_options& o) {
+    // Before anything is written: a refused setting leaves the data directory as it was.
+    std::optional<auth::password_cost> cheap_cost;
+    if (const char* cost = std::getenv("AUDEX_PASSWORD_COST"); cost && *cost)
+        cheap_cost = test_password_cost(cost, o.listen);
     if (o.access_log == "off") {
         auto access = std::make_shared<spdlog::logger>("access");
         access->set_level(spdlog::level::off);
@@ -102,9 +125,7 @@ int serve(const std::string& data, const serve_options& o) {
         store::object_store objects(env);
         settings.node_serial = node_serial(objects);
     }
-    if (const char* cost = std::getenv("AUDEX_PASSWORD_COST");
-        cost && std::string_view(cost) == "minimum")
-        settings.password_cost = auth::password_cost::minimum();
+    if (cheap_cost) settings.password_cost = *cheap_cost;
     api::app application(settings, env);
     std::optional<std::string> password;
     if (const char* p = std::getenv("AUDEX_ADMIN_PASSWORD"); p && *p) password = p;

@@ -1,12 +1,14 @@
 """Authentication (API.md section 2): login, /api/authentication, token forms, logout, expiry, throttling."""
 import base64
+import os
 import re
+import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import ADMIN_PASSWORD, Client, assert_error
+from conftest import ADMIN_PASSWORD, BINARY, Client, assert_error
 
 TOKEN = re.compile(r"^[0-9a-f]{40}$")
 
@@ -266,6 +268,35 @@ def test_first_start_refuses_a_planted_initial_admin_password_file(server_factor
     s.start()
     assert not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600
     assert s.login("admin", path.read_text().strip()).get("/api/v2/session").status_code == 200
+
+
+# ---- AUDEX_PASSWORD_COST ---------------------------------------------------------------------------
+
+MINIMUM_COST_WARNING = "AUDEX_PASSWORD_COST=minimum: password hashes are cheap to crack"
+
+
+def test_the_minimum_password_cost_is_refused_off_loopback(tmp_path):
+    data = tmp_path / "data"
+    env = dict(os.environ, AUDEX_PASSWORD_COST="minimum", AUDEX_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    for listen in ["0.0.0.0:0", "[::]:0"]:
+        r = subprocess.run([BINARY, "serve", "--data", str(data), "--listen", listen, "--plain"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1
+        assert (f"AUDEX_PASSWORD_COST=minimum is for tests on a loopback address, not --listen "
+                f"{listen}: unset it") in r.stdout + r.stderr
+    r = subprocess.run([BINARY, "serve", "--data", str(data), "--plain"],
+                       env=dict(env, AUDEX_PASSWORD_COST="cheap"), capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1
+    assert "AUDEX_PASSWORD_COST must be 'minimum' or unset, not 'cheap'" in r.stdout + r.stderr
+    # Refused before the store was opened.
+    assert not data.exists() or list(data.iterdir()) == []
+
+
+def test_the_minimum_password_cost_warns_at_every_start(server):
+    assert server.log().count(MINIMUM_COST_WARNING) == 1
+    server.restart()
+    assert server.log().count(MINIMUM_COST_WARNING) == 2
 
 
 def test_restart_keeps_the_admin_password_and_ends_login_sessions(server):

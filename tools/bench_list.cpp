@@ -77,7 +77,7 @@ std::pair<std::string, double> list(domain& d, const std::string& filter,
     c.path = {"session"};
     c.params = {{"filter", filter}, {"limit", "100"}};
     if (!order.empty()) c.params.emplace_back("order", order);
-    auth::principal admin{1, "admin", auth::role::admin};
+    auth::principal admin{1, "admin", auth::role::admin, {}};
     auto begin = std::chrono::steady_clock::now();
     auto txn = d.env.read();
     auto out = d.api.execute(txn, admin, c);

@@ -208,7 +208,7 @@ class background_merges {
 };
 
 void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, std::size_t count) {
-    const auth::principal admin{0, "bench", auth::role::admin};
+    const auth::principal admin{0, "bench", auth::role::admin, {}};
     auto stack = std::make_unique<audex_stack>(dir);
     // The sessions, created through the object API as a server creates them (not timed).
     constexpr std::size_t sessions_per_write = 1000;

@@ -113,12 +113,14 @@ class app : public http::application {
     void purge_pending();
     // Merges the content index's segments in the background, one write transaction a step.
     void merge_content();
-    // What follows a committed v2 write or batch: the content policies and purges it may start.
-    void after_write();
     // Drops expired login sessions now and then, so that tokens nobody uses again do not pile up.
     void purge_logins();
-    // The live session an audit or content route names; 404 otherwise.
-    boost::json::object session_for(const store::transaction& txn, std::string_view key) const;
+    // What follows a committed v2 write or batch: the content policies and purges it may start.
+    void after_write();
+    // The live session an audit or content route names (its first path parameter); 404 when
+    // there is none or it is outside the caller's scope.
+    boost::json::object session_for(const store::transaction& txn,
+                                    const request_context& ctx) const;
 
     app_settings settings_;
     store::environment& env_;

@@ -46,11 +46,17 @@ http::reply listing_reply(const request_context& ctx, json::array items, std::si
 
 }  // namespace
 
-json::object app::session_for(const store::transaction& txn, std::string_view key) const {
+json::object app::session_for(const store::transaction& txn, const request_context& ctx) const {
+    auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
     auto s = id ? domain_.objects.get(txn, *find_model("session"), *id) : std::nullopt;
-    if (!s || (s->contains("removed") && s->at("removed") == true))
-        fail(api_error::not_found("no session " + std::string(key)));
+    bool visible = s && !(s->contains("removed") && s->at("removed") == true);
+    // A session outside the caller's scope does not exist for it.
+    if (auto scope = audit::scope_query(ctx.who()); visible && scope) {
+        auto v = domain_.search.view(txn, *id, now_micros());
+        visible = v && audit::in_scope(*scope, *v);
+    }
+    if (!visible) fail(api_error::not_found("no session " + std::string(key)));
     return *s;
 }
 
@@ -99,7 +105,7 @@ http::reply app::audit_content(request_context& ctx) {
               "q must not begin with the * wildcard",
               {{"field", "q"}, {"position", first}}});
     auto txn = env_.read();
-    auto session = session_for(txn, ctx.path_params.at(0));
+    auto session = session_for(txn, ctx);
     if (first != std::string::npos) {
         auto parsed = query::parse(q);
         if (auto* e = std::get_if<query::parse_error>(&parsed))
@@ -129,7 +135,7 @@ http::reply app::audit_events(request_context& ctx) {
     std::size_t limit, offset;
     std::tie(limit, offset) = listing_page(ctx, "events");
     auto txn = env_.read();
-    session_for(txn, ctx.path_params.at(0));
+    session_for(txn, ctx);
     json::array items;
     std::size_t total = 0;
     domain_.content.scan_session(
@@ -155,7 +161,7 @@ http::reply app::audit_events(request_context& ctx) {
 http::reply app::audit_alerts(request_context& ctx) {
     auto [limit, offset] = listing_page(ctx, "alerts");
     auto txn = env_.read();
-    session_for(txn, ctx.path_params.at(0));
+    session_for(txn, ctx);
     json::array items;
     auto total = domain_.alerts.page(
         txn, *parse_id(ctx.path_params.at(0)), offset, limit, [&](const ingest::alert& a) {

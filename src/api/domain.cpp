@@ -1,6 +1,10 @@
 // The domain of a data directory (see domain.hpp).
 #include "api/domain.hpp"
 
+#include "core/time.hpp"
+
+#include <memory>
+
 namespace audex::api {
 
 namespace {
@@ -22,6 +26,16 @@ domain::domain(store::environment& env, const domain_settings& settings)
       api(objects, users, logins, content, policies, alerts,
           {.node_serial = settings.node_serial ? *settings.node_serial : stored_serial(objects),
            .content_grace = settings.content_grace}),
-      search(objects, api, content) {}
+      search(objects, api, content) {
+    api.session_scope = [this](const auth::principal& who) -> object_api::session_check {
+        auto scope = audit::scope_query(who);
+        if (!scope) return nullptr;
+        return [this, scope = std::make_shared<const audit::session_query>(std::move(*scope))](
+                   const store::transaction& txn, std::uint64_t id) {
+            auto v = search.view(txn, id, now_micros());
+            return v && audit::in_scope(*scope, *v);
+        };
+    };
+}
 
 }  // namespace audex::api

@@ -21,6 +21,9 @@ struct principal {
     std::uint64_t user_id = 0;
     std::string name;
     auth::role role = auth::role::user;
+    // A query over the audit view of sessions: the user reads only the sessions it selects.
+    // Empty: every session.
+    std::string scope;
 };
 
 // What a route requires. Capabilities, not a minimum role, because the roles are not a chain:

@@ -27,6 +27,8 @@ std::optional<principal> to_principal(std::uint64_t id, const json::object& o) {
     p.name = o.at("name").as_string();
     auto r = o.find("role");
     p.role = r == o.end() ? role::user : parse_role(r->value().as_string()).value_or(role::user);
+    if (auto s = o.find("scope"); s != o.end() && s->value().is_string())
+        p.scope = s->value().get_string();
     return p;
 }
 }  // namespace

@@ -31,7 +31,7 @@ void require_read(const request_context& ctx) {
 }
 
 std::optional<session_query> q_param(const request_context& ctx) {
-    auto q = query_param(ctx, "q");
+    auto q = within_scope(ctx.who(), query_param(ctx, "q"));
     if (!q) return std::nullopt;
     auto compiled = session_query::compile(std::move(*q));
     if (!compiled) fail(compiled.error());

@@ -19,7 +19,8 @@ void register_histogram(app& a, const session_search& search);
 
 // 403 Forbidden unless the caller may read (operator and above).
 void require_read(const request_context& ctx);
-// `q` compiled against the audit view; nullopt when missing or blank.
+// `q` compiled against the audit view and within the caller's scope; nullopt when both are
+// missing or blank.
 std::optional<session_query> q_param(const request_context& ctx);
 // A date-time parameter (ISO 8601; a date alone is midnight UTC); InvalidQueryValue otherwise.
 std::optional<micros> time_param(const request_context& ctx, std::string_view name);

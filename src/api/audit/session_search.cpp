@@ -24,6 +24,44 @@ result<session_query> session_query::compile(query::node tree) {
     return session_query{std::move(tree), std::move(*filter)};
 }
 
+namespace {
+
+query::node parsed_scope(std::string_view text) {
+    auto parsed = query::parse(text);
+    if (auto* e = std::get_if<query::parse_error>(&parsed))
+        throw api_exception({error_type::invalid_query_value,
+                             "scope: " + e->message,
+                             {{"field", "scope"}, {"position", e->position}}});
+    return std::get<query::node>(std::move(parsed));
+}
+
+}  // namespace
+
+std::optional<session_query> scope_query(const auth::principal& who) {
+    if (who.scope.empty()) return std::nullopt;
+    auto compiled = session_query::compile(parsed_scope(who.scope));
+    if (!compiled) {
+        auto e = compiled.error();
+        e.details["field"] = "scope";
+        throw api_exception(std::move(e));
+    }
+    return std::move(*compiled);
+}
+
+std::optional<query::node> within_scope(const auth::principal& who, std::optional<query::node> q) {
+    if (who.scope.empty()) return q;
+    auto scope = parsed_scope(who.scope);
+    if (!q) return scope;
+    query::boolean_query both;
+    both.clauses.push_back({query::occur::must, std::move(scope)});
+    both.clauses.push_back({query::occur::must, std::move(*q)});
+    return query::node{std::move(both)};
+}
+
+bool in_scope(const session_query& scope, session_view& v) {
+    return scope.filter.matches([&](const attribute& a) { return v(a); });
+}
+
 session_search::session_search(const store::object_store& objects, const object_api& api,
                                const index::content_index& content)
     : objects_(objects), api_(api), content_(content), sessions_(*find_model("session")) {}

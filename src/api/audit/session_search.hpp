@@ -30,6 +30,14 @@ struct session_query {
     static result<session_query> compile(query::node tree);
 };
 
+// A user's scope (auth::principal::scope) as a query, nullopt for an unscoped user; q combined
+// with it, so that a search sees only the sessions in scope. A scope that does not parse or
+// compile fails with InvalidQueryValue or InvalidArgument on the field "scope".
+std::optional<session_query> scope_query(const auth::principal& who);
+std::optional<query::node> within_scope(const auth::principal& who, std::optional<query::node> q);
+// Whether `scope` selects the session `v`.
+bool in_scope(const session_query& scope, session_view& v);
+
 struct session_selection {
     std::optional<session_query> q;
     // The time window: sessions whose span [start_time, end_time] (to now while active)

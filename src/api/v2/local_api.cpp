@@ -22,7 +22,7 @@ local_api::local_api(const std::filesystem::path& data) : env_(existing(data)), 
 
 json::object local_api::execute(const call& c) {
     // Whoever may write the data directory is its administrator.
-    const auth::principal who{0, "local", auth::role::admin};
+    const auth::principal who{0, "local", auth::role::admin, {}};
     if (!object_api::writes(c)) {
         auto txn = env_.read();
         return json::parse(domain_.api.execute(txn, who, c)).as_object();

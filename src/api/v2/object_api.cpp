@@ -315,6 +315,7 @@ std::optional<list_request> object_api::as_list(const auth::principal& who, cons
     }
     r.fields = field_list(m, fields);
     r.default_fields = !fields;
+    if (m.name == "session") r.visible = session_scope(who);
     if (r.order.empty()) r.order.emplace_back(m.find("id"), false);
     return r;
 }
@@ -342,8 +343,10 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     const auto& r = cur.request;
     const model& m = *r.m;
     // Whether the object is listed; `parsed` holds its stored form once something needed it.
-    auto matches = [&](const store::stored_object& so, std::optional<json::object>& parsed) {
+    auto matches = [&](std::uint64_t id, const store::stored_object& so,
+                       std::optional<json::object>& parsed) {
         if (!r.include_removed && so.removed) return false;
+        if (r.visible && !r.visible(txn, id)) return false;
         if (!r.filter) return true;
         parsed = so.parse();
         std::map<std::string, json::value> computed;
@@ -379,7 +382,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                 return false;
             }
             std::optional<json::object> parsed;
-            if (!matches(so, parsed)) return true;
+            if (!matches(id, so, parsed)) return true;
             auto before = cur.emitted;
             emit(so, parsed);
             produced += cur.emitted - before;
@@ -424,6 +427,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                 });
             index.scan_spans(txn, c.numbers, [&](std::uint32_t, const store::session_span& x) {
                 if (enough()) return false;
+                if (r.visible && !r.visible(txn, x.id)) return true;
                 if (column_keys) {
                     std::vector<json::value> keys;
                     for (auto& [a, desc] : r.order)
@@ -437,7 +441,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                 }
                 auto so = objects_.find(txn, m, x.id);
                 std::optional<json::object> parsed;
-                if (!so || (!c.exact && !matches(*so, parsed))) return true;
+                if (!so || (!c.exact && !matches(x.id, *so, parsed))) return true;
                 if (!parsed) parsed = so->parse();
                 add(x.id, *parsed);
                 return true;
@@ -446,7 +450,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
             objects_.scan(txn, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
                 if (enough()) return false;
                 std::optional<json::object> parsed;
-                if (!matches(so, parsed)) return true;
+                if (!matches(id, so, parsed)) return true;
                 if (!parsed) parsed = so.parse();
                 add(id, *parsed);
                 return true;
@@ -575,6 +579,13 @@ void object_api::policy_written(store::transaction& txn, const json::object* pol
 
 void object_api::check_role_change(const auth::principal& who, const json::object* before,
                                    const json::object& after) const {
+    // A scoped admin could otherwise make a user that sees more than it does.
+    if (!who.scope.empty()) forbidden("a user with a scope manages no users");
+    if (auto scope = after.find("scope"); scope != after.end() && scope->value().is_string()) {
+        auth::principal probe;
+        probe.scope = scope->value().get_string();
+        session_scope(probe);  // refuses a scope that does not compile
+    }
     auto role_of = [](const json::object& o) {
         auto it = o.find("role");
         return it == o.end() ? auth::role::user
@@ -660,7 +671,14 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
     return {{"result", "success"}};
 }
 
-json::object object_api::assign_backups(store::transaction& txn, const json::value& body) {
+void object_api::check_in_scope(const store::transaction& txn, const auth::principal& who,
+                                std::uint64_t id) const {
+    if (auto check = session_scope(who); check && !check(txn, id))
+        fail(api_error::not_found("no session with id " + std::to_string(id)));
+}
+
+json::object object_api::assign_backups(store::transaction& txn, const auth::principal& who,
+                                        const json::value& body) {
     const model& m = *find_model("session_backup");
     if (!body.is_object())
         fail(api_error::invalid_argument("body",
@@ -702,6 +720,7 @@ json::object object_api::assign_backups(store::transaction& txn, const json::val
     for (auto& sid : ids) {
         auto id = *parse_id(sid.as_string());
         live_object(txn, sessions, id);
+        check_in_scope(txn, who, id);
         objects_.assign_backup(txn, id, backup);
     }
     json::object out{{"result", "success"}};
@@ -730,6 +749,7 @@ object_api::session_content object_api::prepare_content(const auth::principal& w
                                                         std::string_view body, bool ndjson) const {
     require(who, auth::capability::ingest);
     session_content out;
+    out.who = who;
     out.session = session;
     out.records = parse_content(body, ndjson);
     for (auto& r : out.records)
@@ -744,6 +764,7 @@ json::object object_api::append_content(store::transaction& txn, const session_c
     auto s = objects_.get(txn, sessions, id);
     if (!s) fail(api_error::not_found("no session " + std::to_string(id)));
     if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
+    check_in_scope(txn, content.who, id);
     // What was recorded is closed once the session is locked for retention or long finished.
     if (is_retention_locked(*s))
         fail(api_error::conflict("session " + std::to_string(id) +
@@ -782,6 +803,7 @@ std::string object_api::execute(store::transaction& txn, const auth::principal& 
         auto id = parse_id(p[1]);
         if (!id) fail(api_error::not_found("no object with id '" + p[1] + "'"));
         require(who, auth::capability::read);
+        if (m.name == "session") check_in_scope(txn, who, *id);
         return get(txn, m, *id, c);
     }
     return to_json_text(execute_json(txn, who, c));
@@ -819,7 +841,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
         if (c.method != verb::post) not_allowed();
         no_params();
         require(who, auth::capability::manage);
-        return assign_backups(txn, c.body);
+        return assign_backups(txn, who, c.body);
     }
     const model& m = model_named(p[0]);
     if (p.size() == 1) {
@@ -828,6 +850,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
         return create(txn, who, m, c.body);
     }
     auto id = id_at(1);
+    if (m.name == "session") check_in_scope(txn, who, id);
     if (p.size() == 2) {
         switch (c.method) {
             case verb::patch:

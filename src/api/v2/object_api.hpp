@@ -45,6 +45,8 @@ struct list_request {
     std::size_t limit = 100, offset = 0;
     std::vector<const attribute*> fields;
     bool default_fields = true;  // no `fields`: the stored default view
+    // For a scoped user's session list: whether a session is in the scope.
+    std::function<bool(const store::transaction&, std::uint64_t)> visible;
 };
 
 struct object_api_settings {
@@ -61,6 +63,19 @@ class object_api {
                auth::login_sessions& logins, index::content_index& content,
                ingest::policy_set& policies, ingest::alert_store& alerts,
                object_api_settings settings);
+
+    // Whether a session is in a scope; see session_scope.
+    using session_check = std::function<bool(const store::transaction&, std::uint64_t)>;
+    // The check of `who`'s scope (auth::principal::scope), or nullptr for an unscoped user; fails
+    // with a catalogue error for a scope that does not compile. Set by the domain: scopes are
+    // queries over the audit view, which is built on this class. Sessions outside the scope are
+    // 404 to every call and left out of lists.
+    // Until the domain sets it, a scoped user sees nothing rather than everything.
+    std::function<session_check(const auth::principal&)> session_scope =
+        [](const auth::principal& who) -> session_check {
+        if (who.scope.empty()) return nullptr;
+        return [](const store::transaction&, std::uint64_t) { return false; };
+    };
 
     // Whether the call writes (and so needs a write transaction).
     static bool writes(const call& c) { return c.method != verb::get; }
@@ -82,6 +97,7 @@ class object_api {
     // Content records for a session (POST /session/<id>/content), checked and matched against the
     // content policies before a write transaction stores them.
     struct session_content {
+        auth::principal who;
         std::uint64_t session = 0;
         std::vector<index::content_record> records;
         std::vector<ingest::alert> alerts;
@@ -115,7 +131,11 @@ class object_api {
                        std::uint64_t id, const json::value& body);
     json::object remove(store::transaction& txn, const auth::principal& who, const model& m,
                         std::uint64_t id);
-    json::object assign_backups(store::transaction& txn, const json::value& body);
+    json::object assign_backups(store::transaction& txn, const auth::principal& who,
+                                const json::value& body);
+    // 404 unless session `id` is in `who`'s scope.
+    void check_in_scope(const store::transaction& txn, const auth::principal& who,
+                        std::uint64_t id) const;
     json::object api_key(store::transaction& txn, const auth::principal& who, std::uint64_t user,
                          bool issue);
 

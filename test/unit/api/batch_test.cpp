@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_SUITE(api_batch)
 
 BOOST_AUTO_TEST_CASE(a_batch_of_reads_runs_while_the_writer_is_held) {
     api::test::audit_domain d;
-    auth::principal admin{1, "admin", auth::role::admin};
+    auth::principal admin{1, "admin", auth::role::admin, {}};
     auto reads = boost::json::parse(R"({"requests": [
         {"method": "GET", "endpoint": "/session"},
         {"endpoint": "/objspec/session"},

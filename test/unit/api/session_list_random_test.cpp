@@ -34,7 +34,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
     fixture() : random_queries(20260424) {}
 
     std::vector<std::uint64_t> sessions, user_ids;
-    const auth::principal admin{1, "admin", auth::role::admin};
+    const auth::principal admin{1, "admin", auth::role::admin, {}};
 
     std::string two_digits(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
 

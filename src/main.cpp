@@ -35,7 +35,9 @@ struct serve_options {
     std::string access_log = "stderr";
     unsigned read_timeout = 30;
     unsigned idle_timeout = 60;
+    unsigned first_byte_timeout = 10;
     std::size_t max_connections = 10000;
+    std::size_t max_connections_per_client = 256;
     std::uint64_t max_store_mib = 1 << 20;
     std::uint64_t body_budget_mib = 1024;
     unsigned content_grace = 3600;
@@ -139,7 +141,9 @@ int serve(const std::string& data, const serve_options& o) {
     config.threads = o.threads;
     config.limits.read_timeout = std::chrono::seconds(o.read_timeout);
     config.limits.idle_timeout = std::chrono::seconds(o.idle_timeout);
+    config.limits.first_byte_timeout = std::chrono::seconds(o.first_byte_timeout);
     config.limits.max_connections = o.max_connections;
+    config.limits.max_connections_per_client = o.max_connections_per_client;
     config.limits.body_budget = o.body_budget_mib << 20;
     http::server server(config, application);
     server.listen();
@@ -212,8 +216,20 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1u, 86400u));
     serve_cmd
+        ->add_option("--first-byte-timeout", serve_opts.first_byte_timeout,
+                     "Seconds a new connection may take to begin its first request (at most "
+                     "--idle-timeout)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u));
+    serve_cmd
         ->add_option("--max-connections", serve_opts.max_connections,
                      "Open connections; more are closed as soon as they are accepted")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t(1), std::size_t(1) << 20));
+    serve_cmd
+        ->add_option("--max-connections-per-client", serve_opts.max_connections_per_client,
+                     "Open connections from one client address; more are closed as soon as they "
+                     "are accepted")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(1), std::size_t(1) << 20));
     serve_cmd

@@ -35,12 +35,15 @@
 #include <csignal>
 #include <iterator>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace audex::http {
@@ -188,6 +191,55 @@ class body_reservation {
     std::uint64_t taken_ = 0;
 };
 
+// Open connections per client address. The accept loop adds on its thread and each connection
+// removes on its own, hence the lock; an address leaves the table with its last connection, so the
+// table holds no more entries than there are open connections.
+class client_table {
+  public:
+    // Counts one more connection from `client`; false, counting nothing, when it has `cap` already.
+    bool add(const net::ip::address& client, std::size_t cap) {
+        if (cap == 0) return false;
+        std::lock_guard lock{mutex_};
+        auto& open = open_[client];
+        if (open >= cap) return false;
+        ++open;
+        return true;
+    }
+    void remove(const net::ip::address& client) {
+        std::lock_guard lock{mutex_};
+        auto it = open_.find(client);
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+
+  private:
+    std::mutex mutex_;
+    std::unordered_map<net::ip::address, std::size_t> open_;
+};
+
+// An accepted connection's place in the count of all connections and in its client's, given back
+// when the connection's coroutine ends, or is destroyed without having run (a stop before it ran).
+class connection_slot {
+  public:
+    connection_slot(std::atomic<std::size_t>& total, client_table& clients, net::ip::address client)
+        : total_(&total), clients_(&clients), client_(client) {}
+    connection_slot(connection_slot&& other) noexcept
+        : total_(std::exchange(other.total_, nullptr)),
+          clients_(other.clients_),
+          client_(other.client_) {}
+    connection_slot& operator=(connection_slot&&) = delete;
+    ~connection_slot() {
+        if (!total_) return;
+        clients_->remove(client_);
+        total_->fetch_sub(1, std::memory_order_relaxed);
+    }
+    const net::ip::address& client() const { return client_; }
+
+  private:
+    std::atomic<std::size_t>* total_;
+    client_table* clients_;
+    net::ip::address client_;
+};
+
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category();
 }
@@ -222,6 +274,7 @@ struct server::impl {
     std::optional<net::signal_set> signals;
     std::atomic<bool> stopping{false};
     std::atomic<std::size_t> connections{0};
+    client_table clients;
     std::atomic<std::uint64_t> body_bytes{0};  // reserved by the bodies being read or served
     std::size_t next_worker = 0;               // accept loop only
     std::uint16_t bound_port = 0;
@@ -270,19 +323,28 @@ struct server::impl {
                 socket.close(ec);
                 continue;
             }
-            net::co_spawn(w.ioc, run_connection(w, std::move(socket)), log_coroutine_exit);
+            // The peer may be gone already; then there is nothing to serve.
+            auto client = socket.remote_endpoint(ec).address();
+            if (ec || !clients.add(client, config.limits.max_connections_per_client)) {
+                connections.fetch_sub(1, std::memory_order_relaxed);
+                socket.close(ec);
+                continue;
+            }
+            net::co_spawn(
+                w.ioc,
+                run_connection(w, std::move(socket), connection_slot{connections, clients, client}),
+                log_coroutine_exit);
         }
     }
 
-    net::awaitable<void> run_connection(worker& w, tcp::socket socket) {
-        struct slot {
-            std::atomic<std::size_t>& count;
-            ~slot() { count.fetch_sub(1, std::memory_order_relaxed); }
-        } counted{connections};
-
+    net::awaitable<void> run_connection(worker& w, tcp::socket socket, connection_slot slot) {
+        const auto accepted = clock_type::now();
+        const auto& lim = config.limits;
+        // Nothing before the first request may take longer than the wait for it.
+        const auto first_byte_deadline =
+            accepted + std::min(lim.first_byte_timeout, lim.idle_timeout);
+        connection_info info{slot.client(), tls.has_value()};
         beast::error_code ec;
-        connection_info info{socket.remote_endpoint(ec).address(), tls.has_value()};
-        if (ec) co_return;  // the peer is already gone
         // Small writes (a chunk header, a 100 Continue) must not wait for Nagle's delayed ACK.
         socket.set_option(tcp::no_delay(true), ec);
 
@@ -295,16 +357,17 @@ struct server::impl {
                 if (stopping.load(std::memory_order_relaxed)) co_return;
                 {
                     idle_scope idle{entry};
-                    entry.stream->expires_after(config.limits.handshake_timeout);
+                    entry.stream->expires_at(
+                        std::min(accepted + lim.handshake_timeout, first_byte_deadline));
                     auto [hec] =
                         co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
                     if (hec) co_return;
                 }
-                co_await serve(entry, stream, info);
+                co_await serve(entry, stream, info, first_byte_deadline);
             } else {
                 plain_stream stream{std::move(socket)};
                 entry.stream = &stream;
-                co_await serve(entry, stream, info);
+                co_await serve(entry, stream, info, first_byte_deadline);
             }
         } catch (const std::exception& e) {
             spdlog::error("http: connection from {} failed: {}", info.remote.to_string(), e.what());
@@ -332,7 +395,8 @@ struct server::impl {
     }
 
     template <class Stream>
-    net::awaitable<void> serve(session_entry& entry, Stream& stream, const connection_info& info) {
+    net::awaitable<void> serve(session_entry& entry, Stream& stream, const connection_info& info,
+                               clock_type::time_point first_byte_deadline) {
         auto& socket = beast::get_lowest_layer(stream);
         const auto& lim = config.limits;
         beast::flat_buffer buffer;
@@ -343,7 +407,10 @@ struct server::impl {
             if (buffer.size() == 0) {
                 if (stopping.load(std::memory_order_relaxed)) co_return;
                 idle_scope idle{entry};
-                socket.expires_after(lim.idle_timeout);
+                if (served == 0)
+                    socket.expires_at(first_byte_deadline);
+                else
+                    socket.expires_after(lim.idle_timeout);
                 auto [ec, n] = co_await stream.async_read_some(
                     buffer.prepare(std::max<std::size_t>(buffer.capacity(), 4096)), use_tuple);
                 if (ec) co_return;  // closed, reset, idle timeout or shutdown

@@ -44,11 +44,19 @@ struct limits {
     std::chrono::seconds read_timeout{30};        // to read one request once it has begun
     std::chrono::seconds write_timeout{30};       // to write one response (or one chunk)
     std::chrono::seconds idle_timeout{60};        // keep-alive wait for the next request
-    std::chrono::seconds handshake_timeout{10};   // TLS handshake
+    std::chrono::seconds first_byte_timeout{10};  // from accept to the first request's first
+                                                  // byte, TLS handshake included; at most
+                                                  // idle_timeout: a socket that never spoke
+                                                  // must not hold a slot as long as a client
+                                                  // that was served
+    std::chrono::seconds handshake_timeout{5};    // TLS handshake: a few round trips
     std::chrono::seconds linger_timeout{2};       // after a last answer: wait for the client's
                                                   // TLS close_notify or drain its unread bytes
     std::size_t max_connections = 10000;          // open connections; more are closed at once
     std::size_t max_requests_per_connection = 0;  // 0: unlimited
+    // Open connections from one client address; more are closed as soon as they are accepted, so
+    // that one address cannot take every slot of max_connections.
+    std::size_t max_connections_per_client = 256;
     // Request body bytes held by all connections together; a body that would pass it is refused
     // with 503 SearchUnavailable, so that no crowd of uploads can exhaust the memory.
     std::uint64_t body_budget = std::uint64_t(1) << 30;

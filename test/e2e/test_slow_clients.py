@@ -1,6 +1,8 @@
 """Slow and many clients: stalled connections (slowloris) and thousands of idle keep-alive
-connections do not delay a normal client, and the read and idle timeouts and the connection limit
-are enforced. AUDEX_IDLE_CONNECTIONS sets the idle crowd (default 2,000; the full run uses 10,000).
+connections do not delay a normal client, and the first-byte, read and idle timeouts and the
+connection limits (all clients, and per client address) are enforced. AUDEX_IDLE_CONNECTIONS sets
+the idle crowd (default 2,000; the full run uses 10,000). The crowds come from one address, so
+those tests raise --max-connections-per-client.
 """
 import os
 import resource
@@ -25,8 +27,9 @@ def enough_descriptors():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def connect(server):
-    return socket.create_connection(("127.0.0.1", server.port), timeout=30)
+def connect(server, source="127.0.0.1"):
+    return socket.create_connection(("127.0.0.1", server.port), timeout=30,
+                                    source_address=(source, 0))
 
 
 def get_request(token, path="/api/v2/session?limit=1"):
@@ -92,7 +95,8 @@ def closed_by_server(s, within):
 
 
 def test_stalled_connections_do_not_delay_a_normal_client_and_are_cut_off(server_factory):
-    server = server_factory(args=["--read-timeout", "3", "--threads", "2"])
+    server = server_factory(args=["--read-timeout", "3", "--threads", "2",
+                                  "--max-connections-per-client", str(STALLED_CONNECTIONS + 10)])
     token = server.login().token
     before = latencies(server, token)
     stalled = []
@@ -118,6 +122,7 @@ def test_stalled_connections_do_not_delay_a_normal_client_and_are_cut_off(server
 
 def test_thousands_of_idle_keep_alive_connections_do_not_delay_a_normal_client(server_factory):
     server = server_factory(args=["--max-connections", str(IDLE_CONNECTIONS + 100),
+                                  "--max-connections-per-client", str(IDLE_CONNECTIONS + 100),
                                   "--threads", "2"])
     token = server.login().token
     before = latencies(server, token)
@@ -151,8 +156,23 @@ def test_idle_timeout_closes_a_quiet_keep_alive_connection(server_factory):
         started = time.monotonic()
         assert closed_by_server(s, within=5)
         assert time.monotonic() - started > 0.8
-    with connect(server) as s:  # a connection that never sends a byte is idle too
+    with connect(server) as s:  # the wait for a first byte is never longer than the idle timeout
         assert closed_by_server(s, within=5)
+
+
+def test_first_byte_timeout_closes_a_silent_connection_before_the_idle_timeout(server_factory):
+    server = server_factory(args=["--first-byte-timeout", "1", "--idle-timeout", "30"])
+    token = server.login().token
+    with connect(server) as served, connect(server) as silent:
+        served.sendall(get_request(token))
+        assert read_response(served) == 200
+        started = time.monotonic()
+        assert closed_by_server(silent, within=5)
+        assert 0.8 < time.monotonic() - started < 3
+        # A connection that has been served waits for its next request as long as --idle-timeout.
+        time.sleep(max(0.0, started + 1.5 - time.monotonic()))
+        served.sendall(get_request(token))
+        assert read_response(served) == 200
 
 
 def test_read_timeout_closes_a_connection_that_trickles_its_request(server_factory):
@@ -212,4 +232,57 @@ def test_connections_over_the_limit_are_closed_at_once(server_factory):
         held.append(served_connection(server, token))
     finally:
         for s in held:
+            s.close()
+
+
+def closed_among(sockets, within):
+    """The sockets among `sockets` that the server closes within `within` seconds."""
+    poller, by_fd, closed = select.poll(), {s.fileno(): s for s in sockets}, set()
+    for s in sockets:
+        poller.register(s, select.POLLIN)
+    deadline = time.monotonic() + within
+    while len(closed) < len(sockets) and time.monotonic() < deadline:
+        for fd, _ in poller.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            s = by_fd[fd]
+            try:
+                ended = s.recv(1) == b""
+            except (ConnectionResetError, TimeoutError):
+                ended = True
+            assert ended, "the server sent something to a silent connection"
+            closed.add(s)
+            poller.unregister(fd)
+    return closed
+
+
+def test_one_address_cannot_take_every_connection_slot(server_factory):
+    server = server_factory(args=["--max-connections", "60", "--max-connections-per-client", "20"])
+    token = server.login().token
+    # More silent connections than the server has slots, all from one address.
+    crowd = [connect(server, "127.0.0.2") for _ in range(80)]
+    try:
+        closed = closed_among(crowd, within=2)
+        assert len(closed) == 60, len(closed)  # over the cap: closed as soon as accepted
+        started = time.monotonic()
+        with connect(server, "127.0.0.3") as other:
+            other.sendall(get_request(token))
+            assert read_response(other) == 200
+        assert time.monotonic() - started < 1
+        with connect(server, "127.0.0.2") as more:  # the crowd's address is still at its cap
+            assert closed_by_server(more, within=2)
+        # Once its connections go, the address is served again.
+        for s in crowd:
+            s.close()
+        crowd = []
+        deadline = time.monotonic() + 5
+        while True:
+            with connect(server, "127.0.0.2") as again:
+                try:
+                    again.sendall(get_request(token))
+                    assert read_response(again) == 200
+                    break
+                except (AssertionError, ConnectionResetError, BrokenPipeError):
+                    assert time.monotonic() < deadline, "the address stayed at its cap"
+                    time.sleep(0.05)
+    finally:
+        for s in crowd:
             s.close()

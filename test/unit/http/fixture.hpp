@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include <poll.h>
 #include <unistd.h>
 
 namespace audex::http::test {
@@ -126,8 +127,12 @@ struct plain_client {
     boost::beast::tcp_stream stream{ioc};
     boost::beast::flat_buffer buffer;
 
-    explicit plain_client(std::uint16_t port) {
-        stream.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+    // `source` picks the client's address (any of 127.0.0.0/8 works on loopback).
+    explicit plain_client(std::uint16_t port, const char* source = "127.0.0.1") {
+        auto& s = stream.socket();
+        s.open(tcp::v4());
+        s.bind(tcp::endpoint{net::ip::make_address(source), 0});
+        s.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
     }
     tcp::socket& socket() { return stream.socket(); }
 };
@@ -179,6 +184,13 @@ inline bool closed_by_server(plain_client& client) {
     client.buffer.consume(client.buffer.size());
     client.socket().read_some(net::buffer(&byte, 1), ec);
     return ec == net::error::eof || ec == net::error::connection_reset;
+}
+
+// Like closed_by_server, but false when the connection is still open after `within`.
+inline bool closed_by_server_within(plain_client& client, std::chrono::milliseconds within) {
+    pollfd ready{client.socket().native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(within.count())) != 1) return false;
+    return closed_by_server(client);
 }
 
 inline boost::json::object parse_error(const response& res) {

@@ -42,6 +42,22 @@ struct captured_logs {
     }
 };
 
+// A new connection from `source` that has been served once, or null when none is served within a
+// second: a connection the client has closed frees its slot only once the server has seen it.
+std::unique_ptr<plain_client> served_connection(std::uint16_t port,
+                                                const char* source = "127.0.0.1") {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        auto client = std::make_unique<plain_client>(port, source);
+        boost::beast::error_code ec;
+        bhttp::write(client->stream, make_request(bhttp::verb::get, "/"), ec);
+        response res;
+        if (!ec) bhttp::read(client->stream, client->buffer, res, ec);
+        if (!ec && res.result_int() == 200u) return client;
+        std::this_thread::sleep_for(20ms);
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(http_server)
@@ -338,28 +354,98 @@ BOOST_AUTO_TEST_CASE(connections_over_the_maximum_are_closed) {
     auto config = plain_config();
     config.limits.max_connections = 2;
     running_server s{config};
-    auto first = std::make_unique<plain_client>(s.port());
-    plain_client second{s.port()};
-    // A round trip on each proves the server counts both.
-    BOOST_TEST(round_trip(*first, make_request(bhttp::verb::get, "/")).result_int() == 200u);
-    BOOST_TEST(round_trip(second, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    // Served once each: the server counts both.
+    auto first = served_connection(s.port());
+    auto second = served_connection(s.port(), "127.0.0.2");
+    BOOST_REQUIRE(first && second);
 
-    plain_client third{s.port()};
-    BOOST_TEST(closed_by_server(third));
+    plain_client third{s.port(), "127.0.0.3"};
+    BOOST_TEST(closed_by_server_within(third, 2s));
 
     // Once one leaves, a new connection is served again.
     first.reset();
-    bool served = false;
-    for (int attempt = 0; attempt < 50 && !served; ++attempt) {
-        plain_client again{s.port()};
-        boost::beast::error_code ec;
-        bhttp::write(again.stream, make_request(bhttp::verb::get, "/"), ec);
-        response res;
-        if (!ec) bhttp::read(again.stream, again.buffer, res, ec);
-        served = !ec && res.result_int() == 200u;
-        if (!served) std::this_thread::sleep_for(20ms);
+    BOOST_TEST(served_connection(s.port()) != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_per_client_cap_are_closed_and_others_served) {
+    auto config = plain_config();
+    config.limits.max_connections_per_client = 2;
+    running_server s{config};
+    std::vector<std::unique_ptr<plain_client>> held;
+    for (int i = 0; i < 2; ++i)
+        held.push_back(served_connection(s.port()));
+    BOOST_REQUIRE((held[0] && held[1]));
+
+    plain_client over{s.port()};
+    BOOST_TEST(closed_by_server_within(over, 2s));
+    // The connections within the cap are untouched, and another address has a cap of its own.
+    for (auto& client : held)
+        BOOST_TEST(round_trip(*client, make_request(bhttp::verb::get, "/")).result_int() == 200u);
+    auto other = served_connection(s.port(), "127.0.0.2");
+    auto other_too = served_connection(s.port(), "127.0.0.2");
+    BOOST_TEST((other && other_too));
+
+    // A freed slot is taken again.
+    held.pop_back();
+    BOOST_TEST(served_connection(s.port()) != nullptr);
+}
+
+// Connections end on the I/O thread that served them while the accept loop counts new ones on its
+// own; a count that drifted upwards would lock the address out once the churn is over.
+BOOST_AUTO_TEST_CASE(per_client_counts_survive_churn_across_threads) {
+    auto config = plain_config();
+    config.threads = 4;
+    config.limits.max_connections_per_client = 4;
+    running_server s{config};
+    std::vector<std::thread> clients;
+    std::atomic<int> served{0};
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&s, &served] {
+            for (int i = 0; i < 50; ++i) {
+                plain_client c{s.port()};
+                boost::beast::error_code ec;
+                bhttp::write(c.stream, make_request(bhttp::verb::get, "/"), ec);
+                response res;
+                if (!ec) bhttp::read(c.stream, c.buffer, res, ec);
+                if (!ec && res.result_int() == 200u) ++served;
+            }
+        });
     }
-    BOOST_TEST(served);
+    for (auto& t : clients)
+        t.join();
+    BOOST_TEST(served > 0);
+    // Every one of them is closed: the whole cap is available again, and no more.
+    std::vector<std::unique_ptr<plain_client>> held;
+    for (int i = 0; i < 4; ++i)
+        held.push_back(served_connection(s.port()));
+    BOOST_TEST((std::count(held.begin(), held.end(), nullptr) == 0));
+    plain_client over{s.port()};
+    BOOST_TEST(closed_by_server_within(over, 2s));
+}
+
+// A connection must begin its first request within first_byte_timeout; once begun, the request has
+// read_timeout, and once served, the connection waits idle_timeout for the next.
+BOOST_AUTO_TEST_CASE(a_silent_connection_is_closed_after_the_first_byte_timeout) {
+    auto config = plain_config();
+    config.limits.first_byte_timeout = 1s;
+    config.limits.read_timeout = 5s;
+    config.limits.idle_timeout = 30s;
+    running_server s{config};
+    auto served = served_connection(s.port());
+    BOOST_REQUIRE(served);
+
+    auto start = std::chrono::steady_clock::now();
+    plain_client silent{s.port()};
+    plain_client late{s.port()};
+    std::this_thread::sleep_for(500ms);
+    net::write(late.socket(), net::buffer(std::string("GET /late HTTP/1.1\r\n")));
+    BOOST_TEST(closed_by_server_within(silent, 3s));
+    BOOST_TEST((std::chrono::steady_clock::now() - start >= 900ms));
+
+    std::this_thread::sleep_for(300ms);  // well past first_byte_timeout for `late` too
+    net::write(late.socket(), net::buffer(std::string("Host: x\r\n\r\n")));
+    BOOST_TEST(read_response(late).result_int() == 200u);
+    BOOST_TEST(round_trip(*served, make_request(bhttp::verb::get, "/")).result_int() == 200u);
 }
 
 BOOST_AUTO_TEST_CASE(stop_lets_the_request_in_flight_finish) {

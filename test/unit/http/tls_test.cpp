@@ -151,6 +151,33 @@ BOOST_AUTO_TEST_CASE(plain_bytes_on_the_tls_port_do_not_hurt_the_server) {
     BOOST_TEST(round_trip(client, make_request(bhttp::verb::get, "/")).result_int() == 200u);
 }
 
+// A socket that never begins its handshake is closed after handshake_timeout; one that finishes it
+// and sends nothing, once first_byte_timeout has passed since it was accepted: both well before
+// idle_timeout.
+BOOST_AUTO_TEST_CASE(silent_tls_connections_are_closed_early) {
+    using namespace std::chrono_literals;
+    temp_dir dir;
+    auto config = tls_config(dir);
+    config.limits.handshake_timeout = 1s;
+    config.limits.first_byte_timeout = 3s;
+    config.limits.idle_timeout = 30s;
+    running_server s{config};
+
+    auto start = std::chrono::steady_clock::now();
+    plain_client silent{s.port()};
+    tls_client quiet{s.port()};
+    BOOST_TEST(closed_by_server_within(silent, 5s));
+    auto waited = std::chrono::steady_clock::now() - start;
+    BOOST_TEST((waited >= 900ms && waited < 2500ms));
+
+    char byte;
+    boost::beast::error_code ec;
+    quiet.stream.read_some(net::buffer(&byte, 1), ec);  // bounded by idle_timeout at worst
+    waited = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(ec.failed());
+    BOOST_TEST((waited >= 2900ms && waited < 6s));
+}
+
 BOOST_AUTO_TEST_CASE(stop_closes_idle_tls_connections) {
     temp_dir dir;
     running_server s{tls_config(dir)};

@@ -1,5 +1,6 @@
 // The `audex` command: `serve` runs the server; `user` manages users and API keys directly on a
 // data directory; `import` brings recorded sessions in.
+#include "activity/activity_log.hpp"
 #include "api/app.hpp"
 #include "api/v2/local_api.hpp"
 #include "auth/crypto.hpp"
@@ -306,9 +307,28 @@ int main(int argc, char** argv) {
         ->required();
     asciicast_cmd->add_option("--protocol", import_opts.protocol, "Session protocol")
         ->capture_default_str();
+    auto* activity_cmd = cli.add_subcommand("activity", "The activity log");
+    activity_cmd->require_subcommand(1);
+    auto* verify_cmd = activity_cmd->add_subcommand(
+        "verify",
+        "Check that no entry of the activity log was removed or edited; exit 1 if one was");
+    verify_cmd->add_option("--data", data, "Data directory")->capture_default_str();
+
     CLI11_PARSE(cli, argc, argv);
     try {
         if (serve_cmd->parsed()) return serve(data, serve_opts);
+        if (verify_cmd->parsed()) {
+            store::environment env(data);
+            activity::activity_log log(env, std::chrono::seconds(1));
+            auto v = log.verify(env.read());
+            if (v.broken_at) {
+                std::cout << "the activity log is broken at entry " << *v.broken_at << ": "
+                          << v.reason << "\n";
+                return 1;
+            }
+            std::cout << "the activity log holds together: " << v.entries << " entries\n";
+            return 0;
+        }
         if (asciicast_cmd->parsed()) {
             ingest::api_client client;
             std::optional<api::local_api> local;

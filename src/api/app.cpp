@@ -138,7 +138,8 @@ app::app(app_settings settings, store::environment& env)
       env_(env),
       domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial,
                     settings_.content_grace}),
-      writer_(env) {
+      writer_(env),
+      activity_(env, settings_.activity_flush_delay) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
@@ -153,6 +154,7 @@ app::app(app_settings settings, store::environment& env)
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
+    add(verb::get, "/api/audit/activity", family::audit, bind(&app::audit_activity));
     audit::register_sessions(*this, domain_.search);
     audit::register_stats(*this, domain_.search);
     audit::register_histogram(*this, domain_.search);
@@ -305,6 +307,7 @@ credentials app::check_credentials(const http::request_header& head,
             if (iequals_prefix(credential, "basic ")) {
                 auto pair = basic_credentials(trim(credential.substr(6)));
                 if (!pair) unauthenticated("malformed Basic credentials");
+                cred.basic_user = pair->first;
                 auto client = conn.remote.to_string();
                 if (auto wait = throttle_.check(pair->first, client))
                     fail({error_type::too_many_requests,
@@ -363,6 +366,7 @@ http::reply app::login(request_context& ctx) {
         fail(api_error::invalid_argument(o.contains("username") ? "password" : "username",
                                          "username and password are required"));
     std::string name(o.at("username").as_string());
+    ctx.tried_user = name;
     auto client = ctx.conn.remote.to_string();
     if (auto wait = throttle_.check(name, client))
         fail({error_type::too_many_requests,
@@ -426,9 +430,11 @@ http::reply app::v2(request_context& ctx) {
     if (auto list = domain_.api.as_list(ctx.who(), c)) {
         http::reply r;
         r.head.set(bhttp::field::content_type, "application/json");
-        r.stream = domain_.api.stream(std::move(*list));
+        ctx.streamed_items = std::make_shared<std::size_t>(0);
+        r.stream = domain_.api.stream(std::move(*list), ctx.streamed_items);
         return r;
     }
+    if (c.method == verb::get) ctx.items = 1;
     std::string answer;
     if (object_api::writes(c)) {
         answer = env_.write(
@@ -458,6 +464,103 @@ http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const rout
         !auth::can(ctx.who().role, auth::capability::ingest))
         fail({error_type::forbidden, "role 'user' has no API access", {}});
     co_return co_await r.fn(ctx);
+}
+
+namespace {
+
+// What a request did, for the activity log; nullopt for a request that names nobody (no
+// credentials, or a token that is not valid: an address is all there is to it).
+std::optional<activity::entry> activity_entry(const request_context& ctx, unsigned status) {
+    const auto method = ctx.req.method();
+    const bool login = ctx.path == "/api/system/login";
+    const bool wrong_basic = ctx.cred.refusal &&
+                             (ctx.cred.refusal->type == error_type::authentication_failure ||
+                              ctx.cred.refusal->type == error_type::too_many_requests) &&
+                             !ctx.cred.basic_user.empty();
+    if (!ctx.cred.who && !login && !wrong_basic) return std::nullopt;
+    activity::entry e;
+    e.time = now_micros();
+    if (ctx.cred.who) {
+        e.user = ctx.cred.who->name;
+        e.user_id = ctx.cred.who->user_id;
+    } else {
+        e.user = login ? ctx.tried_user : ctx.cred.basic_user;
+    }
+    e.client = ctx.conn.remote.to_string();
+    e.method = std::string(ctx.req.method_string());
+    e.target = std::string(ctx.req.target());
+    e.status = status;
+    e.items = status < 300 ? ctx.items : 0;
+    auto format = std::find_if(ctx.params.begin(), ctx.params.end(),
+                               [](auto& p) { return p.first == "format"; });
+    if (login || wrong_basic)
+        e.action = status == 200 ? "login" : "login_failure";
+    else if ((method == verb::post && ctx.path == "/api/system/logout") ||
+             (method == verb::delete_ && ctx.path == "/api/authentication"))
+        e.action = "logout";
+    else if (method == verb::get && format != ctx.params.end() && format->second == "csv")
+        e.action = "export";
+    else if (method == verb::get)
+        e.action = "read";
+    else
+        e.action = "change";
+    return e;
+}
+
+// A streamed read's entry, queued once its answer is done with (sent, or cut off), with the
+// items it sent.
+struct streamed_read {
+    activity::activity_log& log;
+    activity::entry entry;
+    std::shared_ptr<std::size_t> items;
+    ~streamed_read() {
+        entry.items = *items;
+        try {
+            log.enqueue(std::move(entry));
+        } catch (const std::exception& e) {
+            spdlog::error("queueing an activity log entry failed: {}", e.what());
+        }
+    }
+};
+
+}  // namespace
+
+http::net::awaitable<void> app::record(request_context& ctx, http::reply& answer) {
+    auto e = activity_entry(ctx, answer.head.result_int());
+    if (!e) co_return;
+    if (e->action == "read") {
+        if (answer.stream && ctx.streamed_items) {
+            auto pending =
+                std::make_shared<streamed_read>(activity_, std::move(*e), ctx.streamed_items);
+            answer.stream = [inner = std::move(answer.stream), pending](std::string& out) {
+                return inner(out);
+            };
+        } else {
+            activity_.enqueue(std::move(*e));
+        }
+        co_return;
+    }
+    // Changes, exports and logins are on record before their answer leaves.
+    const store::group_writer::job job = [this, e = std::move(*e)](store::transaction& txn) {
+        activity_.append(txn, e);
+    };
+    std::exception_ptr failure;
+    try {
+        co_await write_grouped(job);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (!failure) co_return;
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& x) {
+        spdlog::error("writing the activity log entry of {} {} failed: {}", ctx.req.method_string(),
+                      log_escaped(ctx.path), x.what());
+    }
+    // An export that cannot be put on record is not sent; a change has happened already.
+    if (answer.stream)
+        answer =
+            error_reply({error_type::search_unavailable, "the activity log cannot be written", {}});
 }
 
 http::net::awaitable<void> app::write_grouped(const store::group_writer::job& job) {
@@ -493,6 +596,13 @@ http::net::awaitable<http::reply> app::handle(http::request req, const http::con
         co_return error_reply(api_error::invalid_argument(
             "target", "the decoded path and query parameters must be UTF-8"));
 
+    auto answer = co_await this->answer(ctx);
+    co_await record(ctx, answer);
+    co_return answer;
+}
+
+http::net::awaitable<http::reply> app::answer(request_context& ctx) {
+    const auto& req = ctx.req;
     auto match = router_.find(req.method(), ctx.path);
     using outcome = decltype(match)::outcome;
     bool audit = ctx.path.starts_with("/api/audit") || ctx.path == "/api/authentication";

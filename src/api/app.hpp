@@ -2,6 +2,7 @@
 // parsing, and the one place where errors become JSON answers.
 #pragma once
 
+#include "activity/activity_log.hpp"
 #include "api/domain.hpp"
 #include "auth/throttle.hpp"
 #include "http/router.hpp"
@@ -31,6 +32,7 @@ struct app_settings {
     auth::password_cost password_cost = auth::password_cost::interactive();
     std::chrono::seconds content_grace{3600};       // object_api_settings::content_grace
     std::chrono::seconds login_purge_interval{60};  // how often expired login sessions are dropped
+    std::chrono::milliseconds activity_flush_delay{1000};  // reads' activity entries wait at most
 };
 
 // Who a request's credentials name, checked from its header before its body is read.
@@ -39,6 +41,7 @@ struct credentials {
     std::optional<std::chrono::seconds> remaining;  // set for login-session tokens
     std::string token;                              // the token the request came with, if any
     std::optional<api_error> refusal;               // why `who` is empty, when credentials came
+    std::string basic_user;  // the user name of Basic credentials, right or wrong
 };
 
 // What a route handler sees of one request.
@@ -50,6 +53,10 @@ struct request_context {
     std::vector<std::string_view> path_params;                // segments matched by "{}"
     credentials cred;
     bool ndjson = false;  // the body is application/x-ndjson
+    // For the activity log: items the answer returns, and the user name a login tried.
+    std::uint64_t items = 0;
+    std::shared_ptr<std::size_t> streamed_items{};  // a streamed list counts what it has sent
+    std::string tried_user{};
     // The user the request acts as; only for routes that require authentication.
     const auth::principal& who() const { return *cred.who; }
 };
@@ -88,7 +95,12 @@ class app : public http::application {
         bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
     };
 
+    // Routes one request and turns failures into answers.
+    http::net::awaitable<http::reply> answer(request_context& ctx);
     http::net::awaitable<http::reply> dispatch(request_context& ctx, const route& r);
+    // Writes the request's entry in the activity log: a read's within activity_flush_delay, the
+    // others' (changes, exports, logins) before their answer is sent.
+    http::net::awaitable<void> record(request_context& ctx, http::reply& answer);
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
     http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
@@ -108,6 +120,7 @@ class app : public http::application {
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
     http::reply audit_alerts(request_context& ctx);
+    http::reply audit_activity(request_context& ctx);
     // Purges the content and alerts of removed sessions in the background: those marked for
     // purging and not already on their way.
     void purge_pending();
@@ -133,7 +146,8 @@ class app : public http::application {
     // Purges the content of removed sessions and merges content segments, one job at a time.
     boost::asio::thread_pool maintenance_{1};
     boost::asio::steady_timer login_purge_{maintenance_};
-    store::group_writer writer_;  // content ingestion, group-committed
+    store::group_writer writer_;  // content ingestion and the activity log, group-committed
+    activity::activity_log activity_;
     http::router<route> router_;
 };
 

@@ -37,10 +37,11 @@ std::pair<std::size_t, std::size_t> listing_page(const request_context& ctx,
 }
 
 // A listing's answer: one page of items, `total` in all, with the page links.
-http::reply listing_reply(const request_context& ctx, json::array items, std::size_t total,
+http::reply listing_reply(request_context& ctx, json::array items, std::size_t total,
                           std::size_t limit, std::size_t offset) {
     auto meta = audit_meta(ctx);
     page_links(meta, ctx.path, total, limit, offset);
+    ctx.items = items.size();
     return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
 }
 
@@ -126,6 +127,7 @@ http::reply app::audit_content(request_context& ctx) {
                                          {"trail_id", trail}});
         }
     }
+    ctx.items = items.size();
     return json_reply(200, json::object{{"items", std::move(items)}, {"meta", audit_meta(ctx)}});
 }
 

@@ -1,12 +1,21 @@
 // Query parameter helpers (see params.hpp).
 #include "api/params.hpp"
 
+#include <boost/url/url.hpp>
+
 #include <algorithm>
 #include <charconv>
 
 namespace audex::api {
 
 namespace json = boost::json;
+
+std::string page_base(const request_context& ctx) {
+    boost::urls::url u(ctx.path);
+    for (auto& [key, value] : ctx.params)
+        if (key != "limit" && key != "offset") u.params().append({key, value});
+    return std::string(u.buffer());
+}
 
 const std::string* param(const request_context& ctx, std::string_view name) {
     const std::string* found = nullptr;

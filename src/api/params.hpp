@@ -19,6 +19,8 @@ void only_params(const request_context& ctx, std::initializer_list<std::string_v
 // A whole-number parameter up to `max` (a `limit` must not be 0), or `fallback` without one.
 std::size_t count_param(const request_context& ctx, std::string_view name, std::size_t fallback,
                         std::size_t max);
+// The request's path with its parameters but limit and offset: the base of its page links.
+std::string page_base(const request_context& ctx);
 // Adds first, last, next and previous (null when none), limit and offset to `meta`. The links are
 // `href` (which may carry a query of its own) with limit and offset added.
 void page_links(boost::json::object& meta, const std::string& href, std::size_t total,

@@ -65,6 +65,7 @@ http::reply histogram(app& a, const session_search& search, request_context& ctx
     meta["start"] = meta_time(start, *zone);
     meta["end"] = meta_time(end, *zone);
     meta["time_zone"] = zone_text;
+    ctx.items = buckets.size();
     return json_reply(200, json::object{{"body", json::object{{"buckets", std::move(buckets)}}},
                                         {"key", "histogram"},
                                         {"meta", std::move(meta)}});

@@ -38,13 +38,6 @@ std::vector<sort_key> sort_param(const request_context& ctx) {
 }
 
 // The request's path and parameters, paging aside: the base of the page links.
-std::string page_base(const request_context& ctx) {
-    boost::urls::url u(ctx.path);
-    for (auto& [key, value] : ctx.params)
-        if (key != "limit" && key != "offset") u.params().append({key, value});
-    return std::string(u.buffer());
-}
-
 // One CSV cell (RFC 4180): quoted when it holds a separator, a quote or a line break. A text that
 // a spreadsheet would run as a formula (its first character one of = + - @, a tab or a carriage
 // return: OWASP's CSV injection list) gets a leading ' and quotes, so that it opens as text.
@@ -140,6 +133,7 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
                 fields.push_back(&f);
         cur->columns = std::move(fields);
         cur->now = now;
+        ctx.items = cur->ids.size();
         return csv_reply(a, search, std::move(cur));
     }
     json::array items;
@@ -158,6 +152,7 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
     meta["fields"] = std::move(names);
     meta["match_count"] = ids.size();
     page_links(meta, page_base(ctx), ids.size(), limit, offset);
+    ctx.items = items.size();
     return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
 }
 
@@ -172,6 +167,7 @@ http::reply one(app& a, const session_search& search, request_context& ctx) {
     // A session outside the caller's scope does not exist for it.
     if (!v || (scope && !in_scope(*scope, *v)))
         fail(api_error::not_found("no session " + std::string(key)));
+    ctx.items = 1;
     return json_reply(
         200, json::object{
                  {"key", std::to_string(*id)}, {"body", v->document()}, {"meta", audit_meta(ctx)}});

@@ -33,6 +33,7 @@ http::reply stats(app& a, const session_search& search, request_context& ctx) {
     meta["field"] = field.name;
     meta["size"] = size;
     meta["others"] = top->others;
+    ctx.items = items.size();
     return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
 }
 

@@ -481,10 +481,11 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     return cur.position < cur.ids.size();
 }
 
-std::function<bool(std::string&)> object_api::stream(list_request request) const {
+std::function<bool(std::string&)> object_api::stream(list_request request,
+                                                     std::shared_ptr<std::size_t> emitted) const {
     auto cur = std::make_shared<list_cursor>(std::move(request));
     auto started = std::make_shared<bool>(false);
-    return [this, cur, started](std::string& out) {
+    return [this, cur, started, emitted](std::string& out) {
         if (!*started) {
             *started = true;
             out += "{\"result\":\"success\",\"" + cur->request.m->name + "\":[";
@@ -494,6 +495,7 @@ std::function<bool(std::string&)> object_api::stream(list_request request) const
             auto txn = objects_.env().read();
             more = list_slice(txn, *cur, out, 256);
         }
+        if (emitted) *emitted = cur->emitted;
         if (!more) out += "]}";
         return more;
     };

@@ -86,8 +86,9 @@ class object_api {
     // A GET of a model's list, checked and parsed, or nullopt when `c` is not one.
     std::optional<list_request> as_list(const auth::principal& who, const call& c) const;
     // Streams a list as `{"result": "success", "<model>": [...]}`, a slice per call, each slice in
-    // its own short read transaction.
-    std::function<bool(std::string&)> stream(list_request request) const;
+    // its own short read transaction; `emitted`, when given, counts the objects sent so far.
+    std::function<bool(std::string&)> stream(list_request request,
+                                             std::shared_ptr<std::size_t> emitted = nullptr) const;
 
     // A session's expensive attribute, computed from the stored session and the objects it names
     // (`<reference>_<attribute>`, e.g. user_name, reads that attribute of the referenced object).

@@ -1,0 +1,40 @@
+// GET /api/audit/activity: the activity log, for admins, filtered by user, action and time and
+// paged like a session's alerts.
+#include "api/app.hpp"
+#include "api/audit/routes.hpp"
+#include "api/params.hpp"
+
+namespace audex::api {
+
+namespace json = boost::json;
+
+http::reply app::audit_activity(request_context& ctx) {
+    if (!auth::can(ctx.who().role, auth::capability::manage))
+        throw api_exception({error_type::forbidden, "the activity log is for admins", {}});
+    only_params(ctx, {"user", "action", "start", "end", "limit", "offset"});
+    activity::filter f;
+    if (auto user = param(ctx, "user")) f.user = *user;
+    if (auto action = param(ctx, "action")) {
+        static constexpr std::string_view actions[] = {"read",  "export",        "change",
+                                                       "login", "login_failure", "logout"};
+        if (std::find(std::begin(actions), std::end(actions), *action) == std::end(actions))
+            throw api_exception(api_error::invalid_argument(
+                "action", "action is one of read, export, change, login, login_failure, logout"));
+        f.action = *action;
+    }
+    f.start = audit::time_param(ctx, "start");
+    f.end = audit::time_param(ctx, "end");
+    auto limit = count_param(ctx, "limit", 500, 10000);
+    auto offset = count_param(ctx, "offset", 0, 1000000);
+    auto txn = env_.read();
+    auto [entries, total] = activity_.list(txn, f, limit, offset);
+    json::array items;
+    for (auto& e : entries)
+        items.push_back(std::move(e));
+    ctx.items = items.size();
+    auto meta = audit_meta(ctx);
+    page_links(meta, page_base(ctx), total, limit, offset);
+    return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
+}
+
+}  // namespace audex::api

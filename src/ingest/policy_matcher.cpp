@@ -2,10 +2,14 @@
 #include "ingest/policy_matcher.hpp"
 
 #include <hs.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace audex::ingest {
 
@@ -30,6 +34,49 @@ record_kind kind_of(event_type type) {
 
 // Tells matchers apart in the threads' scratch caches.
 std::atomic<std::uint64_t> last_matcher_id{0};
+std::atomic<std::uint64_t> compile_count{0};
+
+// ^ and $ at every line of a screen; one report per pattern and record is all a rule needs; `.*`
+// matches every record, as regex_search would.
+constexpr unsigned pattern_flags =
+    HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_MULTILINE | HS_FLAG_ALLOWEMPTY;
+
+// The first bytes of serialize()'s output; a new layout or new flags get a new tag, so that a
+// store's older bytes are compiled again rather than misread.
+constexpr std::string_view serialized_tag = "audex-policy-db/1\n";
+
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        out += char((v >> (8 * i)) & 0xff);
+}
+
+std::optional<std::uint64_t> take_u64(std::string_view& in) {
+    if (in.size() < 8) return std::nullopt;
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+        v |= std::uint64_t(static_cast<unsigned char>(in[std::size_t(i)])) << (8 * i);
+    in.remove_prefix(8);
+    return v;
+}
+
+// The error of a pattern that Hyperscan refused, as the API answers it.
+api_error pattern_error(const policy_rule& rule, bool ignore, std::size_t index,
+                        const std::string& reason) {
+    auto field = rule.where + (ignore ? ".ignore." : ".match.") + std::to_string(index);
+    auto& pattern = (ignore ? rule.ignore : rule.match)[index];
+    api_error e =
+        api_error::invalid_argument(field, "rule '" + rule.name + "' (" + field + "): pattern '" +
+                                               pattern + "' does not compile: " + reason);
+    e.details["rule"] = rule.name;
+    e.details["pattern"] = pattern;
+    return e;
+}
+
+api_error past_limit(std::string field, std::string message, std::size_t limit) {
+    auto e = api_error::invalid_argument(std::move(field), std::move(message));
+    e.details["limit"] = limit;
+    return e;
+}
 
 // Each thread keeps one scratch area, grown to fit the databases of the matchers it scans with.
 // Checking a scratch area against a database costs about as much as scanning a short record, so
@@ -191,16 +238,61 @@ result<std::vector<policy_rule>> rules_of(const json::object& policy) {
     return out;
 }
 
-result<std::shared_ptr<const policy_matcher>> policy_matcher::compile(
-    std::vector<policy_rule> rules, std::uint64_t generation) {
+std::size_t pattern_count(const std::vector<policy_rule>& rules) {
+    std::size_t n = 0;
+    for (auto& r : rules)
+        n += r.match.size() + r.ignore.size();
+    return n;
+}
+
+result<void> check_rules(const std::vector<policy_rule>& rules) {
+    if (rules.size() > max_rules_per_policy)
+        return past_limit("rules",
+                          "a content policy holds at most " + std::to_string(max_rules_per_policy) +
+                              " rules; split it",
+                          max_rules_per_policy);
+    if (pattern_count(rules) > max_patterns_per_policy)
+        return past_limit("rules",
+                          "a content policy holds at most " +
+                              std::to_string(max_patterns_per_policy) +
+                              " patterns (match and ignore); split it",
+                          max_patterns_per_policy);
+    for (auto& rule : rules)
+        for (bool ignore : {false, true}) {
+            auto& list = ignore ? rule.ignore : rule.match;
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                auto field = rule.where + (ignore ? ".ignore." : ".match.") + std::to_string(i);
+                if (list[i].size() > max_pattern_bytes) {
+                    auto e = past_limit(field,
+                                        "rule '" + rule.name + "' (" + field +
+                                            "): a pattern holds at most " +
+                                            std::to_string(max_pattern_bytes) + " bytes",
+                                        max_pattern_bytes);
+                    e.details["rule"] = rule.name;
+                    return e;
+                }
+                hs_expr_info_t* info = nullptr;
+                hs_compile_error_t* error = nullptr;
+                if (hs_expression_info(list[i].c_str(), pattern_flags, &info, &error) !=
+                    HS_SUCCESS) {
+                    std::string reason = error ? error->message : "unknown error";
+                    hs_free_compile_error(error);
+                    return pattern_error(rule, ignore, i, reason);
+                }
+                std::free(info);
+            }
+        }
+    return {};
+}
+
+std::shared_ptr<policy_matcher> policy_matcher::laid_out(std::vector<policy_rule> rules,
+                                                         std::uint64_t generation) {
     std::shared_ptr<policy_matcher> m(new policy_matcher());
     m->rules_ = std::move(rules);
     m->generation_ = generation;
     m->id_ = ++last_matcher_id;
     for (auto kind : {record_kind::command, record_kind::screen, record_kind::window_title}) {
         auto db = std::make_unique<database>();
-        std::vector<const char*> expressions;
-        std::vector<unsigned> flags, ids;
         for (std::uint32_t r = 0; r < m->rules_.size(); ++r) {
             auto& rule = m->rules_[r];
             if (kind_of(rule.type) != kind) continue;
@@ -210,46 +302,111 @@ result<std::shared_ptr<const policy_matcher>> policy_matcher::compile(
                 db->card_only = true;
             for (bool ignore : {false, true}) {
                 auto& list = ignore ? rule.ignore : rule.match;
-                for (std::uint32_t i = 0; i < list.size(); ++i) {
-                    ids.push_back(unsigned(db->patterns.size()));
+                for (std::uint32_t i = 0; i < list.size(); ++i)
                     db->patterns.push_back({r, i, ignore});
-                    expressions.push_back(list[i].c_str());
-                    // ^ and $ at every line of a screen; one report per pattern and record is
-                    // all a rule needs; `.*` matches every record, as regex_search would.
-                    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_MULTILINE |
-                                    HS_FLAG_ALLOWEMPTY);
-                }
-            }
-        }
-        if (!expressions.empty()) {
-            hs_compile_error_t* error = nullptr;
-            if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                                 unsigned(expressions.size()), HS_MODE_BLOCK, nullptr, &db->db,
-                                 &error) != HS_SUCCESS) {
-                std::string reason = error ? error->message : "unknown error";
-                int at = error ? error->expression : -1;
-                hs_free_compile_error(error);
-                if (at < 0 || std::size_t(at) >= db->patterns.size())
-                    return api_error::invalid_argument(
-                        "rules", "the content policies do not compile: " + reason);
-                auto& p = db->patterns[std::size_t(at)];
-                auto& rule = m->rules_[p.rule];
-                auto field =
-                    rule.where + (p.ignore ? ".ignore." : ".match.") + std::to_string(p.index);
-                auto& pattern = (p.ignore ? rule.ignore : rule.match)[p.index];
-                api_error e = api_error::invalid_argument(
-                    field, "rule '" + rule.name + "' (" + field + "): pattern '" + pattern +
-                               "' does not compile: " + reason);
-                e.details["rule"] = rule.name;
-                e.details["pattern"] = pattern;
-                return e;
             }
         }
         (kind == record_kind::command  ? m->command_
          : kind == record_kind::screen ? m->screen_
                                        : m->window_title_) = std::move(db);
     }
+    return m;
+}
+
+result<std::shared_ptr<const policy_matcher>> policy_matcher::compile(
+    std::vector<policy_rule> rules, std::uint64_t generation) {
+    auto m = laid_out(std::move(rules), generation);
+    ++compile_count;
+    for (auto* db : {m->command_.get(), m->screen_.get(), m->window_title_.get()}) {
+        if (db->patterns.empty()) continue;
+        std::vector<const char*> expressions;
+        std::vector<unsigned> flags, ids;
+        for (auto& p : db->patterns) {
+            auto& rule = m->rules_[p.rule];
+            ids.push_back(unsigned(expressions.size()));
+            expressions.push_back((p.ignore ? rule.ignore : rule.match)[p.index].c_str());
+            flags.push_back(pattern_flags);
+        }
+        hs_compile_error_t* error = nullptr;
+        if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+                             unsigned(expressions.size()), HS_MODE_BLOCK, nullptr, &db->db,
+                             &error) != HS_SUCCESS) {
+            std::string reason = error ? error->message : "unknown error";
+            int at = error ? error->expression : -1;
+            hs_free_compile_error(error);
+            if (at < 0 || std::size_t(at) >= db->patterns.size())
+                return api_error::invalid_argument(
+                    "rules", "the content policies do not compile: " + reason);
+            auto& p = db->patterns[std::size_t(at)];
+            return pattern_error(m->rules_[p.rule], p.ignore, p.index, reason);
+        }
+    }
     return std::shared_ptr<const policy_matcher>(std::move(m));
+}
+
+std::uint64_t policy_matcher::compilations() {
+    return compile_count.load();
+}
+
+std::string policy_matcher::digest() const {
+    std::string text(serialized_tag);
+    put_u64(text, pattern_flags);
+    for (auto* db : {command_.get(), screen_.get(), window_title_.get()}) {
+        put_u64(text, db->patterns.size());
+        for (auto& p : db->patterns) {
+            auto& pattern = (p.ignore ? rules_[p.rule].ignore : rules_[p.rule].match)[p.index];
+            put_u64(text, pattern.size());
+            text += pattern;
+        }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned length = 0;
+    if (EVP_Digest(text.data(), text.size(), md, &length, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 of the content policies failed");
+    return std::string(reinterpret_cast<const char*>(md), length);
+}
+
+std::string policy_matcher::serialize() const {
+    std::string out(serialized_tag);
+    out += digest();
+    for (auto* db : {command_.get(), screen_.get(), window_title_.get()}) {
+        if (!db->db) {
+            put_u64(out, 0);
+            continue;
+        }
+        char* bytes = nullptr;
+        std::size_t length = 0;
+        if (hs_serialize_database(db->db, &bytes, &length) != HS_SUCCESS)
+            throw std::runtime_error("hyperscan could not serialise the content policies");
+        put_u64(out, length);
+        out.append(bytes, length);
+        std::free(bytes);
+    }
+    return out;
+}
+
+std::shared_ptr<const policy_matcher> policy_matcher::load(std::vector<policy_rule> rules,
+                                                           std::string_view bytes,
+                                                           std::uint64_t generation) {
+    auto m = laid_out(std::move(rules), generation);
+    if (!bytes.starts_with(serialized_tag)) return nullptr;
+    bytes.remove_prefix(serialized_tag.size());
+    auto digest = m->digest();
+    if (!bytes.starts_with(digest)) return nullptr;
+    bytes.remove_prefix(digest.size());
+    for (auto* db : {m->command_.get(), m->screen_.get(), m->window_title_.get()}) {
+        auto length = take_u64(bytes);
+        if (!length || *length > bytes.size() || (*length == 0) != db->patterns.empty())
+            return nullptr;
+        if (*length == 0) continue;
+        // Fails on bytes of another Hyperscan version (HS_DB_VERSION_ERROR) or of a machine with
+        // other instructions (HS_DB_PLATFORM_ERROR), as on damaged ones.
+        if (hs_deserialize_database(bytes.data(), std::size_t(*length), &db->db) != HS_SUCCESS)
+            return nullptr;
+        bytes.remove_prefix(std::size_t(*length));
+    }
+    if (!bytes.empty()) return nullptr;
+    return m;
 }
 
 policy_matcher::~policy_matcher() = default;

@@ -57,12 +57,41 @@ bool luhn_valid(std::string_view digits);
 // though its event type needs one.
 result<std::vector<policy_rule>> rules_of(const boost::json::object& policy);
 
+// Limits of what a policy write may ask Hyperscan to compile: its compile time grows with the
+// number and the size of the patterns (a 150-pattern policy took 26 s), and every start without a
+// stored database pays it again. Patterns count `match` and `ignore` alike.
+inline constexpr std::size_t max_pattern_bytes = 1024;       // one pattern
+inline constexpr std::size_t max_rules_per_policy = 256;     // rules of one policy
+inline constexpr std::size_t max_patterns_per_policy = 256;  // patterns of one policy
+inline constexpr std::size_t max_patterns = 4096;            // patterns of all live policies
+
+std::size_t pattern_count(const std::vector<policy_rule>& rules);
+
+// Whether a policy's rules keep to the limits of one policy, and each of their patterns parses on
+// its own (hs_expression_info: Hyperscan's parser and pattern graph, without building a database,
+// so that it may run while the writer is held). InvalidArgument with details.field as compile()
+// gives it for a pattern, and details.limit for a limit passed.
+result<void> check_rules(const std::vector<policy_rule>& rules);
+
 class policy_matcher {
   public:
     // Compiles the rules; InvalidArgument naming the rule and the pattern when one does not
     // compile (details: field, rule, pattern).
     static result<std::shared_ptr<const policy_matcher>> compile(std::vector<policy_rule> rules,
                                                                  std::uint64_t generation = 0);
+    // A matcher of `rules` from the bytes of serialize(), without compiling: nullopt when the bytes
+    // were made from other rules, by another Hyperscan version or for another platform, or are
+    // damaged; the caller compiles then.
+    static std::shared_ptr<const policy_matcher> load(std::vector<policy_rule> rules,
+                                                      std::string_view bytes,
+                                                      std::uint64_t generation = 0);
+    // The compiled databases (hs_serialize_database), tagged with a digest of the patterns they
+    // hold, for load().
+    std::string serialize() const;
+    // How many times this process has compiled rules into databases: a start that loads a stored
+    // matcher compiles nothing.
+    static std::uint64_t compilations();
+
     ~policy_matcher();
     policy_matcher(const policy_matcher&) = delete;
     policy_matcher& operator=(const policy_matcher&) = delete;
@@ -80,6 +109,11 @@ class policy_matcher {
   private:
     struct database;
     policy_matcher() = default;
+    // The matcher's rules laid out in one database per record kind, without Hyperscan databases.
+    static std::shared_ptr<policy_matcher> laid_out(std::vector<policy_rule> rules,
+                                                    std::uint64_t generation);
+    // SHA-256 of what the databases are compiled from: the patterns, their record kinds and ids.
+    std::string digest() const;
 
     std::vector<policy_rule> rules_;
     std::unique_ptr<database> command_, screen_, window_title_;

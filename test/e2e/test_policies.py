@@ -1,6 +1,8 @@
 """Content policies and alerts through the real server: rules firing at ingest, the seed's alert
 listing with its paging links, card numbers and the Luhn check, rule errors, changes and restarts."""
 import itertools
+import threading
+import time
 
 import pytest
 
@@ -263,3 +265,80 @@ def test_content_appended_in_a_batch_raises_alerts(admin):
          "data": [record("command", "rm -rf /tmp/x", 7)]}]})
     assert r.status_code == 200, r.text
     assert fired(admin, sid) == [("BatchRule", 7)]
+
+
+def test_a_policy_past_the_limits_is_refused_and_changes_nothing(admin):
+    kept = policy(admin, rule("sudo", "command", ["sudo"]))
+    stored = admin.fetch("content_policy", kept)
+    before = admin.list("content_policy")
+
+    wide = [rule("wide", "command", [f"w{i}" for i in range(200)], [f"i{i}" for i in range(57)])]
+    r = admin.post("/api/v2/content_policy", json={"name": unique("wide"), "rules": wide})
+    error = assert_error(r, 400, "InvalidArgument")
+    assert error["details"]["field"] == "rules" and error["details"]["limit"] == 256
+
+    long_pattern = [rule("ok", "command", ["ls"]), rule("long", "command", ["a" * 1025])]
+    r = admin.post("/api/v2/content_policy", json={"name": unique("long"), "rules": long_pattern})
+    error = assert_error(r, 400, "InvalidArgument")
+    assert error["details"]["field"] == "rules.1.match.0" and error["details"]["limit"] == 1024
+
+    many = [rule(f"card {i}", "screen.creditcard", []) for i in range(257)]
+    r = admin.post("/api/v2/content_policy", json={"name": unique("many"), "rules": many})
+    assert assert_error(r, 400, "InvalidArgument")["details"]["field"] == "rules"
+
+    r = admin.patch(f"/api/v2/content_policy/{kept}", json={"rules": wide})
+    assert assert_error(r, 400, "InvalidArgument")["details"]["field"] == "rules"
+
+    assert admin.list("content_policy") == before
+    assert admin.fetch("content_policy", kept) == stored
+    sid = new_session(admin)
+    ingest(admin, sid, [record("command", "sudo id", 1), record("command", "w1 a", 2)])
+    assert fired(admin, sid) == [("sudo", 1)]
+
+
+def test_the_limits_allow_a_policy_of_the_largest_size(admin):
+    rules = [rule("edge", "command", ["x" * 1024] + [f"\\bp{i}\\b" for i in range(255)])]
+    policy(admin, *rules)
+    sid = new_session(admin)
+    ingest(admin, sid, [record("command", "run p254 now", 1), record("command", "p2540", 2)])
+    assert fired(admin, sid) == [("edge", 1)]
+
+
+def test_ingestion_goes_on_while_a_large_policy_compiles(server):
+    """Hyperscan compiles a policy after its write has committed, not while the LMDB writer is
+    held, and an ingest does not wait for it: ingests on another connection are answered while the
+    policy's write is still being compiled, each in a small part of its time. Before, every ingest
+    waited for the compile (in the write transaction, then again for the matcher)."""
+    admin = server.login()
+    recorder = server.login()
+    sid = new_session(admin)
+    # Within the limits, yet Hyperscan takes a second or more: bounded repeats of classes.
+    heavy = rule("hosts", "command", [f"host{i}[a-z]{{0,40}}x.{{0,60}}y" for i in range(45)])
+    answered = {}
+
+    def create():
+        started = time.monotonic()
+        r = admin.post("/api/v2/content_policy",
+                       json={"name": unique("heavy"), "rules": [heavy]}, timeout=300)
+        answered["status"] = r.status_code
+        answered["seconds"] = time.monotonic() - started
+        answered["at"] = time.monotonic()
+
+    writer = threading.Thread(target=create)
+    writer.start()
+    latencies = []
+    begin = 1000
+    while writer.is_alive():
+        started = time.monotonic()
+        ingest(recorder, sid, [record("command", "host1abcx--y", begin)])
+        if "at" not in answered:
+            latencies.append(time.monotonic() - started)
+        begin += 1
+    writer.join()
+    assert answered["status"] == 200
+    # The ingests answered while the policy was being written: many, each far quicker than it.
+    assert len(latencies) >= 5, (latencies, answered)
+    assert max(latencies) < answered["seconds"] / 4, (latencies, answered)
+    # Once answered, the policy is in force for the next ingest.
+    ingest(recorder, sid, [record("command", "host7abcx--y", 1)])
+    assert ("hosts", 1) in fired(admin, sid)

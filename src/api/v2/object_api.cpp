@@ -575,7 +575,9 @@ json::object object_api::validated(const model& m, const json::value& body,
 }
 
 void object_api::policy_written(store::transaction& txn, const json::object* policy) {
-    if (policy) ingest::policy_set::check(*policy);
+    // Limits and a parse of each pattern only: the policies are compiled after the commit
+    // (policy_set::refresh), never while the writer is held.
+    if (policy) ingest::policy_set::check(txn, objects_, *policy);
     ingest::policy_set::changed(txn, objects_);
 }
 

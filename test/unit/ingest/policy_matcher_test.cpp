@@ -305,4 +305,114 @@ BOOST_AUTO_TEST_CASE(agrees_with_std_regex) {
     BOOST_TEST(compared > 100u);  // the rules fired often enough for the comparison to tell
 }
 
+BOOST_AUTO_TEST_CASE(a_policy_past_a_limit_is_refused_with_the_limit) {
+    auto refused = [](const std::vector<policy_rule>& rules) {
+        auto ok = check_rules(rules);
+        BOOST_TEST_REQUIRE(!ok.has_value());
+        BOOST_TEST((ok.error().type == error_type::invalid_argument));
+        return ok.error();
+    };
+    auto where = [](std::vector<policy_rule> rules) {
+        for (std::size_t i = 0; i < rules.size(); ++i)
+            rules[i].where = "rules." + std::to_string(i);
+        return rules;
+    };
+
+    // A pattern of max_pattern_bytes passes; one byte more does not.
+    std::string longest(max_pattern_bytes, 'a');
+    BOOST_TEST(check_rules(where({rule("r", event_type::command, {longest})})).has_value());
+    auto e = refused(where({rule("ok", event_type::command, {"ls"}),
+                            rule("long", event_type::command, {"x"}, {longest + "a"})}));
+    BOOST_TEST(e.details.at("field") == "rules.1.ignore.0");
+    BOOST_TEST(e.details.at("limit") == max_pattern_bytes);
+    BOOST_TEST(e.details.at("rule") == "long");
+
+    // Patterns count match and ignore alike.
+    std::vector<std::string> half(max_patterns_per_policy / 2, "p");
+    BOOST_TEST(check_rules(where({rule("r", event_type::command, half, half)})).has_value());
+    half.push_back("q");
+    e = refused(where({rule("r", event_type::command, half, half)}));
+    BOOST_TEST(e.details.at("field") == "rules");
+    BOOST_TEST(e.details.at("limit") == max_patterns_per_policy);
+
+    std::vector<policy_rule> many(max_rules_per_policy + 1,
+                                  rule("card", event_type::screen_creditcard, {}));
+    e = refused(where(many));
+    BOOST_TEST(e.details.at("field") == "rules");
+    BOOST_TEST(e.details.at("limit") == max_rules_per_policy);
+    many.pop_back();
+    BOOST_TEST(check_rules(where(many)).has_value());
+}
+
+// check_rules parses each pattern without compiling a database: what it refuses, compile() refuses
+// too, with the same field, rule and pattern.
+BOOST_AUTO_TEST_CASE(a_pattern_that_does_not_parse_is_refused_without_compiling) {
+    const std::vector<std::string> bad = {"unclosed(group", "x{2,1}", "(?<=a)b", "(a)\\1", "[z-a]"};
+    for (auto& pattern : bad) {
+        std::vector<policy_rule> rules = {
+            rule("fine", event_type::command, {"ls"}),
+            rule("broken", event_type::screen_content, {"ok"}, {pattern})};
+        rules[0].where = "rules.0";
+        rules[1].where = "rules.1";
+        auto before = policy_matcher::compilations();
+        auto checked = check_rules(rules);
+        BOOST_TEST(policy_matcher::compilations() == before);
+        BOOST_TEST_REQUIRE(!checked.has_value(), pattern);
+        auto compiled = policy_matcher::compile(rules);
+        BOOST_TEST_REQUIRE(!compiled.has_value(), pattern);
+        for (auto* e : {&checked.error(), &compiled.error()}) {
+            BOOST_TEST(e->details.at("field") == "rules.1.ignore.0");
+            BOOST_TEST(e->details.at("rule") == "broken");
+            BOOST_TEST(e->details.at("pattern") == pattern);
+        }
+    }
+}
+
+// A matcher loaded from serialize()'s bytes raises the alerts of the compiled one, without
+// compiling; bytes of other patterns, cut short or damaged are not loaded.
+BOOST_AUTO_TEST_CASE(a_serialised_matcher_loads_without_compiling) {
+    std::vector<policy_rule> rules = {
+        rule("sudo", event_type::command, {"\\bsudo\\b"}, {"--help"}),
+        rule("key", event_type::screen_content, {"BEGIN (RSA )?PRIVATE KEY"}),
+        rule("card", event_type::screen_creditcard, {}),
+        rule("admin", event_type::screen_windowtitle, {"(?i)^administrator:"})};
+    auto original = compiled(rules);
+    auto bytes = original->serialize();
+    const std::vector<index::content_record> records = {
+        record("command", "sudo id"), record("command", "sudo --help"),
+        record("screen", "-----BEGIN RSA PRIVATE KEY-----\n4111 1111 1111 1111"),
+        record("window_title", "Administrator: cmd"), record("window_title", "notepad")};
+
+    auto before = policy_matcher::compilations();
+    auto loaded = policy_matcher::load(rules, bytes, 7);
+    BOOST_TEST(policy_matcher::compilations() == before);
+    BOOST_TEST_REQUIRE(loaded != nullptr);
+    BOOST_TEST(loaded->generation() == 7u);
+    BOOST_TEST(fired(*loaded, records) == fired(*original, records),
+               boost::test_tools::per_element());
+    BOOST_TEST(fired(*loaded, records).size() == 4u);
+
+    auto other = rules;
+    other[1].match[0] = "BEGIN PRIVATE KEY";
+    BOOST_TEST(policy_matcher::load(other, bytes) == nullptr);
+    auto fewer = rules;
+    fewer.pop_back();
+    BOOST_TEST(policy_matcher::load(fewer, bytes) == nullptr);
+    BOOST_TEST(policy_matcher::load(rules, bytes.substr(0, bytes.size() - 1)) == nullptr);
+    BOOST_TEST(policy_matcher::load(rules, bytes + "x") == nullptr);
+    BOOST_TEST(policy_matcher::load(rules, "") == nullptr);
+    // Hyperscan's own header (magic, version, platform) damaged: deserialising fails as for a
+    // database of another version or machine.
+    auto header = bytes;
+    header[18 + 32 + 8 + 2] ^= 0x01;  // past our tag, digest and length
+    BOOST_TEST(policy_matcher::load(rules, header) == nullptr);
+    // Rules that change nothing Hyperscan compiles (names, store_alert) load the same bytes.
+    auto renamed = rules;
+    renamed[0].name = "sudo, renamed";
+    auto again = policy_matcher::load(renamed, bytes);
+    BOOST_TEST_REQUIRE(again != nullptr);
+    BOOST_TEST(fired(*again, {record("command", "sudo id")}) == strings{"sudo, renamed:\\bsudo\\b"},
+               boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

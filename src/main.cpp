@@ -42,6 +42,7 @@ struct serve_options {
     std::uint64_t max_store_mib = 1 << 20;
     std::uint64_t body_budget_mib = 1024;
     unsigned content_grace = 3600;
+    unsigned activity_flush_ms = 1000;
 };
 
 // Each connection holds a descriptor: the soft limit (often 1024) would refuse connections long
@@ -124,6 +125,7 @@ int serve(const std::string& data, const serve_options& o) {
     api::app_settings settings;
     settings.session_timeout = std::chrono::seconds(o.session_timeout);
     settings.content_grace = std::chrono::seconds(o.content_grace);
+    settings.activity_flush_delay = std::chrono::milliseconds(o.activity_flush_ms);
     {
         store::object_store objects(env);
         settings.node_serial = node_serial(objects);
@@ -243,6 +245,11 @@ int main(int argc, char** argv) {
                      "Seconds after its end that a session still takes content")
         ->capture_default_str()
         ->check(CLI::Range(0u, 86400u * 365));
+    serve_cmd
+        ->add_option("--activity-flush-ms", serve_opts.activity_flush_ms,
+                     "Milliseconds within which the activity log entries of reads are durable")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 60000u));
     serve_cmd
         ->add_option("--body-budget-mib", serve_opts.body_budget_mib,
                      "Request body MiB held by all connections together; more answer 503")

@@ -91,3 +91,22 @@ def test_api_key_survives_a_restart(server):
     key = admin.post(f"/api/v2/user/{uid}/api_key").json()["api_key"]
     server.restart()
     assert Client(server.url, key).get("/api/v2/session").status_code == 200
+
+
+def test_a_new_password_revokes_the_api_key(server):
+    """Whoever knew the old password may have issued the key: a new one, set over the API or with
+    `audex user passwd` on a running server, revokes it."""
+    admin = server.login()
+    uid = admin.create("user", name="changer", role="operator", password=PASSWORD)
+    key = Client(server.url, admin.post(f"/api/v2/user/{uid}/api_key").json()["api_key"])
+    assert key.get("/api/v2/session").status_code == 200
+    r = admin.patch(f"/api/v2/user/{uid}", json={"email": "changer@example.org"})
+    assert r.status_code == 200 and key.get("/api/v2/session").status_code == 200
+    assert admin.patch(f"/api/v2/user/{uid}", json={"password": "another-password"}).status_code == 200
+    assert_error(key.get("/api/v2/session"), 401, "Unauthenticated")
+
+    key = Client(server.url, admin.post(f"/api/v2/user/{uid}/api_key").json()["api_key"])
+    assert key.get("/api/v2/session").status_code == 200
+    result = server.cli("user", "passwd", "changer", "--password-stdin", stdin="a-third-password\n")
+    assert result.returncode == 0, result.stderr
+    assert_error(key.get("/api/v2/session"), 401, "Unauthenticated")

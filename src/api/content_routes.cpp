@@ -25,6 +25,10 @@ std::string iso(micros t) {
     return format_iso_time(t, 6, false);
 }
 
+// A content search ranks a session's hits and keeps the best offset + limit of them: a deep
+// offset would have it hold and order that many. The session search caps its offset alike.
+constexpr std::size_t max_content_limit = 10000, max_content_offset = 10000;
+
 // The page a session's listing (events, alerts) asks for: {limit, offset}. Operators and above.
 std::pair<std::size_t, std::size_t> listing_page(const request_context& ctx,
                                                  std::string_view what) {
@@ -94,8 +98,8 @@ http::reply app::audit_content(request_context& ctx) {
     if (!auth::can(ctx.who().role, auth::capability::read))
         fail({error_type::forbidden, "searching content needs the operator role", {}});
     only_params(ctx, {"q", "limit", "offset"});
-    auto limit = count_param(ctx, "limit", 500, 10000),
-         offset = count_param(ctx, "offset", 0, 1000000);
+    auto limit = count_param(ctx, "limit", 500, max_content_limit),
+         offset = count_param(ctx, "offset", 0, max_content_offset);
     std::string q;
     for (auto& [key, value] : ctx.params)
         if (key == "q") q = value;

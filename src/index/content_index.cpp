@@ -6,6 +6,7 @@
 #include "index/analyzer.hpp"
 #include "store/bitmap.hpp"
 #include "store/keys.hpp"
+#include "store/object_filter.hpp"
 
 #include <boost/container/small_vector.hpp>
 #include <boost/container_hash/hash.hpp>
@@ -920,9 +921,7 @@ struct content_query {
         return expand(
             "", [](std::string_view) { return true; },
             [&](std::string_view term) {
-                auto longer = std::max(term.size(), target.size()),
-                     shorter = std::min(term.size(), target.size());
-                return longer - shorter <= distance && edit_distance(term, target) <= distance;
+                return store::within_edit_distance(term, target, distance);
             },
             q.text);
     }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace audex::store {
 
@@ -183,10 +184,15 @@ struct compiler {
         auto a = lookup(q.field);
         if (!a) return a.error();
         auto text = lower_ascii(q.text);
-        auto distance = q.distance;
-        return on_text(*a, [text, distance](std::string_view v) {
-            return edit_distance(text, v) <= distance;
-        });
+        std::size_t distance = q.distance;
+        // The lengths first: a long value is neither copied nor lower-cased to be refused.
+        return [a = *a, text, distance](const attribute_source& source) {
+            auto v = source(*a);
+            if (!v || !v->is_string()) return false;
+            auto length = v->get_string().size();
+            if (length > text.size() + distance || length + distance < text.size()) return false;
+            return within_edit_distance(text, lower_ascii(v->get_string()), distance);
+        };
     }
 
     result<predicate> operator()(const query::range_query& q) {
@@ -295,6 +301,51 @@ std::optional<std::string> sort_key(const attribute& a, const json::value& v) {
     std::string out;
     append_u64(out, bits);
     return out;
+}
+
+bool within_edit_distance(std::string_view a, std::string_view b, std::size_t max,
+                          edit_distance_work* work) {
+    if (a.size() > b.size()) std::swap(a, b);
+    const std::size_t n = a.size(), m = b.size();
+    if (m - n > max) return false;
+    if (max >= m) return true;  // no distance exceeds the longer length
+    // One row of the table, updated in place; cells outside the band hold `past`, which stands
+    // for every distance over `max`. The extra cell lets each row close its band on the right.
+    const std::size_t past = max + 1;
+    std::vector<std::size_t> row(m + 2, past);
+    for (std::size_t j = 0; j <= max; ++j)
+        row[j] = j;
+    std::size_t cells = 0;
+    for (std::size_t i = 1; i <= n; ++i) {
+        const std::size_t lo = i > max ? i - max : 0, hi = std::min(m, i + max);
+        std::size_t j = lo, best = past;
+        std::size_t diagonal, left;  // the previous row's cell at j-1, and this row's
+        if (lo == 0) {
+            diagonal = row[0];
+            row[0] = left = best = i;
+            j = 1;
+        } else {
+            diagonal = row[lo - 1];
+            left = past;
+        }
+        for (; j <= hi; ++j) {
+            const std::size_t up = row[j];
+            const std::size_t here =
+                std::min({up + 1, left + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0), past});
+            row[j] = left = here;
+            diagonal = up;
+            best = std::min(best, here);
+        }
+        cells += hi + 1 - lo;
+        if (hi < m) row[hi + 1] = past;  // the next row's band reaches one cell further
+        // Distances never fall along a path through the table.
+        if (best > max) {
+            if (work) work->cells += cells;
+            return false;
+        }
+    }
+    if (work) work->cells += cells;
+    return row[m] <= max;
 }
 
 }  // namespace audex::store

@@ -10,10 +10,12 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace audex::store {
 
@@ -47,5 +49,19 @@ int compare_stored(const attribute& a, const boost::json::value* x, const boost:
 // date-times as order-preserving doubles, the other kinds as their comparison text), or nullopt
 // for a value that does not fit the attribute's type. Indexes key values by it.
 std::optional<std::string> sort_key(const attribute& a, const boost::json::value& v);
+
+// The cells of the edit-distance table that within_edit_distance() filled: tests hold it to its
+// band.
+struct edit_distance_work {
+    std::size_t cells = 0;
+};
+
+// Whether the Levenshtein distance (in bytes) between `a` and `b` is at most `max`. Only the band
+// of 2·max+1 diagonals around the main one can hold a distance of `max` or less, and a row whose
+// band is all past `max` ends the search, so a comparison costs O(min(|a|, |b|)·max) and strings
+// whose lengths differ by more than `max` cost nothing: a fuzzy term against a 600 kB value must
+// not be a full table (6.6 s on an I/O thread before).
+bool within_edit_distance(std::string_view a, std::string_view b, std::size_t max,
+                          edit_distance_work* work = nullptr);
 
 }  // namespace audex::store

@@ -275,3 +275,26 @@ def test_segments_are_merged_in_the_background(server_factory):
     s.start()
     admin = s.login()
     check()
+
+
+@pytest.mark.parametrize("offset,status", [("10000", 200), ("10001", 400), ("1000000", 400)])
+def test_a_content_search_offset_is_capped(content_session, offset, status):
+    """The search ranks a session's hits and keeps offset + limit of them: the offset is capped
+    at 10,000, like the session search's."""
+    admin, sid = content_session
+    r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": "iptables", "offset": offset})
+    if status == 200:
+        assert r.status_code == 200, r.text
+        assert r.json()["items"] == []
+    else:
+        from conftest import assert_error
+        assert assert_error(r, 400, "InvalidArgument")["details"]["field"] == "offset"
+
+
+def test_a_fuzzy_term_finds_words_within_its_distance(content_session):
+    admin, sid = content_session
+    for q, begins in [("iptablse~2", [158]), ("iptablse~1", []), ("ngnix~2", [171]),
+                      ("shadwo~1", [])]:
+        r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": q})
+        assert r.status_code == 200, r.text
+        assert [i["record_id"]["begin"] for i in r.json()["items"]] == begins, q

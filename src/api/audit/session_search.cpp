@@ -167,7 +167,7 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
 std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                                                   const std::vector<std::uint64_t>& ids,
                                                   const std::vector<sort_key>& keys,
-                                                  micros now) const {
+                                                  micros now, std::size_t keep) const {
     // Start and end times come from the column of the field indexes; other keys from each
     // session's view, which reads and parses the session.
     auto timed = [](const sort_key& k) {
@@ -197,7 +197,7 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
         }
         keyed.emplace_back(std::move(values), id);
     }
-    std::sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {
+    auto before = [&](auto& x, auto& y) {
         for (std::size_t i = 0; i < keys.size(); ++i) {
             bool xn = x.first[i].is_null(), yn = y.first[i].is_null();
             if (xn || yn) {
@@ -208,7 +208,9 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                 return keys[i].descending ? c > 0 : c < 0;
         }
         return x.second < y.second;
-    });
+    };
+    auto middle = keyed.begin() + std::ptrdiff_t(std::min(keep, keyed.size()));
+    std::partial_sort(keyed.begin(), middle, keyed.end(), before);
     std::vector<std::uint64_t> out;
     out.reserve(keyed.size());
     for (auto& k : keyed)

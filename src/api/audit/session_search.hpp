@@ -10,6 +10,7 @@
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -65,10 +66,14 @@ class session_search {
     result<std::vector<std::uint64_t>> select(const store::transaction& txn,
                                               const session_selection& s, micros now) const;
 
-    // `ids` ordered by `keys` (unset values last in both directions), ties by id.
+    // `ids` ordered by `keys` (unset values last in both directions), ties by id: the first
+    // `keep` of that order, then the others in no order. A page needs offset + limit of them,
+    // and sorting only those (O(n log keep)) keeps a search over every session from sorting it
+    // all.
     std::vector<std::uint64_t> sorted(const store::transaction& txn,
                                       const std::vector<std::uint64_t>& ids,
-                                      const std::vector<sort_key>& keys, micros now) const;
+                                      const std::vector<sort_key>& keys, micros now,
+                                      std::size_t keep = SIZE_MAX) const;
 
     // The `size` most frequent values of `field` among the selected sessions (stored form).
     result<index::top_values> stats(const store::transaction& txn, const session_selection& s,

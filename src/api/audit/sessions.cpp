@@ -22,6 +22,9 @@ namespace bhttp = boost::beast::http;
 }
 
 constexpr std::size_t max_limit = 500, max_offset = 10000;
+// Each sort key is compared for every pair the sort meets; the view has far fewer fields that are
+// worth ordering by together.
+constexpr std::size_t max_sort_keys = 8;
 constexpr std::size_t csv_slice = 256;  // sessions per streamed piece, each in its own read
 
 std::vector<sort_key> sort_param(const request_context& ctx) {
@@ -34,6 +37,12 @@ std::vector<sort_key> sort_param(const request_context& ctx) {
         keys.push_back({&leaf_field(item, "sort"), descending});
     }
     if (keys.empty()) fail(api_error::invalid_argument("sort", "sort names no field"));
+    if (keys.size() > max_sort_keys) {
+        auto e = api_error::invalid_argument(
+            "sort", "sort names at most " + std::to_string(max_sort_keys) + " fields");
+        e.details["limit"] = max_sort_keys;
+        fail(std::move(e));
+    }
     return keys;
 }
 
@@ -120,7 +129,9 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
     auto txn = a.env().read();
     auto selected = search.select(txn, selection, now);
     if (!selected) fail(selected.error());
-    auto ids = search.sorted(txn, *selected, keys, now);
+    // A page needs its own sessions and those before it in order; an export, all it holds.
+    auto keep = csv && !param(ctx, "limit") ? SIZE_MAX : offset + limit;
+    auto ids = search.sorted(txn, *selected, keys, now, keep);
 
     auto first = std::min(offset, ids.size());
     if (csv) {

@@ -629,6 +629,7 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     if (!before) fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
     if (is_removed(*before))
         fail(api_error::conflict(m.name + " " + std::to_string(id) + " is removed"));
+    if (m.name == "session") check_in_scope(txn, who, id);
     auto after = validated(m, body, &*before);
     if (m.name == "session") {
         check_session_patch(who, *before, body.as_object());
@@ -656,6 +657,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
                                 std::uint64_t id) {
     require(who, auth::capability::manage);
     auto before = live_object(txn, m, id);
+    if (m.name == "session") check_in_scope(txn, who, id);
     if (m.name == "session") {
         if (is_retention_locked(before))
             fail(api_error::conflict("session " + std::to_string(id) + " is retention-locked"));
@@ -854,7 +856,6 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
         return create(txn, who, m, c.body);
     }
     auto id = id_at(1);
-    if (m.name == "session") check_in_scope(txn, who, id);
     if (p.size() == 2) {
         switch (c.method) {
             case verb::patch:
@@ -873,6 +874,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
         require(who, auth::capability::manage);
         auto backup = id_at(3);
         live_object(txn, m, id);
+        check_in_scope(txn, who, id);
         live_object(txn, *find_model("backup"), backup);
         objects_.assign_backup(txn, id, backup);
         return {{"result", "success"}};

@@ -360,10 +360,10 @@ BOOST_AUTO_TEST_CASE(a_pattern_that_does_not_parse_is_refused_without_compiling)
         BOOST_TEST_REQUIRE(!checked.has_value(), pattern);
         auto compiled = policy_matcher::compile(rules);
         BOOST_TEST_REQUIRE(!compiled.has_value(), pattern);
-        for (auto* e : {&checked.error(), &compiled.error()}) {
-            BOOST_TEST(e->details.at("field") == "rules.1.ignore.0");
-            BOOST_TEST(e->details.at("rule") == "broken");
-            BOOST_TEST(e->details.at("pattern") == pattern);
+        for (const audex::api_error& e : {checked.error(), compiled.error()}) {
+            BOOST_TEST(e.details.at("field") == "rules.1.ignore.0");
+            BOOST_TEST(e.details.at("rule") == "broken");
+            BOOST_TEST(e.details.at("pattern").as_string() == pattern);
         }
     }
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +56,8 @@ class activity_log {
     activity_log(const activity_log&) = delete;
     activity_log& operator=(const activity_log&) = delete;
 
-    // Appends `e` in `txn`, a write transaction: it is durable once that commits.
-    void append(store::transaction& txn, const entry& e) const;
+    // Appends `entries` in `txn`, a write transaction: they are durable once that commits.
+    void append(store::transaction& txn, std::span<const entry> entries) const;
     // Queues the entry of a read, to be committed within flush_delay.
     void enqueue(entry e);
     // Commits what is queued now.
@@ -75,6 +76,7 @@ class activity_log {
     verdict verify(const store::transaction& txn) const;
 
   private:
+    static constexpr std::size_t flush_batch = 4096;  // queued reads that are committed at once
     void run();
 
     store::environment& env_;

@@ -525,24 +525,21 @@ struct streamed_read {
 
 }  // namespace
 
-http::net::awaitable<void> app::record(request_context& ctx, http::reply& answer) {
-    auto e = activity_entry(ctx, answer.head.result_int());
-    if (!e) co_return;
-    if (e->action == "read") {
-        if (answer.stream && ctx.streamed_items) {
-            auto pending =
-                std::make_shared<streamed_read>(activity_, std::move(*e), ctx.streamed_items);
-            answer.stream = [inner = std::move(answer.stream), pending](std::string& out) {
-                return inner(out);
-            };
-        } else {
-            activity_.enqueue(std::move(*e));
-        }
-        co_return;
+void app::record_read(request_context& ctx, http::reply& answer, activity::entry e) {
+    if (answer.stream && ctx.streamed_items) {
+        auto pending = std::make_shared<streamed_read>(activity_, std::move(e), ctx.streamed_items);
+        answer.stream = [inner = std::move(answer.stream), pending](std::string& out) {
+            return inner(out);
+        };
+    } else {
+        activity_.enqueue(std::move(e));
     }
-    // Changes, exports and logins are on record before their answer leaves.
-    const store::group_writer::job job = [this, e = std::move(*e)](store::transaction& txn) {
-        activity_.append(txn, e);
+}
+
+http::net::awaitable<void> app::record_durably(request_context& ctx, http::reply& answer,
+                                               activity::entry e) {
+    const store::group_writer::job job = [this, e = std::move(e)](store::transaction& txn) {
+        activity_.append(txn, std::span(&e, 1));
     };
     std::exception_ptr failure;
     try {
@@ -597,7 +594,13 @@ http::net::awaitable<http::reply> app::handle(http::request req, const http::con
             "target", "the decoded path and query parameters must be UTF-8"));
 
     auto answer = co_await this->answer(ctx);
-    co_await record(ctx, answer);
+    if (auto e = activity_entry(ctx, answer.head.result_int())) {
+        // Changes, exports and logins are on record before their answer leaves.
+        if (e->action == "read")
+            record_read(ctx, answer, std::move(*e));
+        else
+            co_await record_durably(ctx, answer, std::move(*e));
+    }
     co_return answer;
 }
 

@@ -98,9 +98,12 @@ class app : public http::application {
     // Routes one request and turns failures into answers.
     http::net::awaitable<http::reply> answer(request_context& ctx);
     http::net::awaitable<http::reply> dispatch(request_context& ctx, const route& r);
-    // Writes the request's entry in the activity log: a read's within activity_flush_delay, the
-    // others' (changes, exports, logins) before their answer is sent.
-    http::net::awaitable<void> record(request_context& ctx, http::reply& answer);
+    // The activity log entry of a read: queued, or, for a streamed answer, queued once it has
+    // been sent with the items it sent.
+    void record_read(request_context& ctx, http::reply& answer, activity::entry e);
+    // The entry of a change, an export or a login, committed before the answer is sent.
+    http::net::awaitable<void> record_durably(request_context& ctx, http::reply& answer,
+                                              activity::entry e);
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
     http::net::awaitable<void> write_grouped(const store::group_writer::job& job);

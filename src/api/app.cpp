@@ -188,6 +188,12 @@ void app::purge_logins() {
     login_purge_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
         if (auto n = domain_.logins.purge_expired()) spdlog::debug("purged {} expired logins", n);
+        try {
+            if (auto n = env_.clear_stale_readers())
+                spdlog::warn("freed {} LMDB reader slots of processes that died", n);
+        } catch (const std::exception& e) {
+            spdlog::error("checking LMDB reader slots failed: {}", e.what());
+        }
         purge_logins();
     });
 }

@@ -129,7 +129,8 @@ class app : public http::application {
     void purge_pending();
     // Merges the content index's segments in the background, one write transaction a step.
     void merge_content();
-    // Drops expired login sessions now and then, so that tokens nobody uses again do not pile up.
+    // Drops expired login sessions now and then, so that tokens nobody uses again do not pile up,
+    // and frees the LMDB reader slots of dead processes.
     void purge_logins();
     // What follows a committed v2 write or batch: the content policies and purges it may start.
     void after_write();

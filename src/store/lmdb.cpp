@@ -184,10 +184,17 @@ environment::environment(const std::filesystem::path& directory, environment_opt
         // MDB_NOTLS: read transactions are not bound to threads, since coroutines move between
         // them.
         check(mdb_env_open(env_, directory.c_str(), MDB_NOTLS, 0600), "env open");
+        clear_stale_readers();
     } catch (...) {
         mdb_env_close(env_);
         throw;
     }
+}
+
+std::size_t environment::clear_stale_readers() {
+    int cleared = 0;
+    check(mdb_reader_check(env_, &cleared), "reader check");
+    return std::size_t(cleared);
 }
 
 environment::~environment() {

@@ -181,6 +181,11 @@ class environment {
     std::uint64_t map_size() const;
     MDB_env* handle() const { return env_; }
 
+    // Frees the reader slots of processes that died in a read transaction (kill -9 of an
+    // `audex` command beside the server): each holds pages from reuse, and the slots run out.
+    // Done when the environment opens and, by the server, now and then. Returns how many.
+    std::size_t clear_stale_readers();
+
   private:
     transaction begin(unsigned flags) const;
     void grow();

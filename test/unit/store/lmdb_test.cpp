@@ -13,6 +13,10 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace audex::store;
@@ -52,6 +56,45 @@ std::string key_of(std::size_t i) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(store_lmdb)
+
+// The reader slots that LMDB lists, one line each after its header.
+static int listed_readers(MDB_env* env) {
+    int lines = 0;
+    mdb_reader_list(
+        env,
+        [](const char*, void* count) {
+            ++*static_cast<int*>(count);
+            return 0;
+        },
+        &lines);
+    return lines - 1;
+}
+
+BOOST_AUTO_TEST_CASE(the_reader_slot_of_a_process_killed_in_a_read_is_freed) {
+    test::temp_dir dir;
+    environment env(dir.path);  // the server, open all along
+    int ready[2];
+    BOOST_REQUIRE(pipe(ready) == 0);
+    pid_t child = fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {  // another process holds a read transaction until it is killed
+        environment other(dir.path);
+        auto txn = other.read();
+        char c = 'r';
+        if (write(ready[1], &c, 1) != 1) _exit(1);
+        for (;;)
+            pause();
+    }
+    char c = 0;
+    BOOST_REQUIRE(read(ready[0], &c, 1) == 1);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    BOOST_TEST(listed_readers(env.handle()) == 1);
+    BOOST_TEST(env.clear_stale_readers() == 1u);
+    BOOST_TEST(listed_readers(env.handle()) == 0);
+}
 
 BOOST_AUTO_TEST_CASE(put_get_insert_erase) {
     temp_dir dir;

@@ -474,8 +474,24 @@ http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const rout
 
 namespace {
 
-// What a request did, for the activity log; nullopt for a request that names nobody (no
-// credentials, or a token that is not valid: an address is all there is to it).
+// A streamed read's entry, queued once its answer is done with (sent, or cut off), with the
+// items it sent.
+struct streamed_read {
+    activity::activity_log& log;
+    activity::entry entry;
+    std::shared_ptr<std::size_t> items;
+    ~streamed_read() {
+        entry.items = *items;
+        try {
+            log.enqueue(std::move(entry));
+        } catch (const std::exception& e) {
+            spdlog::error("queueing an activity log entry failed: {}", e.what());
+        }
+    }
+};
+
+}  // namespace
+
 std::optional<activity::entry> activity_entry(const request_context& ctx, unsigned status) {
     const auto method = ctx.req.method();
     const bool login = ctx.path == "/api/system/login";
@@ -512,24 +528,6 @@ std::optional<activity::entry> activity_entry(const request_context& ctx, unsign
         e.action = "change";
     return e;
 }
-
-// A streamed read's entry, queued once its answer is done with (sent, or cut off), with the
-// items it sent.
-struct streamed_read {
-    activity::activity_log& log;
-    activity::entry entry;
-    std::shared_ptr<std::size_t> items;
-    ~streamed_read() {
-        entry.items = *items;
-        try {
-            log.enqueue(std::move(entry));
-        } catch (const std::exception& e) {
-            spdlog::error("queueing an activity log entry failed: {}", e.what());
-        }
-    }
-};
-
-}  // namespace
 
 void app::record_read(request_context& ctx, http::reply& answer, activity::entry e) {
     if (answer.stream && ctx.streamed_items) {
@@ -600,7 +598,7 @@ http::net::awaitable<http::reply> app::handle(http::request req, const http::con
             "target", "the decoded path and query parameters must be UTF-8"));
 
     auto answer = co_await this->answer(ctx);
-    if (auto e = activity_entry(ctx, answer.head.result_int())) {
+    if (auto e = ctx.on_record ? std::nullopt : activity_entry(ctx, answer.head.result_int())) {
         // Changes, exports and logins are on record before their answer leaves.
         if (e->action == "read")
             record_read(ctx, answer, std::move(*e));

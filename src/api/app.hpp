@@ -57,6 +57,7 @@ struct request_context {
     std::uint64_t items = 0;
     std::shared_ptr<std::size_t> streamed_items{};  // a streamed list counts what it has sent
     std::string tried_user{};
+    bool on_record = false;  // the handler committed the activity entry with its own write
     // The user the request acts as; only for routes that require authentication.
     const auth::principal& who() const { return *cred.who; }
 };
@@ -155,6 +156,9 @@ class app : public http::application {
     http::router<route> router_;
 };
 
+// What a request did, for the activity log; nullopt for a request that names nobody (no
+// credentials, or a token that is not valid: an address is all there is to it).
+std::optional<activity::entry> activity_entry(const request_context& ctx, unsigned status);
 // The audit family's meta: href, parent and, for login sessions, remaining_seconds.
 boost::json::object audit_meta(const request_context& ctx);
 // A JSON answer.

@@ -80,10 +80,15 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     auto content = std::make_shared<const object_api::session_content>(
         domain_.api.prepare_content(ctx.who(), *id, ctx.req.body(), ctx.ndjson));
     auto answer = std::make_shared<std::string>();
-    const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
+    // Its activity entry goes in the same commit as the records: a recorder waits for one commit.
+    ctx.items = content->records.size();
+    auto entry = std::make_shared<const activity::entry>(*activity_entry(ctx, 200));
+    const store::group_writer::job job = [this, content, answer, entry](store::transaction& txn) {
         *answer = to_json_text(domain_.api.append_content(txn, *content));
+        activity_.append(txn, std::span(entry.get(), 1));
     };
     co_await write_grouped(job);
+    ctx.on_record = true;
     try {
         merge_content();
     } catch (const std::exception& e) {

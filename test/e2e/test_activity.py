@@ -82,14 +82,17 @@ def test_changes_and_exports_are_durable_before_their_answer(server):
     sid = admin.create("session", **SESSION)
     r = admin.patch(f"/api/v2/session/{sid}", json={"reason": "checked"})
     assert r.status_code == 200
+    r = admin.post(f"/api/v2/session/{sid}/content", json=[RECORD, RECORD])
+    assert r.status_code == 200
     r = admin.get("/api/audit/sessions", params={"format": "csv"})
     assert r.status_code == 200
     server.kill()  # at once: no time for a flush
     server.start()
     admin = server.login()
     changes = activity(admin, action="change")["items"]
-    assert [(e["method"], e["target"], e["status"]) for e in changes] == [
-        ("POST", "/api/v2/session", 200), ("PATCH", f"/api/v2/session/{sid}", 200)]
+    assert [(e["method"], e["target"], e["status"], e["items"]) for e in changes] == [
+        ("POST", "/api/v2/session", 200, 0), ("PATCH", f"/api/v2/session/{sid}", 200, 0),
+        ("POST", f"/api/v2/session/{sid}/content", 200, 2)]
     exports = activity(admin, action="export")["items"]
     assert [(e["target"], e["items"]) for e in exports] == [("/api/audit/sessions?format=csv", 1)]
 

@@ -17,8 +17,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
 
 #include <atomic>
@@ -88,14 +86,6 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
     auto colon = decoded.find(':');
     if (colon == std::string::npos) return std::nullopt;
     return std::pair{decoded.substr(0, colon), decoded.substr(colon + 1)};
-}
-
-// Client-chosen text (a decoded path) for a log line, percent-escaped so that it can forge neither
-// fields nor lines: spaces, quotes, backslashes, control bytes and bytes over 0x7E.
-std::string log_escaped(std::string_view text) {
-    static constexpr boost::urls::grammar::lut_chars plain{
-        [](char c) { return c > ' ' && c < 0x7f && c != '"' && c != '\\'; }};
-    return boost::urls::encode(text, plain);
 }
 
 std::string request_id() {
@@ -556,7 +546,7 @@ http::net::awaitable<void> app::record_durably(request_context& ctx, http::reply
         std::rethrow_exception(failure);
     } catch (const std::exception& x) {
         spdlog::error("writing the activity log entry of {} {} failed: {}", ctx.req.method_string(),
-                      log_escaped(ctx.path), x.what());
+                      log_escaped(ctx.req.target()), x.what());
     }
     // An export that cannot be put on record is not sent; a change has happened already.
     if (answer.stream)
@@ -646,7 +636,7 @@ http::net::awaitable<http::reply> app::answer(request_context& ctx) {
         if (e.code == ENOSPC || e.code == MDB_MAP_FULL)
             co_return answer_error({error_type::search_unavailable, "the store is full", {}});
         auto id = request_id();
-        spdlog::error("request {} {} failed: {}", id, log_escaped(ctx.path), e.what());
+        spdlog::error("request {} {} failed: {}", id, log_escaped(ctx.req.target()), e.what());
         co_return answer_error(
             {error_type::internal_error, "internal error", {{"request_id", id}}});
     }

@@ -86,4 +86,22 @@ std::vector<std::string_view> split_list(std::string_view text) {
     return out;
 }
 
+std::string log_escaped(std::string_view text, bool field) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        const bool plain =
+            field ? c > ' ' && c < 0x7f && c != '"' && c != '\\' : c >= ' ' && c < 0x7f;
+        if (plain) {
+            out += char(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 0xf];
+        }
+    }
+    return out;
+}
+
 }  // namespace audex

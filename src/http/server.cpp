@@ -3,6 +3,7 @@
 #include "http/server.hpp"
 
 #include "audex/error.hpp"
+#include "core/text.hpp"
 #include "http/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -109,28 +110,6 @@ std::string new_request_id() {
         value >>= 4;
     }
     return id;
-}
-
-// Client-chosen text (a method, a target, a message that quotes them) for a log line, percent-
-// escaped so that it can forge neither fields nor lines: control bytes and bytes over 0x7E always;
-// in a `field` also spaces, quotes and backslashes, so that a reader splits the line at its spaces
-// and quotes. A well-formed target holds none of those bytes, so it is logged as it was sent.
-std::string log_escaped(std::string_view text, bool field = true) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        const bool plain =
-            field ? c > ' ' && c < 0x7f && c != '"' && c != '\\' : c >= ' ' && c < 0x7f;
-        if (plain) {
-            out += char(c);
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 0xf];
-        }
-    }
-    return out;
 }
 
 // Feeds the parser what is already buffered. Beast's read operations post their completion when

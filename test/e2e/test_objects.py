@@ -316,8 +316,8 @@ def test_a_committed_write_is_a_success_when_the_work_after_it_fails(server):
 
 
 def test_a_path_cannot_forge_log_lines(server):
-    """The decoded path of a failed request is logged percent-escaped: a %0A or %22 in it can
-    neither start a line nor end a field of its own."""
+    """The target of a failed request is logged as it was sent, its bytes that could start a line
+    or end a field percent-escaped: a %0A or %22 in it stays three characters."""
     admin = server.login()
     forged = "/api/v2/server/1%0Arequest%200123456789abcdef%20failed:%20%22x%5C"
     with readers_held(server.data):

@@ -704,7 +704,9 @@ class term_postings {
     };
 
     void add(const segment& s, std::string_view raw) {
-        count_ += parts_.emplace_back(s.first, s.end, postings_view(raw)).postings.count;
+        // Braces: clang 14 (the fuzzing build) has no parenthesised aggregate initialisation.
+        parts_.push_back({s.first, s.end, postings_view(raw)});
+        count_ += parts_.back().postings.count;
     }
     // The records that hold the term.
     std::uint64_t count() const { return count_; }

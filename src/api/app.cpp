@@ -521,7 +521,8 @@ std::optional<activity::entry> activity_entry(const request_context& ctx, unsign
 
 void app::record_read(request_context& ctx, http::reply& answer, activity::entry e) {
     if (answer.stream && ctx.streamed_items) {
-        auto pending = std::make_shared<streamed_read>(activity_, std::move(e), ctx.streamed_items);
+        auto pending = std::shared_ptr<streamed_read>(
+            new streamed_read{activity_, std::move(e), ctx.streamed_items});
         answer.stream = [inner = std::move(answer.stream), pending](std::string& out) {
             return inner(out);
         };

@@ -1,4 +1,6 @@
 """List parameters (API.md section 3): filter, order, limit/offset, fields, and unknown names."""
+import time
+
 import pytest
 
 from conftest import assert_error
@@ -169,9 +171,8 @@ def test_filter_works_on_other_models(admin, ids):
 
 def test_a_fuzzy_filter_against_a_600_kb_value_answers_quickly(admin):
     """The whole edit-distance table of an 8,000-byte term against a 600 kB value took seconds on
-    an I/O thread (6.6 s in the review); a value whose length differs from the term's by more than
+    an I/O thread (6.6 s once); a value whose length differs from the term's by more than
     the distance cannot match and is not compared, and close lengths cost O(length x distance)."""
-    import time
     long = admin.create("session", protocol="ssh", started_at="2019-03-01T10:00:00Z",
                         reason="q" * 600_000)
     near = admin.create("session", protocol="ssh", started_at="2019-03-01T11:00:00Z",

@@ -15,10 +15,15 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace audex::activity {
+
+// The actions an entry names.
+inline constexpr std::string_view actions[] = {"read",  "export",        "change",
+                                               "login", "login_failure", "logout"};
 
 // What one request did, as the log keeps it.
 struct entry {
@@ -30,7 +35,7 @@ struct entry {
     std::string target;  // the path with its query
     unsigned status = 0;
     std::uint64_t items = 0;  // items returned
-    std::string action;       // read, export, change, login, login_failure, logout
+    std::string action;       // one of `actions`
 };
 
 // Which entries a listing wants; every set member must match.

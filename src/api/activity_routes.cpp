@@ -15,8 +15,7 @@ http::reply app::audit_activity(request_context& ctx) {
     activity::filter f;
     if (auto user = param(ctx, "user")) f.user = *user;
     if (auto action = param(ctx, "action")) {
-        static constexpr std::string_view actions[] = {"read",  "export",        "change",
-                                                       "login", "login_failure", "logout"};
+        const auto& actions = activity::actions;
         if (std::find(std::begin(actions), std::end(actions), *action) == std::end(actions))
             throw api_exception(api_error::invalid_argument(
                 "action", "action is one of read, export, change, login, login_failure, logout"));

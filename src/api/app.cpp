@@ -2,6 +2,7 @@
 #include "api/app.hpp"
 
 #include "api/audit/routes.hpp"
+#include "api/params.hpp"
 #include "api/request.hpp"
 #include "api/v2/batch.hpp"
 #include "core/json_text.hpp"
@@ -503,14 +504,13 @@ std::optional<activity::entry> activity_entry(const request_context& ctx, unsign
     e.target = std::string(ctx.req.target());
     e.status = status;
     e.items = status < 300 ? ctx.items : 0;
-    auto format = std::find_if(ctx.params.begin(), ctx.params.end(),
-                               [](auto& p) { return p.first == "format"; });
+    auto format = param(ctx, "format");
     if (login || wrong_basic)
         e.action = status == 200 ? "login" : "login_failure";
     else if ((method == verb::post && ctx.path == "/api/system/logout") ||
              (method == verb::delete_ && ctx.path == "/api/authentication"))
         e.action = "logout";
-    else if (method == verb::get && format != ctx.params.end() && format->second == "csv")
+    else if (method == verb::get && format && *format == "csv")
         e.action = "export";
     else if (method == verb::get)
         e.action = "read";

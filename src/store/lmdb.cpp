@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace audex::store {
 
@@ -209,8 +210,24 @@ table environment::open_table(const std::string& name) {
     });
 }
 
+std::unique_lock<std::shared_mutex> environment::resize_lock() const {
+    ++resizes_waiting_;
+    std::unique_lock lock(resize_mutex_);
+    {
+        std::lock_guard gate(gate_mutex_);
+        --resizes_waiting_;
+    }
+    gate_.notify_all();
+    return lock;
+}
+
 transaction environment::begin(unsigned flags) const {
+    constexpr auto gate_wait = std::chrono::milliseconds(50);
     for (;;) {
+        if (resizes_waiting_.load()) {
+            std::unique_lock gate(gate_mutex_);
+            gate_.wait_for(gate, gate_wait, [&] { return resizes_waiting_.load() == 0; });
+        }
         std::shared_lock lock(resize_mutex_);
         MDB_txn* txn;
         int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
@@ -219,7 +236,7 @@ transaction environment::begin(unsigned flags) const {
         // Another process (the `audex user` command) grew the map: adopt its size, which LMDB
         // allows only while no transaction of this process is active.
         lock.unlock();
-        std::unique_lock exclusive(resize_mutex_);
+        auto exclusive = resize_lock();
         check(mdb_env_set_mapsize(env_, 0), "adopt map size");
     }
 }
@@ -235,7 +252,7 @@ std::uint64_t environment::map_size() const {
 }
 
 void environment::grow() {
-    std::unique_lock lock(resize_mutex_);
+    auto lock = resize_lock();
     std::uint64_t size = map_size();
     if (size >= options_.max_map_size) throw store_full("the store reached its maximum size");
     std::uint64_t next = std::min(size * 2, options_.max_map_size);

@@ -4,6 +4,8 @@
 
 #include <lmdb.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -189,12 +191,20 @@ class environment {
   private:
     transaction begin(unsigned flags) const;
     void grow();
+    // The exclusive hold of resize_mutex_ for a resize. A reader-preferring lock would let a steady
+    // stream of overlapping readers keep it from a resize for ever: while one waits, new
+    // transactions wait at a gate first, for at most `gate_wait` (so that a thread that begins a
+    // transaction while it holds one still goes on, and lets the resize through when it ends).
+    std::unique_lock<std::shared_mutex> resize_lock() const;
 
     MDB_env* env_ = nullptr;
     environment_options options_;
     // Held shared by every transaction, exclusively while the map is resized (LMDB requires that no
     // transaction is active in the process then).
     mutable std::shared_mutex resize_mutex_;
+    mutable std::mutex gate_mutex_;
+    mutable std::condition_variable gate_;
+    mutable std::atomic<unsigned> resizes_waiting_{0};
 };
 
 }  // namespace audex::store

@@ -506,6 +506,37 @@ BOOST_AUTO_TEST_CASE(the_map_grows) {
     BOOST_TEST(*txn.get(t, key_of(txns * per_txn - 1)) == value_of(txns * per_txn - 1, size));
 }
 
+BOOST_AUTO_TEST_CASE(the_map_grows_behind_readers_that_always_overlap) {
+    temp_dir dir;
+    environment env(dir.path, {.initial_map_size = 1 * mib});
+    auto t = env.open_table("t");
+    // Four readers, each holding a transaction for 2 ms and beginning the next at once: some
+    // transaction is open at every moment, so a resize that waits only for a moment with none
+    // would wait as long as they read. They stop after 20 s at the latest, to end the test.
+    std::atomic<bool> done{false};
+    std::vector<std::thread> readers;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (int r = 0; r < 4; ++r)
+        readers.emplace_back([&, r] {
+            std::this_thread::sleep_for(std::chrono::microseconds(500 * r));
+            while (!done && std::chrono::steady_clock::now() < give_up) {
+                auto txn = env.read();
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+        });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    env.write([&](transaction& txn) {
+        for (std::size_t n = 0; n < 3000; ++n)
+            txn.put(t, key_of(n), value_of(n, 1024));
+    });
+    const bool readers_still_reading = !done && std::chrono::steady_clock::now() < give_up;
+    done = true;
+    for (auto& r : readers)
+        r.join();
+    BOOST_TEST(readers_still_reading);  // the write grew the map while they read
+    BOOST_TEST(env.map_size() >= 4 * mib);
+}
+
 BOOST_AUTO_TEST_CASE(one_big_write_grows_the_map_several_times) {
     temp_dir dir;
     environment env(dir.path, {.initial_map_size = 1 * mib});

@@ -200,10 +200,13 @@ void app::purge_pending() {
         if (!purging_.insert(session).second) continue;  // already on its way
         boost::asio::post(maintenance_, [this, session] {
             try {
-                env_.write([&](store::transaction& txn) {
-                    domain_.content.purge_session(txn, session);
-                    domain_.alerts.purge_session(txn, session);
-                });
+                // Bounded steps, each its own transaction, so that ingestion goes on between them;
+                // the purge mark goes with the last step.
+                for (bool done = false; !done && !stopping_;)
+                    done = env_.write([&](store::transaction& txn) {
+                        return domain_.alerts.purge_session(txn, session) &&
+                               domain_.content.purge_session(txn, session);
+                    });
             } catch (const std::exception& e) {
                 spdlog::error("purging the content of session {} failed: {}", session, e.what());
             }

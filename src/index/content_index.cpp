@@ -69,15 +69,20 @@ std::string session_key(std::uint64_t session, std::uint32_t first) {
     return k;
 }
 
-// Adds the numbers of a session's records to `out`, from its runs in content.by_session: the
-// value is the run's length, a u32, or empty for one record (stores written before runs).
+// The run of a session's records that the cursor is at in content.by_session: the key is the
+// session and the first record's number, the value the run's length, a u32, or empty for one
+// record (stores written before runs).
+std::pair<std::uint32_t, std::uint32_t> session_run(const store::cursor& c) {
+    if (c.key().size() != 12 || (!c.value().empty() && c.value().size() != 4))
+        throw std::runtime_error("content.by_session is damaged");
+    return {store::read_u32(c.key(), 8), c.value().empty() ? 1 : store::read_u32(c.value())};
+}
+
+// Adds the numbers of a session's records to `out`.
 void add_session_records(store::cursor& c, std::uint64_t session, Roaring& out) {
     auto prefix = store::u64_key(session);
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-        if (c.key().size() != 12 || (!c.value().empty() && c.value().size() != 4))
-            throw std::runtime_error("content.by_session is damaged");
-        auto first = store::read_u32(c.key(), 8);
-        auto count = c.value().empty() ? 1 : store::read_u32(c.value());
+        auto [first, count] = session_run(c);
         out.addRange(first, std::uint64_t(first) + count);
     }
 }
@@ -1518,18 +1523,37 @@ result<std::vector<session_match>> content_index::search_sessions(
     return out;
 }
 
-void content_index::purge_session(store::transaction& txn, std::uint64_t session) {
+bool content_index::purge_session(store::transaction& txn, std::uint64_t session,
+                                  std::size_t max_records) {
+    // Whole runs, the first ones, until they hold max_records.
+    Roaring chosen;
+    std::vector<std::string> runs;
+    bool more = false;
+    {
+        auto c = txn.open_cursor(by_session_);
+        auto prefix = store::u64_key(session);
+        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+            if (chosen.cardinality() >= max_records) {
+                more = true;
+                break;
+            }
+            auto [first, count] = session_run(c);
+            chosen.addRange(first, std::uint64_t(first) + count);
+            runs.emplace_back(c.key());
+        }
+    }
     std::vector<std::uint32_t> numbers;
     std::map<std::string, Roaring, std::less<>> gone;  // by term
     std::uint64_t tokens = 0;
-    scan_session(txn, session, [&](std::uint32_t n, const content_record& r) {
+    for (auto n : chosen) {
+        auto r = record(txn, n);
+        if (!r) continue;
         numbers.push_back(n);
-        auto words = analyze(r.text);
+        auto words = analyze(r->text);
         tokens += words.size();
         for (auto& w : words)
             gone[w].add(n);
-        return true;
-    });
+    }
     // Every segment's blocks that hold a purged term are rewritten without the purged records
     // (a merge's target too, for the terms it holds already).
     for (auto& s : load_segments(txn, segments_)) {
@@ -1558,10 +1582,8 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
     }
     for (auto n : numbers)
         txn.erase(records_, u32_key(n));
-    auto runs = txn.open_cursor(by_session_);
-    auto prefix = store::u64_key(session);
-    for (bool ok = runs.seek(prefix); ok && runs.key().starts_with(prefix);)
-        ok = runs.erase();
+    for (auto& key : runs)
+        txn.erase(by_session_, key);
     std::map<std::uint32_t, Roaring> by_chunk;
     for (auto n : numbers)
         by_chunk[n >> live_chunk_bits].add(n);
@@ -1571,12 +1593,13 @@ void content_index::purge_session(store::transaction& txn, std::uint64_t session
         Roaring live = store::read_bitmap(*raw) - dead;
         txn.put(live_, u32_key(chunk), store::write_bitmap(live));
     }
-    txn.erase(purges_, store::u64_key(session));
+    if (!more) txn.erase(purges_, store::u64_key(session));
     txn.put(stats_, "purges", store::u64_key(stat(txn, stats_, "purges") + 1));  // see merge_step
     auto count = stat(txn, stats_, "records"), total = stat(txn, stats_, "tokens");
     txn.put(stats_, "records",
             store::u64_key(count - std::min<std::uint64_t>(count, numbers.size())));
     txn.put(stats_, "tokens", store::u64_key(total - std::min(total, tokens)));
+    return !more;
 }
 
 }  // namespace audex::index

@@ -92,8 +92,11 @@ class content_index {
     // that a purge interrupted by a stop is found again.
     void mark_for_purge(store::transaction& txn, std::uint64_t session);
     std::vector<std::uint64_t> pending_purges(const store::transaction& txn) const;
-    // Removes a session's records and their postings, and its purge mark.
-    void purge_session(store::transaction& txn, std::uint64_t session);
+    // Removes a session's records and their postings, the first ones until at least
+    // `max_records` (whole commits' runs), so that a large session goes in several bounded
+    // transactions; the purge mark goes with the last. Returns whether none is left.
+    bool purge_session(store::transaction& txn, std::uint64_t session,
+                       std::size_t max_records = 16384);
 
   private:
     std::optional<content_record> record(const store::transaction& txn, std::uint32_t number) const;

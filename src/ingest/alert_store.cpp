@@ -72,16 +72,16 @@ std::size_t alert_store::page(const store::transaction& txn, std::uint64_t sessi
     return total;
 }
 
-void alert_store::purge_session(store::transaction& txn, std::uint64_t session) {
+bool alert_store::purge_session(store::transaction& txn, std::uint64_t session,
+                                std::size_t max_alerts) {
     auto prefix = store::u64_key(session);
-    std::vector<std::string> keys;
-    {
-        auto c = txn.open_cursor(alerts_);
-        for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
-            keys.emplace_back(c.key());
+    auto c = txn.open_cursor(alerts_);
+    bool ok = c.seek(prefix);
+    for (std::size_t n = 0; ok && c.key().starts_with(prefix); ++n) {
+        if (n == max_alerts) return false;
+        ok = c.erase();
     }
-    for (auto& k : keys)
-        txn.erase(alerts_, k);
+    return true;
 }
 
 }  // namespace audex::ingest

@@ -22,8 +22,10 @@ class alert_store {
     std::size_t page(const store::transaction& txn, std::uint64_t session, std::size_t offset,
                      std::size_t limit, const std::function<void(const alert&)>& visit) const;
 
-    // Removes every alert of `session`.
-    void purge_session(store::transaction& txn, std::uint64_t session);
+    // Removes the alerts of `session`, at most `max_alerts` of them, so that a session with many
+    // goes in several bounded transactions; returns whether none is left.
+    bool purge_session(store::transaction& txn, std::uint64_t session,
+                       std::size_t max_alerts = 16384);
 
   private:
     store::table alerts_;

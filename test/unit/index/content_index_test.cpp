@@ -185,6 +185,37 @@ BOOST_AUTO_TEST_CASE(purge_removes_records_and_postings) {
     BOOST_TEST(left == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_large_purge_goes_in_bounded_steps) {
+    temp_store s;
+    s.add(1, {"alpha one", "alpha two"});
+    s.add(2, {"alpha other"});
+    s.add(1, {"alpha three", "alpha four"});
+    s.add(1, {"alpha five", "alpha six"});
+    s.env->write([&](store::transaction& txn) { s.content->mark_for_purge(txn, 1); });
+    auto left = [&] {
+        std::vector<std::string> out;
+        auto txn = s.env->read();
+        s.content->scan_session(txn, 1, [&](auto, auto& r) { return out.push_back(r.text), true; });
+        return out;
+    };
+    auto pending = [&] { return s.content->pending_purges(s.env->read()); };
+    auto step = [&] {
+        return s.env->write(
+            [&](store::transaction& txn) { return s.content->purge_session(txn, 1, 3); });
+    };
+    // Whole runs until at least 3 records: the first two runs.
+    BOOST_TEST(!step());
+    BOOST_TEST(left() == (std::vector<std::string>{"alpha five", "alpha six"}));
+    BOOST_TEST(s.search(1, "alpha").size() == 2u);
+    BOOST_TEST(s.search(1, "three").empty());
+    BOOST_TEST(pending() == std::vector<std::uint64_t>{1});  // a stop now finds it again
+    BOOST_TEST(step());
+    BOOST_TEST(left().empty());
+    BOOST_TEST(s.search(1, "alpha").empty());
+    BOOST_TEST(pending().empty());
+    BOOST_TEST(s.search(2, "alpha").size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(keeps_each_sessions_records_as_runs) {
     temp_store s;
     std::vector<index::content_record> records;

@@ -145,6 +145,22 @@ BOOST_AUTO_TEST_CASE(purging_a_session_leaves_the_others) {
     BOOST_TEST(listed(3, 0, 10).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_large_purge_goes_in_bounded_steps) {
+    env.write([&](store::transaction& txn) {
+        alerts.add(txn, {make_alert(1, 1, "a"), make_alert(2, 1, "b"), make_alert(2, 2, "c"),
+                         make_alert(2, 3, "d"), make_alert(3, 1, "e")});
+    });
+    auto step = [&] {
+        return env.write([&](store::transaction& txn) { return alerts.purge_session(txn, 2, 2); });
+    };
+    BOOST_TEST(!step());
+    BOOST_TEST(listed(2, 0, 10).size() == 1u);
+    BOOST_TEST(step());
+    BOOST_TEST(listed(2, 0, 10).empty());
+    BOOST_TEST(listed(1, 0, 10).size() == 1u);
+    BOOST_TEST(listed(3, 0, 10).size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(the_policy_set_follows_committed_changes) {
     store_policy(R"({"name": "one", "rules": [
         {"name": "sudo", "event_type": "command", "match": ["sudo"]}]})");

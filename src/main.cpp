@@ -43,6 +43,8 @@ struct serve_options {
     std::uint64_t body_budget_mib = 1024;
     unsigned content_grace = 3600;
     unsigned activity_flush_ms = 1000;
+    unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+    unsigned request_deadline_ms = 30000;
 };
 
 // Each connection holds a descriptor: the soft limit (often 1024) would refuse connections long
@@ -126,6 +128,8 @@ int serve(const std::string& data, const serve_options& o) {
     settings.session_timeout = std::chrono::seconds(o.session_timeout);
     settings.content_grace = std::chrono::seconds(o.content_grace);
     settings.activity_flush_delay = std::chrono::milliseconds(o.activity_flush_ms);
+    settings.workers = o.workers;
+    settings.request_deadline = std::chrono::milliseconds(o.request_deadline_ms);
     {
         store::object_store objects(env);
         settings.node_serial = node_serial(objects);
@@ -150,8 +154,9 @@ int serve(const std::string& data, const serve_options& o) {
     config.limits.body_budget = o.body_budget_mib << 20;
     http::server server(config, application);
     server.listen();
-    spdlog::info("audex ready on {}://{}:{} (data {}, {} threads)", o.plain ? "http" : "https",
-                 config.address, server.port(), data, o.threads);
+    spdlog::info("audex ready on {}://{}:{} (data {}, {} I/O threads, {} workers)",
+                 o.plain ? "http" : "https", config.address, server.port(), data, o.threads,
+                 o.workers);
     server.run();
     spdlog::info("audex stopped");
     return 0;
@@ -199,7 +204,21 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--listen", serve_opts.listen, "ADDR:PORT to listen on")
         ->capture_default_str();
     serve_cmd->add_flag("--plain", serve_opts.plain, "Serve plain HTTP instead of TLS");
-    serve_cmd->add_option("--threads", serve_opts.threads, "Worker threads")->capture_default_str();
+    serve_cmd
+        ->add_option("--threads", serve_opts.threads,
+                     "I/O threads: connections, TLS, and requests whose work is small")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1024u));
+    serve_cmd
+        ->add_option("--workers", serve_opts.workers,
+                     "Threads for the work of searches, lists, logins and content parsing")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1024u));
+    serve_cmd
+        ->add_option("--request-deadline-ms", serve_opts.request_deadline_ms,
+                     "Milliseconds a request's work may take; past it the request answers 503")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 3600000u));
     serve_cmd
         ->add_option("--session-timeout", serve_opts.session_timeout,
                      "Idle seconds before a login session expires")

@@ -1,12 +1,14 @@
 // The chained activity log (see activity_log.hpp).
 #include "activity/activity_log.hpp"
 
+#include "core/deadline.hpp"
+
 #include "store/keys.hpp"
 
 #include <openssl/sha.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <stdexcept>
 
@@ -190,6 +192,7 @@ std::pair<std::vector<json::object>, std::size_t> activity_log::list(const store
     std::size_t total = 0;
     auto c = txn.open_cursor(entries_);
     for (bool more = c.first(); more; more = c.next()) {
+        check_deadline();
         auto s = decode(c.value());
         if (!s)
             throw std::runtime_error("activity log entry " +

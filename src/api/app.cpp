@@ -129,19 +129,25 @@ app::app(app_settings settings, store::environment& env)
       env_(env),
       domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial,
                     settings_.content_grace}),
+      workers_(std::max(1u, settings_.workers)),
       writer_(env),
       activity_(env, settings_.activity_flush_delay) {
     auto bind = [this](auto fn) {
         return [this, fn](request_context& ctx) { return (this->*fn)(ctx); };
     };
-    add(verb::post, "/api/system/login", family::system, bind(&app::login), false);
-    add(verb::post, "/api/system/logout", family::system, bind(&app::logout));
-    add(verb::get, "/api/authentication", family::audit, bind(&app::authentication), false);
-    add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout));
+    // Login verifies a password (argon2): on a worker.
+    add(verb::post, "/api/system/login", family::system, bind(&app::login),
+        {.authenticate = false});
+    add(verb::post, "/api/system/logout", family::system, bind(&app::logout),
+        {.on_io_thread = true});
+    add(verb::get, "/api/authentication", family::audit, bind(&app::authentication),
+        {.authenticate = false, .on_io_thread = true});
+    add(verb::delete_, "/api/authentication", family::audit, bind(&app::logout),
+        {.on_io_thread = true});
 
-    add(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
+    add_async(verb::post, "/api/v2/batch", family::v2, bind(&app::batch));
     add_async(verb::post, "/api/v2/session/{}/content", family::v2, bind(&app::ingest_content),
-              true, true);
+              {.ndjson = true});
     add(verb::get, "/api/audit/sessions/{}/content", family::audit, bind(&app::audit_content));
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
@@ -149,22 +155,21 @@ app::app(app_settings settings, store::environment& env)
     audit::register_sessions(*this, domain_.search);
     audit::register_stats(*this, domain_.search);
     audit::register_histogram(*this, domain_.search);
-    add(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
-    add(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
-    add(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
-    add(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
-    add(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
+    add_async(verb::get, "/api/v2/objspec/{}", family::v2, bind(&app::v2));
+    add_async(verb::post, "/api/v2/session_backup", family::v2, bind(&app::v2));
+    add_async(verb::post, "/api/v2/session/{}/backup/{}", family::v2, bind(&app::v2));
+    add_async(verb::post, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
+    add_async(verb::delete_, "/api/v2/user/{}/api_key", family::v2, bind(&app::v2));
     purge_pending();  // purges and merges that a stop interrupted go on
     merge_content();
     purge_logins();
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
-        add(verb::get, collection, family::v2, bind(&app::v2));
-        add(verb::post, collection, family::v2, bind(&app::v2));
-        add(verb::get, item, family::v2, bind(&app::v2));
-        add(verb::patch, item, family::v2, bind(&app::v2));
-        add(verb::delete_, item, family::v2, bind(&app::v2));
+        for (auto method : {verb::get, verb::post})
+            add_async(method, collection, family::v2, bind(&app::v2));
+        for (auto method : {verb::get, verb::patch, verb::delete_})
+            add_async(method, item, family::v2, bind(&app::v2));
     }
 }
 
@@ -172,6 +177,7 @@ app::~app() {
     stopping_ = true;
     boost::asio::post(login_purge_.get_executor(), [this] { login_purge_.cancel(); });
     maintenance_.join();
+    workers_.join();
 }
 
 void app::purge_logins() {
@@ -242,7 +248,7 @@ void app::merge_content() {
     });
 }
 
-void app::after_write() {
+void app::after_write(bool policies_changed) {
     // The write has committed: a failure here must not answer an error, or the client would write
     // it again. What is left undone is stored (the policies' generation, the pending purges), so
     // the next write or the next start does it.
@@ -254,24 +260,18 @@ void app::after_write() {
         }
     };
     // One read each, unless the write changed a content policy or removed a session.
-    run("refreshing the content policies", [this] { domain_.policies.refresh(); });
+    run("refreshing the content policies", [&] { domain_.policies.refresh(policies_changed); });
     run("scheduling purges", [this] { purge_pending(); });
 }
 
-void app::add(verb method, std::string_view pattern, family fam, handler fn, bool authenticate,
-              bool ndjson) {
-    // The coroutine reads `fn` from the route table, which lives as long as the app.
-    add_async(
-        method, pattern, fam,
-        [fn = std::move(fn)](request_context& ctx) -> http::net::awaitable<http::reply> {
-            co_return fn(ctx);
-        },
-        authenticate, ndjson);
+void app::add(verb method, std::string_view pattern, family fam, handler fn,
+              route_options options) {
+    router_.add(method, pattern, route{std::move(fn), nullptr, fam, options});
 }
 
 void app::add_async(verb method, std::string_view pattern, family fam, async_handler fn,
-                    bool authenticate, bool ndjson) {
-    router_.add(method, pattern, route{std::move(fn), fam, authenticate, ndjson});
+                    route_options options) {
+    router_.add(method, pattern, route{nullptr, std::move(fn), fam, options});
 }
 
 std::uint64_t app::body_limit(const http::request_header& head) const {
@@ -287,17 +287,19 @@ std::uint64_t app::body_limit(const http::request_header& head) const {
 
 // ---- authentication --------------------------------------------------------------------------
 
-http::admission app::admit(const http::request_header& head, const http::connection_info& conn) {
-    auto cred = check_credentials(head, conn);
+http::net::awaitable<http::admission> app::admit(const http::request_header& head,
+                                                 const http::connection_info& conn) {
+    auto cred = co_await check_credentials(head, conn);
     // Only a client that proved who it is may make the server hold a large body; login bodies
     // are small.
     const bool trusted = cred.who && (auth::can(cred.who->role, auth::capability::read) ||
                                       auth::can(cred.who->role, auth::capability::ingest));
-    return {trusted ? body_limit(head) : settings_.anonymous_body_limit, trusted, std::move(cred)};
+    co_return http::admission{trusted ? body_limit(head) : settings_.anonymous_body_limit, trusted,
+                              std::move(cred)};
 }
 
-credentials app::check_credentials(const http::request_header& head,
-                                   const http::connection_info& conn) {
+http::net::awaitable<credentials> app::check_credentials(const http::request_header& head,
+                                                         const http::connection_info& conn) {
     credentials cred;
     try {
         std::string_view credential;
@@ -313,25 +315,29 @@ credentials app::check_credentials(const http::request_header& head,
                     fail({error_type::too_many_requests,
                           "too many failed logins; retry later",
                           {{"retry_after", wait->count()}}});
-                cred.who = domain_.users.verify(pair->first, pair->second);
+                // argon2, on a worker.
+                const std::function<void()> verify = [&] {
+                    cred.who = domain_.users.verify(pair->first, pair->second);
+                };
+                co_await on_workers(verify, std::nullopt);
                 if (!cred.who) {
                     throttle_.failed(pair->first, client);
                     fail({error_type::authentication_failure, "wrong user name or password", {}});
                 }
                 throttle_.succeeded(pair->first, client);
-                return cred;
+                co_return cred;
             }
             if (iequals_prefix(credential, "bearer ")) credential = trim(credential.substr(7));
         } else if (auto c = cookie(head, "session_id")) {
             credential = *c;
             from_cookie = true;
         }
-        if (credential.empty()) return cred;
+        if (credential.empty()) co_return cred;
         cred.token = credential;
         if (auto hit = domain_.logins.touch(credential)) {
             cred.who = std::move(hit->who);
             cred.remaining = hit->remaining;
-            return cred;
+            co_return cred;
         }
         // The cookie holds login sessions only: an API key is a header credential of scripts.
         if (from_cookie) unauthenticated("unknown or expired token");
@@ -344,7 +350,7 @@ credentials app::check_credentials(const http::request_header& head,
         cred.who.reset();
         cred.refusal = e.error;
     }
-    return cred;
+    co_return cred;
 }
 
 void app::require_credentials(const request_context& ctx) {
@@ -416,7 +422,7 @@ http::reply app::authentication(request_context& ctx) {
 
 // ---- object API ------------------------------------------------------------------------------
 
-http::reply app::v2(request_context& ctx) {
+http::net::awaitable<http::reply> app::v2(request_context& ctx) {
     call c;
     c.method = ctx.req.method();
     c.path = path_segments(std::string_view(ctx.path).substr(std::string_view("/api/v2/").size()));
@@ -427,43 +433,98 @@ http::reply app::v2(request_context& ctx) {
                   (c.path.size() == 3 && c.path[2] == "api_key");
     if ((c.method == verb::post || c.method == verb::patch) && (!action || !ctx.req.body().empty()))
         c.body = parse_json_body(ctx.req.body());
-    if (auto list = domain_.api.as_list(ctx.who(), c)) {
-        http::reply r;
-        r.head.set(bhttp::field::content_type, "application/json");
-        ctx.streamed_items = std::make_shared<std::size_t>(0);
-        r.stream = domain_.api.stream(std::move(*list), ctx.streamed_items);
-        return r;
-    }
-    if (c.method == verb::get) ctx.items = 1;
-    std::string answer;
     if (object_api::writes(c)) {
-        answer = env_.write(
-            [&](store::transaction& txn) { return domain_.api.execute(txn, ctx.who(), c); });
-        after_write();
-    } else {
-        auto txn = env_.read();
-        answer = domain_.api.execute(txn, ctx.who(), c);
+        const write_call write = [this, who = ctx.who(),
+                                  c = std::move(c)](store::transaction& txn) {
+            return domain_.api.execute(txn, who, c);
+        };
+        auto answer = co_await write_v2(write);
+        co_return json_text_reply(200, std::move(answer));
     }
-    return json_text_reply(200, std::move(answer));
+    auto list = domain_.api.as_list(ctx.who(), c);
+    if (!list) {
+        // One object, or a model's description: small work, done here.
+        ctx.items = 1;
+        auto txn = env_.read();
+        co_return json_text_reply(200, domain_.api.execute(txn, ctx.who(), c));
+    }
+    // The first slice holds what grows with the store (a sorted list sorts there): made on a
+    // worker. The others, a bounded slice each, are made as the answer is sent.
+    ctx.streamed_items = std::make_shared<std::size_t>(0);
+    auto next = domain_.api.stream(std::move(*list), ctx.streamed_items);
+    std::string first;
+    bool more = false;
+    const std::function<void()> slice = [&] { more = next(first); };
+    co_await on_workers(slice, ctx.deadline);
+    http::reply r;
+    r.head.set(bhttp::field::content_type, "application/json");
+    r.stream = [first = std::move(first), more, next = std::move(next)](std::string& out) mutable {
+        if (first.empty()) return next(out);
+        out += first;
+        first.clear();
+        return more;
+    };
+    co_return r;
 }
 
-http::reply app::batch(request_context& ctx) {
+http::net::awaitable<http::reply> app::batch(request_context& ctx) {
+    auto request = std::make_shared<const batch_request>(parse_json_body(ctx.req.body()));
+    if (!request->writes()) {
+        json::object answer;
+        const std::function<void()> reads = [&] {
+            auto txn = env_.read();
+            answer = request->run(domain_.api, txn, ctx.who());
+        };
+        co_await on_workers(reads, ctx.deadline);
+        co_return json_reply(200, answer);
+    }
     // Content it appends is matched against every committed policy, also one whose refresh
     // failed after its commit (after_write).
     domain_.policies.refresh();
-    auto answer = run_batch(domain_.api, env_, ctx.who(), parse_json_body(ctx.req.body()));
-    after_write();
-    return json_reply(200, answer);
+    const write_call write = [this, request, who = ctx.who()](store::transaction& txn) {
+        return to_json_text(request->run(domain_.api, txn, who));
+    };
+    auto answer = co_await write_v2(write);
+    co_return json_text_reply(200, std::move(answer));
+}
+
+http::net::awaitable<std::string> app::write_v2(const write_call& write) {
+    // The job holds what it uses: it may outlive this coroutine when the server stops.
+    struct outcome {
+        std::string answer;
+        bool policies_changed = false;
+    };
+    auto done = std::make_shared<outcome>();
+    const store::group_writer::job job = [this, write, done](store::transaction& txn) {
+        auto before = domain_.policies.generation(txn);
+        done->answer = write(txn);
+        done->policies_changed = domain_.policies.generation(txn) != before;
+    };
+    co_await write_grouped(job);
+    if (done->policies_changed) {
+        // Compiling the policies takes a while: on a worker, and without a deadline, since the
+        // write has committed.
+        const std::function<void()> refresh = [this] { after_write(true); };
+        co_await on_workers(refresh, std::nullopt);
+    } else {
+        after_write(false);
+    }
+    co_return std::move(done->answer);
 }
 
 // ---- one request -----------------------------------------------------------------------------
 
 http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const route& r) {
-    if (r.authenticate) require_credentials(ctx);
+    if (r.options.authenticate) require_credentials(ctx);
     if (ctx.cred.who && !auth::can(ctx.who().role, auth::capability::read) &&
         !auth::can(ctx.who().role, auth::capability::ingest))
         fail({error_type::forbidden, "role 'user' has no API access", {}});
-    co_return co_await r.fn(ctx);
+    if (r.async) co_return co_await r.async(ctx);
+    if (r.options.on_io_thread) co_return r.sync(ctx);
+    http::reply answer;
+    const std::function<void()> work = [&] { answer = r.sync(ctx); };
+    co_await on_workers(work, ctx.deadline);
+    co_return answer;
 }
 
 namespace {
@@ -558,14 +619,42 @@ http::net::awaitable<void> app::record_durably(request_context& ctx, http::reply
             error_reply({error_type::search_unavailable, "the activity log cannot be written", {}});
 }
 
+http::net::awaitable<void> app::on_workers(const std::function<void()>& work,
+                                           std::optional<deadline_clock::time_point> deadline) {
+    namespace net = http::net;
+    // The awaiting coroutine's frame, which holds `work` and `failure`, lives until it resumes.
+    std::exception_ptr failure;
+    co_await net::async_initiate<decltype(net::use_awaitable), void()>(
+        [&](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            // Tracked, so that the caller's io_context waits for the work.
+            auto executor = net::prefer(net::get_associated_executor(*shared),
+                                        net::execution::outstanding_work.tracked);
+            net::post(workers_, [&work, &failure, deadline, shared, executor] {
+                try {
+                    std::optional<deadline_scope> scope;
+                    if (deadline) scope.emplace(*deadline);
+                    work();
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+                net::post(executor, [shared] { std::move (*shared)(); });
+            });
+        },
+        net::use_awaitable);
+    if (failure) std::rethrow_exception(failure);
+}
+
 http::net::awaitable<void> app::write_grouped(const store::group_writer::job& job) {
     namespace net = http::net;
     co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
         [&](auto handler) {
             // The writer's completions are copyable functions; the handler is move-only.
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            writer_.submit(job, [shared](std::exception_ptr failure) {
-                auto executor = net::get_associated_executor(*shared);
+            // Tracked, so that the caller's io_context waits for the commit.
+            auto executor = net::prefer(net::get_associated_executor(*shared),
+                                        net::execution::outstanding_work.tracked);
+            writer_.submit(job, [shared, executor](std::exception_ptr failure) {
                 net::post(executor, [shared, failure] { std::move (*shared)(failure); });
             });
         },
@@ -578,6 +667,7 @@ http::net::awaitable<http::reply> app::handle(http::request req, const http::con
     if (!parsed)
         co_return error_reply(api_error::invalid_argument("target", "malformed request target"));
     request_context ctx{req, conn, std::string(parsed->path()), {}, {}, {}};
+    ctx.deadline = deadline_clock::now() + settings_.request_deadline;
     if (auto* cred = std::any_cast<credentials>(&admitted.state)) ctx.cred = std::move(*cred);
     while (ctx.path.size() > 1 && ctx.path.back() == '/')
         ctx.path.pop_back();
@@ -626,7 +716,7 @@ http::net::awaitable<http::reply> app::answer(request_context& ctx) {
     try {
         // Only a body has a media type: bare POSTs (logout, backup assignment, API keys, as
         // in the seed) carry none.
-        if (!req.body().empty()) ctx.ndjson = check_content_type(req, match.route->ndjson);
+        if (!req.body().empty()) ctx.ndjson = check_content_type(req, match.route->options.ndjson);
         co_return co_await dispatch(ctx, *match.route);
     } catch (const api_exception& e) {
         auto r = answer_error(e.error);
@@ -634,6 +724,13 @@ http::net::awaitable<http::reply> app::answer(request_context& ctx) {
             r.head.set(bhttp::field::retry_after,
                        std::to_string(e.error.details.at("retry_after").as_int64()));
         co_return r;
+    } catch (const deadline_exceeded&) {
+        co_return answer_error(
+            {error_type::search_unavailable,
+             "the request needs more than the " +
+                 std::to_string(settings_.request_deadline.count()) +
+                 " ms it may take; narrow it (a smaller time window, a more selective query)",
+             {{"reason", "deadline"}, {"deadline_ms", settings_.request_deadline.count()}}});
     } catch (const store::store_full& e) {
         co_return answer_error({error_type::search_unavailable, e.what(), {}});
     } catch (const store::lmdb_error& e) {

@@ -5,6 +5,7 @@
 #include "activity/activity_log.hpp"
 #include "api/domain.hpp"
 #include "auth/throttle.hpp"
+#include "core/deadline.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "store/group_writer.hpp"
@@ -33,6 +34,8 @@ struct app_settings {
     std::chrono::seconds content_grace{3600};       // object_api_settings::content_grace
     std::chrono::seconds login_purge_interval{60};  // how often expired login sessions are dropped
     std::chrono::milliseconds activity_flush_delay{1000};  // reads' activity entries wait at most
+    unsigned workers = 2;  // threads that run requests' costly work, off the I/O threads
+    std::chrono::milliseconds request_deadline{30000};  // a request's work past it answers 503
 };
 
 // Who a request's credentials name, checked from its header before its body is read.
@@ -52,7 +55,8 @@ struct request_context {
     std::vector<std::pair<std::string, std::string>> params;  // decoded query parameters
     std::vector<std::string_view> path_params;                // segments matched by "{}"
     credentials cred;
-    bool ndjson = false;  // the body is application/x-ndjson
+    deadline_clock::time_point deadline{};  // of the work done for it on the workers
+    bool ndjson = false;                    // the body is application/x-ndjson
     // For the activity log: items the answer returns, and the user name a login tried.
     std::uint64_t items = 0;
     std::shared_ptr<std::size_t> streamed_items{};  // a streamed list counts what it has sent
@@ -65,13 +69,21 @@ struct request_context {
 // The API family of a route decides the shape of its error answers.
 enum class family { system, v2, audit };
 
+struct route_options {
+    bool authenticate = true;
+    bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
+    // Runs on the I/O thread instead of a worker: for handlers whose work is small and bounded,
+    // which a hop to a worker and back would only slow down.
+    bool on_io_thread = false;
+};
+
 class app : public http::application {
   public:
     app(app_settings settings, store::environment& env);
     ~app() override;
 
-    http::admission admit(const http::request_header& head,
-                          const http::connection_info& conn) override;
+    http::net::awaitable<http::admission> admit(const http::request_header& head,
+                                                const http::connection_info& conn) override;
     http::net::awaitable<http::reply> handle(http::request req, const http::connection_info& conn,
                                              http::admission& admitted) override;
 
@@ -80,20 +92,23 @@ class app : public http::application {
     auth::user_directory& users() { return domain_.users; }
     store::environment& env() { return env_; }
 
+    // A handler that reads (or writes, in a write transaction of its own) and answers. It runs on
+    // a worker with the request's deadline, unless the route says otherwise.
     using handler = std::function<http::reply(request_context&)>;
     void add(boost::beast::http::verb method, std::string_view pattern, family fam, handler fn,
-             bool authenticate = true, bool ndjson = false);
+             route_options options = {});
 
   private:
-    // A handler that waits for something (the group writer) without holding its thread.
+    // A handler that waits for something (a worker, the group writer) without holding its
+    // thread; it runs on the I/O thread, and sends its costly work elsewhere itself.
     using async_handler = std::function<http::net::awaitable<http::reply>(request_context&)>;
     void add_async(boost::beast::http::verb method, std::string_view pattern, family fam,
-                   async_handler fn, bool authenticate = true, bool ndjson = false);
+                   async_handler fn, route_options options = {});
     struct route {
-        async_handler fn;
+        handler sync;  // or
+        async_handler async;
         family fam = family::v2;
-        bool authenticate = true;
-        bool ndjson = false;  // accepts application/x-ndjson bodies besides JSON
+        route_options options;
     };
 
     // Routes one request and turns failures into answers.
@@ -108,8 +123,13 @@ class app : public http::application {
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
     http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
-    credentials check_credentials(const http::request_header& head,
-                                  const http::connection_info& conn);
+    // Runs `work` on a worker and resumes on the caller's executor once it is done, or rethrows
+    // its failure. With a deadline, the work runs under it (core/deadline.hpp), and fails at
+    // once when the deadline passed while it waited for a worker.
+    http::net::awaitable<void> on_workers(const std::function<void()>& work,
+                                          std::optional<deadline_clock::time_point> deadline);
+    http::net::awaitable<credentials> check_credentials(const http::request_header& head,
+                                                        const http::connection_info& conn);
     // The largest body the route that `head` names accepts from an authenticated user.
     std::uint64_t body_limit(const http::request_header& head) const;
     // Fails with the reason when the request has no valid credentials.
@@ -118,8 +138,8 @@ class app : public http::application {
     http::reply login(request_context& ctx);
     http::reply logout(request_context& ctx);
     http::reply authentication(request_context& ctx);
-    http::reply v2(request_context& ctx);
-    http::reply batch(request_context& ctx);
+    http::net::awaitable<http::reply> v2(request_context& ctx);
+    http::net::awaitable<http::reply> batch(request_context& ctx);
     http::net::awaitable<http::reply> ingest_content(request_context& ctx);
     http::reply audit_content(request_context& ctx);
     http::reply audit_events(request_context& ctx);
@@ -133,8 +153,14 @@ class app : public http::application {
     // Drops expired login sessions now and then, so that tokens nobody uses again do not pile up,
     // and frees the LMDB reader slots of dead processes.
     void purge_logins();
-    // What follows a committed v2 write or batch: the content policies and purges it may start.
-    void after_write();
+    // What follows a committed v2 write or batch: the content policies (compiled now when the
+    // write changed them) and the purges it may start.
+    void after_write(bool policies_changed);
+    // Runs a v2 write or a batch that writes in the group writer's next commit; the answer of
+    // `write`, which may run more than once (store::group_writer::job). After the commit, the
+    // policies it changed are compiled on a worker before it is answered.
+    using write_call = std::function<std::string(store::transaction&)>;
+    http::net::awaitable<std::string> write_v2(const write_call& write);
     // The live session an audit or content route names (its first path parameter); 404 when
     // there is none or it is outside the caller's scope.
     boost::json::object session_for(const store::transaction& txn,
@@ -150,6 +176,7 @@ class app : public http::application {
     std::atomic<bool> stopping_ = false;
     // Purges the content of removed sessions and merges content segments, one job at a time.
     boost::asio::thread_pool maintenance_{1};
+    boost::asio::thread_pool workers_;
     boost::asio::steady_timer login_purge_{maintenance_};
     store::group_writer writer_;  // content ingestion and the activity log, group-committed
     activity::activity_log activity_;

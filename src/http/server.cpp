@@ -430,7 +430,7 @@ struct server::impl {
             admission admitted;
             std::exception_ptr failure;
             try {
-                admitted = app.admit(head.base(), info);
+                admitted = co_await app.admit(head.base(), info);
             } catch (...) {
                 failure = std::current_exception();
             }

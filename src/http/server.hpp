@@ -84,7 +84,9 @@ class application {
   public:
     virtual ~application() = default;
     // Decides from the header alone, e.g. by checking the credentials, how much body to accept.
-    virtual admission admit(const request_header& head, const connection_info& conn) = 0;
+    // It may wait (on a password check done elsewhere, say) without holding the I/O thread.
+    virtual net::awaitable<admission> admit(const request_header& head,
+                                            const connection_info& conn) = 0;
     // Answers one request that admit() let in. Exceptions escaping it are logged and answered
     // 500 InternalError.
     virtual net::awaitable<reply> handle(request req, const connection_info& conn,

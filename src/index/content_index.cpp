@@ -1,6 +1,7 @@
 // Content records, their segmented postings, background merging, and the content query executor
 // with BM25 ranking from the postings' term frequencies and record lengths.
 #include "index/content_index.hpp"
+#include "core/deadline.hpp"
 
 #include "core/text.hpp"
 #include "index/analyzer.hpp"
@@ -852,6 +853,7 @@ struct content_query {
         for (auto& s : segments) {
             for (segment_terms it(txn, index.blocks_, s.id, start); it.valid() && more(it.term());
                  it.next()) {
+                check_deadline();
                 auto term = it.term();
                 if (!accept(term)) continue;
                 if (seen.emplace(term).second && seen.size() > max_expanded_terms)
@@ -876,8 +878,10 @@ struct content_query {
     Roaring exact(candidates& c) {
         if (!c.verify) return resolve(c);
         Roaring out;
-        for (auto n : resolve(c))
+        for (auto n : resolve(c)) {
+            check_deadline();
             if (c.verify(n, words_of(n))) out.add(n);
+        }
         return out;
     }
 
@@ -1120,6 +1124,7 @@ struct content_query {
             if (batch.heap.empty()) break;
             for (auto& r : std::move(batch).sorted()) {
                 if (out.size() == limit) break;
+                check_deadline();
                 verified = r;
                 if (!c.verify(r.number, words_of(r.number))) continue;
                 words.erase(r.number);
@@ -1503,6 +1508,7 @@ result<std::vector<session_match>> content_index::search_sessions(
     std::optional<std::string_view> column;
     std::uint32_t column_at = 0;
     for (std::size_t i = 0; i < numbers.size(); ++i) {
+        check_deadline();
         auto n = numbers[i];
         if (!column || n / session_chunk != column_at) {
             column_at = n / session_chunk;

@@ -16,12 +16,7 @@ constexpr std::string_view generation_key = "content_policy_generation";
 // The `meta` key of the compiled matcher of the stored policies (policy_matcher::serialize()).
 constexpr std::string_view database_key = "content_policy_database";
 
-// The store whose policies this thread changed in a write transaction. The thread's next
-// refresh() follows that commit (app::after_write) and compiles, so that the write is answered
-// with its policies in force; ingests on other threads do not wait for that compile.
-thread_local const store::object_store* changed_here = nullptr;
-
-std::uint64_t generation(const store::transaction& txn, const store::object_store& objects) {
+std::uint64_t stored_generation(const store::transaction& txn, const store::object_store& objects) {
     auto g = objects.meta(txn, generation_key);
     return g ? std::stoull(*g) : 0;
 }
@@ -107,23 +102,24 @@ void policy_set::check(const store::transaction& txn, const store::object_store&
 }
 
 void policy_set::changed(store::transaction& txn, store::object_store& objects) {
-    objects.set_meta(txn, generation_key, std::to_string(generation(txn, objects) + 1));
-    changed_here = &objects;
+    objects.set_meta(txn, generation_key, std::to_string(stored_generation(txn, objects) + 1));
 }
 
-void policy_set::refresh() {
-    const bool mine = changed_here == &objects_;
-    if (mine) changed_here = nullptr;
+std::uint64_t policy_set::generation(const store::transaction& txn) const {
+    return stored_generation(txn, objects_);
+}
+
+void policy_set::refresh(bool own_change) {
     try {
         std::uint64_t stored;
         {
             auto txn = objects_.env().read();
-            stored = generation(txn, objects_);
+            stored = generation(txn);
         }
         if (current_.load()->generation() == stored) return;
         // The writer's own refresh is compiling (or is about to): its write is not answered yet,
         // so an ingest that goes on with the matcher in force misses no answered change.
-        if (!mine && failures_.load() == settled_.load()) return;
+        if (!own_change && failures_.load() == settled_.load()) return;
         rebuild(false);
     } catch (...) {
         // The write is answered all the same (after_write): whoever refreshes next rebuilds.
@@ -142,7 +138,7 @@ void policy_set::rebuild(bool force) {
     std::optional<std::string> bytes;
     {
         auto txn = objects_.env().read();
-        built_from = generation(txn, objects_);
+        built_from = stored_generation(txn, objects_);
         auto current = current_.load();
         if (!force && current && current->generation() == built_from) {
             settled_.store(seen);
@@ -160,7 +156,7 @@ void policy_set::rebuild(bool force) {
             auto serialized = m->serialize();
             objects_.env().write([&](store::transaction& txn) {
                 // A later change has committed meanwhile: its own rebuild stores its matcher.
-                if (generation(txn, objects_) == built_from)
+                if (stored_generation(txn, objects_) == built_from)
                     objects_.set_meta(txn, database_key, serialized);
             });
         } catch (const std::exception& e) {

@@ -24,13 +24,16 @@ class policy_set {
     }
     std::shared_ptr<const policy_matcher> current() const { return current_.load(); }
 
-    // Brings the matcher up to the committed policies where that is owed: on the thread whose
-    // write transaction changed them (changed()), the refresh that follows its commit compiles,
-    // stores the compiled matcher and publishes it before the write is answered; on other threads
-    // (ingests) it returns at once, using the matcher in force, unless an earlier refresh failed,
-    // in which case it rebuilds. A no-op (one read) when nothing changed. Call it after every
-    // write that may touch a policy.
-    void refresh();
+    // Brings the matcher up to the committed policies where that is owed: after a write that
+    // changed them (`own_change`, see generation()), it compiles, stores the compiled matcher and
+    // publishes it, so that the write is answered with its policies in force; otherwise (ingests)
+    // it returns at once, using the matcher in force, unless an earlier refresh failed, in which
+    // case it rebuilds. A no-op (one read) when nothing changed. Call it after every write that
+    // may touch a policy.
+    void refresh(bool own_change = false);
+    // The count of committed policy changes as `txn` sees it: a write that sees it change has
+    // changed a policy.
+    std::uint64_t generation(const store::transaction& txn) const;
 
     // In the write transaction that stores `policy` (a content_policy object; with its "id" when a
     // stored one is changed): the limits of policy_matcher.hpp, counting the patterns of the other
@@ -38,8 +41,7 @@ class policy_set {
     // here, since the writer is held. Throws api_exception with InvalidArgument.
     static void check(const store::transaction& txn, const store::object_store& objects,
                       const boost::json::object& policy);
-    // In the transaction that creates, changes or deletes a policy: tells refresh() to rebuild,
-    // and this thread's next refresh() to do it.
+    // In the transaction that creates, changes or deletes a policy: tells refresh() to rebuild.
     static void changed(store::transaction& txn, store::object_store& objects);
 
   private:

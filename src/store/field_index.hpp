@@ -5,6 +5,7 @@
 // bitmaps instead of sessions. docs/storage.md describes the tables.
 #pragma once
 
+#include "core/deadline.hpp"
 #include "core/schema.hpp"
 #include "index/query.hpp"
 #include "store/lmdb.hpp"
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -164,19 +166,27 @@ class field_index {
         struct state {
             column_cursor column;
             Visit& visit;
-        } s{column_cursor(txn, columns_), visit};
+            std::exception_ptr failure;  // thrown past CRoaring's C frames only after it returned
+        } s{column_cursor(txn, columns_), visit, nullptr};
         numbers.iterate(
             [](std::uint32_t n, void* p) {
                 auto& s = *static_cast<state*>(p);
-                auto span = s.column.at(n);
-                if (!span) return true;
-                if constexpr (std::is_same_v<decltype(s.visit(n, *span)), bool>)
-                    return s.visit(n, *span);
-                else
-                    s.visit(n, *span);
-                return true;
+                try {
+                    check_deadline();
+                    auto span = s.column.at(n);
+                    if (!span) return true;
+                    if constexpr (std::is_same_v<decltype(s.visit(n, *span)), bool>)
+                        return s.visit(n, *span);
+                    else
+                        s.visit(n, *span);
+                    return true;
+                } catch (...) {
+                    s.failure = std::current_exception();
+                    return false;
+                }
             },
             &s);
+        if (s.failure) std::rethrow_exception(s.failure);
     }
 
   private:

@@ -75,7 +75,19 @@ class app_harness {
     }
 
     // What the server decides from a request's header before reading its body.
-    http::admission admit(const http::request_header& head) { return app_->admit(head, conn_); }
+    http::admission admit(const http::request_header& head) {
+        std::optional<http::admission> admitted;
+        std::exception_ptr failure;
+        boost::asio::co_spawn(ioc_, app_->admit(head, conn_),
+                              [&](std::exception_ptr e, http::admission a) {
+                                  failure = e;
+                                  admitted = std::move(a);
+                              });
+        ioc_.restart();
+        ioc_.run();
+        if (failure) std::rethrow_exception(failure);
+        return std::move(*admitted);
+    }
 
     // Answers `req` as the server would and reads a streamed body to its end (into `body`, when
     // given); returns the status. Aborts unless every refusal is a JSON error from the catalogue

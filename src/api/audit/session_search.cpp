@@ -3,6 +3,7 @@
 // computed from one stored attribute is decided once per distinct stored value; the rest (times,
 // links) are checked on the sessions the indexable part leaves.
 #include "api/audit/session_search.hpp"
+#include "core/deadline.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -68,6 +69,7 @@ session_search::session_search(const store::object_store& objects, const object_
 
 std::optional<session_view> session_search::view(const store::transaction& txn, std::uint64_t id,
                                                  micros now) const {
+    check_deadline();  // every search reads a view per session it cannot decide otherwise
     auto stored = objects_.get(txn, sessions_, id);
     if (!stored || is_removed(*stored)) return std::nullopt;
     return session_view(api_, txn, id, std::move(*stored), now);
@@ -166,8 +168,8 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
 
 std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                                                   const std::vector<std::uint64_t>& ids,
-                                                  const std::vector<sort_key>& keys,
-                                                  micros now, std::size_t keep) const {
+                                                  const std::vector<sort_key>& keys, micros now,
+                                                  std::size_t keep) const {
     // Start and end times come from the column of the field indexes; other keys from each
     // session's view, which reads and parses the session.
     auto timed = [](const sort_key& k) {
@@ -198,6 +200,7 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
         keyed.emplace_back(std::move(values), id);
     }
     auto before = [&](auto& x, auto& y) {
+        check_deadline();
         for (std::size_t i = 0; i < keys.size(); ++i) {
             bool xn = x.first[i].is_null(), yn = y.first[i].is_null();
             if (xn || yn) {

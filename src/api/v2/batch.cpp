@@ -8,7 +8,6 @@
 #include <boost/beast/core/string.hpp>
 
 #include <map>
-#include <set>
 
 namespace audex::api {
 
@@ -20,7 +19,7 @@ namespace {
 
 struct batch_state {
     const json::object& variables;
-    std::set<std::string, std::less<>> referenced;  // the request ids that placeholders name
+    const std::set<std::string, std::less<>>& referenced;      // the request ids placeholders name
     std::map<std::string, json::object, std::less<>> answers;  // of those, by request id
 
     // The value a placeholder names: a variable, or a path into an earlier answer.
@@ -152,15 +151,14 @@ bool flag(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-json::object run_batch(object_api& api, store::environment& env, const auth::principal& who,
-                       const json::value& body, const batch_limits& limits) {
-    if (!body.is_object()) fail("body", "the batch body must be an object");
-    auto& b = body.get_object();
+batch_request::batch_request(json::value body, batch_limits limits)
+    : body_(std::move(body)), limits_(limits) {
+    if (!body_.is_object()) fail("body", "the batch body must be an object");
+    auto& b = body_.get_object();
     for (auto& [key, value] : b)
         if (key != "atomic" && key != "variables" && key != "requests")
             fail(key, "unknown batch attribute '" + std::string(key) + "'");
-    bool atomic = flag(b, "atomic");
-    static const json::object no_variables;
+    atomic_ = flag(b, "atomic");
     auto vars = b.find("variables");
     if (vars != b.end() && !vars->value().is_object())
         fail("variables", "variables must be an object");
@@ -168,79 +166,75 @@ json::object run_batch(object_api& api, store::environment& env, const auth::pri
     if (requests == b.end() || !requests->value().is_array())
         fail("requests", "requests must be an array");
     auto& list = requests->value().get_array();
-    if (list.size() > limits.max_requests) {
-        auto e = api_error::invalid_argument(
-            "requests",
-            "a batch holds at most " + std::to_string(limits.max_requests) + " requests; split it");
-        e.details["limit"] = limits.max_requests;
+    if (list.size() > limits_.max_requests) {
+        auto e = api_error::invalid_argument("requests", "a batch holds at most " +
+                                                             std::to_string(limits_.max_requests) +
+                                                             " requests; split it");
+        e.details["limit"] = limits_.max_requests;
         throw api_exception(std::move(e));
     }
-    batch_state state{vars == b.end() ? no_variables : vars->value().get_object(), {}, {}};
-    bool writes = false;
     for (auto& r : list) {
         if (!r.is_object()) fail("requests", "every request must be an object");
         auto method = r.get_object().find("method");
         // A method that is a placeholder may turn out to write.
-        writes = writes || (method != r.get_object().end() &&
-                            !(method->value().is_string() &&
-                              boost::beast::iequals(method->value().get_string(), "GET")));
-        for_each_placeholder(r, [&](std::string_view name) {
-            state.referenced.emplace(name.substr(0, name.find('.')));
-        });
+        writes_ = writes_ || (method != r.get_object().end() &&
+                              !(method->value().is_string() &&
+                                boost::beast::iequals(method->value().get_string(), "GET")));
+        for_each_placeholder(
+            r, [&](std::string_view name) { referenced_.emplace(name.substr(0, name.find('.'))); });
     }
+}
 
-    // Runs the requests in `txn`; `isolate` runs one request so that its failure undoes it.
-    auto run = [&](store::transaction& txn, auto isolate) {
-        json::array responses;
-        std::size_t index = 0, answer_bytes = 0;
-        for (auto& r : list) {
-            auto& request = r.get_object();
-            auto id_value = request.find("id");
-            std::string id =
-                id_value == request.end() ? std::to_string(index) : to_text(id_value->value());
-            ++index;
-            json::object response{{"id", id}};
-            try {
-                auto c = to_call(state.substitute(request).get_object());
-                std::string text;
-                isolate(txn, [&](store::transaction& t) { text = api.execute(t, who, c); });
-                answer_bytes += text.size();
-                auto answer = json::parse(text).as_object();
-                response["result"] = "success";
-                response["status"] = 200;
-                for (auto& [key, value] : answer)
-                    if (key != "result") response[key] = value;
-                if (state.referenced.contains(id)) state.answers[id] = std::move(answer);
-            } catch (api_exception& e) {
-                if (atomic || flag(request, "atomic")) {
-                    e.error.details["request"] = id;
-                    e.error.message = "batch request '" + id + "' failed: " + e.error.message;
-                    throw;
-                }
-                response["result"] = "error";
-                response["status"] = error_status(e.error.type);
-                response["error"] = error_object(e.error).at("error");
+json::object batch_request::run(object_api& api, store::transaction& txn,
+                                const auth::principal& who) const {
+    static const json::object no_variables;
+    auto& b = body_.get_object();
+    auto vars = b.find("variables");
+    batch_state state{vars == b.end() ? no_variables : vars->value().get_object(), referenced_, {}};
+    json::array responses;
+    std::size_t index = 0, answer_bytes = 0;
+    for (auto& r : b.at("requests").get_array()) {
+        auto& request = r.get_object();
+        auto id_value = request.find("id");
+        std::string id =
+            id_value == request.end() ? std::to_string(index) : to_text(id_value->value());
+        ++index;
+        json::object response{{"id", id}};
+        try {
+            auto c = to_call(state.substitute(request).get_object());
+            std::string text;
+            if (writes_)
+                txn.nested([&](store::transaction& t) { text = api.execute(t, who, c); });
+            else
+                text = api.execute(txn, who, c);
+            answer_bytes += text.size();
+            auto answer = json::parse(text).as_object();
+            response["result"] = "success";
+            response["status"] = 200;
+            for (auto& [key, value] : answer)
+                if (key != "result") response[key] = value;
+            if (referenced_.contains(id)) state.answers[id] = std::move(answer);
+        } catch (api_exception& e) {
+            if (atomic_ || flag(request, "atomic")) {
+                e.error.details["request"] = id;
+                e.error.message = "batch request '" + id + "' failed: " + e.error.message;
+                throw;
             }
-            if (answer_bytes > limits.max_answer_bytes) {
-                auto e = api_error::invalid_argument(
-                    "requests", "the batch's answers pass " +
-                                    std::to_string(limits.max_answer_bytes) +
-                                    " bytes at request '" + id + "'; split it or ask for less");
-                e.details["limit"] = limits.max_answer_bytes;
-                e.details["request"] = id;
-                throw api_exception(std::move(e));
-            }
-            responses.push_back(std::move(response));
+            response["result"] = "error";
+            response["status"] = error_status(e.error.type);
+            response["error"] = error_object(e.error).at("error");
         }
-        return json::object{{"result", "success"}, {"responses", std::move(responses)}};
-    };
-    if (!writes) {
-        auto txn = env.read();
-        return run(txn, [](store::transaction& t, auto&& body) { body(t); });
+        if (answer_bytes > limits_.max_answer_bytes) {
+            auto e = api_error::invalid_argument(
+                "requests", "the batch's answers pass " + std::to_string(limits_.max_answer_bytes) +
+                                " bytes at request '" + id + "'; split it or ask for less");
+            e.details["limit"] = limits_.max_answer_bytes;
+            e.details["request"] = id;
+            throw api_exception(std::move(e));
+        }
+        responses.push_back(std::move(response));
     }
-    return env.write([&](store::transaction& txn) {
-        return run(txn, [](store::transaction& t, auto&& body) { t.nested(body); });
-    });
+    return json::object{{"result", "success"}, {"responses", std::move(responses)}};
 }
 
 }  // namespace audex::api

@@ -2,6 +2,7 @@
 #include "api/v2/object_api.hpp"
 
 #include "api/content_body.hpp"
+#include "core/deadline.hpp"
 #include "core/json_text.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -345,6 +346,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     // Whether the object is listed; `parsed` holds its stored form once something needed it.
     auto matches = [&](std::uint64_t id, const store::stored_object& so,
                        std::optional<json::object>& parsed) {
+        check_deadline();
         if (!r.include_removed && so.removed) return false;
         if (r.visible && !r.visible(txn, id)) return false;
         if (!r.filter) return true;
@@ -457,6 +459,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
             });
         }
         std::stable_sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {
+            check_deadline();
             for (std::size_t i = 0; i < r.order.size(); ++i) {
                 int c = compare_values(&x.first[i], &y.first[i]);
                 if (c) return r.order[i].second ? c > 0 : c < 0;

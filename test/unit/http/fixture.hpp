@@ -45,8 +45,8 @@ inline std::string stream_piece(int i) {
 class test_application : public application {
   public:
     // A request with `X-Anonymous` is not trusted, and is not sent a `100 Continue`.
-    admission admit(const request_header& head, const connection_info&) override {
-        return {test_body_limit, head.find("X-Anonymous") == head.end(), {}};
+    net::awaitable<admission> admit(const request_header& head, const connection_info&) override {
+        co_return admission{test_body_limit, head.find("X-Anonymous") == head.end(), {}};
     }
 
     net::awaitable<reply> handle(request req, const connection_info& conn, admission&) override {

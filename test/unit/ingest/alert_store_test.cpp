@@ -10,8 +10,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <thread>
-
 namespace {
 
 using namespace audex;
@@ -175,7 +173,7 @@ BOOST_AUTO_TEST_CASE(the_policy_set_follows_committed_changes) {
     store_policy(R"({"name": "two", "rules": [
         {"name": "passwd", "event_type": "command", "match": ["passwd"]}]})");
     BOOST_TEST(policies.match({command("passwd")}).empty());  // until the rebuild
-    policies.refresh();
+    policies.refresh(true);
     BOOST_TEST(policies.current() != before);
     BOOST_TEST(policies.match({command("passwd")}).size() == 1u);
     BOOST_TEST(policies.current()->rule_count() == 2u);
@@ -232,7 +230,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_store_loads_the_compiled_policies) {
     store_policy(R"({"name": "two", "rules": [
         {"name": "passwd", "event_type": "command", "match": ["passwd"]}]})");
     BOOST_TEST(policy_matcher::compilations() == compiled);  // the write itself compiled nothing
-    restarted.refresh();
+    restarted.refresh(true);
     BOOST_TEST(policy_matcher::compilations() == compiled + 1);
     BOOST_TEST(restarted.match({command("passwd")}).size() == 1u);
     BOOST_TEST(*meta("content_policy_database") != stored);
@@ -274,18 +272,17 @@ BOOST_AUTO_TEST_CASE(a_stored_matcher_that_does_not_load_is_compiled_again) {
 }
 
 // The commit of a policy change is followed by the writer's own refresh, which compiles; an ingest
-// on another thread meanwhile goes on with the matcher in force instead of compiling or waiting.
+// meanwhile goes on with the matcher in force instead of compiling or waiting.
 BOOST_AUTO_TEST_CASE(only_the_writers_refresh_compiles) {
     policy_set policies(objects);
     store_policy(R"({"name": "one", "rules": [
         {"name": "sudo", "event_type": "command", "match": ["sudo"]}]})");
     auto before = policies.current();
     auto compiled = policy_matcher::compilations();
-    std::thread ingest([&] { policies.refresh(); });
-    ingest.join();
+    policies.refresh();  // an ingest's
     BOOST_TEST(policies.current() == before);
     BOOST_TEST(policy_matcher::compilations() == compiled);
-    policies.refresh();  // the writer's thread
+    policies.refresh(true);  // the writer's
     BOOST_TEST(policies.current() != before);
     BOOST_TEST(policies.match({command("sudo id")}).size() == 1u);
     BOOST_TEST(policy_matcher::compilations() == compiled + 1);
@@ -332,7 +329,7 @@ BOOST_AUTO_TEST_CASE(policies_past_the_limits_are_refused_and_change_nothing) {
         BOOST_TEST_REQUIRE(objects.replace(txn, m, ids[2], before, after).has_value());
     });
     store_policy(policy_text("after removal", 1, max_patterns_per_policy));
-    policies.refresh();
+    policies.refresh(true);
     BOOST_TEST(policies.current()->rule_count() == full + 2);
 }
 

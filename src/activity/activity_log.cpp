@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 namespace audex::activity {
@@ -105,8 +106,14 @@ json::object to_json(const stored& s) {
 }
 
 bool selected(const entry& e, const filter& f) {
-    return (!f.user || e.user == *f.user) && (!f.action || e.action == *f.action) &&
-           (!f.start || e.time >= *f.start) && (!f.end || e.time <= *f.end);
+    return (!f.user || e.user == *f.user) && (!f.action || e.action == *f.action);
+}
+
+std::string time_key(micros time, std::uint64_t seq) {
+    std::string key;
+    store::append_i64(key, time);
+    store::append_u64(key, seq);
+    return key;
 }
 
 }  // namespace
@@ -115,8 +122,11 @@ activity_log::activity_log(store::environment& env, std::chrono::milliseconds fl
     : env_(env),
       entries_(env.open_table("activity")),
       meta_(env.open_table("activity_meta")),
-      flush_delay_(flush_delay),
-      flusher_([this] { run(); }) {}
+      by_time_(env.open_table("activity.by_time")),
+      flush_delay_(flush_delay) {
+    index_times();
+    flusher_ = std::thread([this] { run(); });
+}
 
 activity_log::~activity_log() {
     {
@@ -139,6 +149,7 @@ void activity_log::append(store::transaction& txn, std::span<const entry> entrie
     for (auto& e : entries) {
         auto text = encode(e, ++seq, prev);
         out.append(store::u64_key(seq), text);
+        txn.put(by_time_, time_key(e.time, seq), {});
         prev = digest_hex(text);
     }
     txn.put(meta_, "head", store::u64_key(seq) + prev);
@@ -184,23 +195,64 @@ void activity_log::run() {
     }
 }
 
+void activity_log::index_times() {
+    try {
+        for (std::uint64_t from = 1;;) {
+            // A batch at a time: the log of a busy store is long.
+            bool more = env_.write([&](store::transaction& txn) {
+                if (txn.entries(by_time_) == txn.entries(entries_)) return false;
+                auto c = txn.open_cursor(entries_);
+                std::size_t n = 0;
+                for (bool ok = c.seek(store::u64_key(from)); ok; ok = c.next(), ++from) {
+                    if (n++ == 65536) return true;
+                    auto s = decode(c.value());
+                    if (s) txn.put(by_time_, time_key(s->e.time, s->seq), {});
+                }
+                return false;
+            });
+            if (!more) return;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("indexing the activity log by time failed: {}", e.what());
+    }
+}
+
 std::pair<std::vector<json::object>, std::size_t> activity_log::list(const store::transaction& txn,
                                                                      const filter& f,
                                                                      std::size_t limit,
                                                                      std::size_t offset) const {
+    const bool every = !f.user && !f.action;
+    const bool whole = !f.start && !f.end;
     std::vector<json::object> page;
     std::size_t total = 0;
-    auto c = txn.open_cursor(entries_);
-    for (bool more = c.first(); more; more = c.next()) {
+    auto entries = txn.open_cursor(entries_);
+    auto times = txn.open_cursor(by_time_);
+    const auto end = f.end.value_or(std::numeric_limits<micros>::max());
+    for (bool more = times.seek(time_key(f.start.value_or(std::numeric_limits<micros>::min()), 0));
+         more && store::read_i64(times.key()) <= end; more = times.next()) {
         check_deadline();
-        auto s = decode(c.value());
+        // Without a filter, only the page's entries are read; the count needs no entry either.
+        if (every) {
+            if (total++ < offset) continue;
+            if (page.size() == limit) {
+                if (whole) break;
+                continue;
+            }
+        }
+        auto seq = store::read_u64(times.key(), 8);
+        if (!entries.seek(store::u64_key(seq)) || store::read_u64(entries.key()) != seq)
+            throw std::runtime_error("activity log entry " + std::to_string(seq) +
+                                     " is missing: run audex activity verify");
+        auto s = decode(entries.value());
         if (!s)
-            throw std::runtime_error("activity log entry " +
-                                     std::to_string(store::read_u64(c.key())) +
+            throw std::runtime_error("activity log entry " + std::to_string(seq) +
                                      " is damaged: run audex activity verify");
-        if (!selected(s->e, f)) continue;
-        if (total++ >= offset && page.size() < limit) page.push_back(to_json(*s));
+        if (every)
+            page.push_back(to_json(*s));
+        else if (selected(s->e, f) && total++ >= offset && page.size() < limit)
+            page.push_back(to_json(*s));
     }
+    if (every && whole) total = txn.entries(entries_);
     return {std::move(page), total};
 }
 

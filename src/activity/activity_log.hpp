@@ -68,8 +68,9 @@ class activity_log {
     // Commits what is queued now.
     void flush();
 
-    // The entries that `f` selects, oldest first, from `offset`, at most `limit`, and how many
-    // it selects in all.
+    // The entries that `f` selects, by time (then by number), from `offset`, at most `limit`,
+    // and how many it selects in all. A time window reads only its own entries; a user or action
+    // filter reads every entry of the window (each is checked against the request's deadline).
     std::pair<std::vector<boost::json::object>, std::size_t> list(const store::transaction& txn,
                                                                   const filter& f,
                                                                   std::size_t limit,
@@ -85,7 +86,11 @@ class activity_log {
     void run();
 
     store::environment& env_;
+    // Indexes the entries by time when a store written before the index is opened.
+    void index_times();
+
     store::table entries_, meta_;
+    store::table by_time_;  // i64 time, u64 number → nothing
     std::chrono::milliseconds flush_delay_;
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -1340,7 +1340,15 @@ std::vector<std::uint64_t> content_index::pending_purges(const store::transactio
 
 void content_index::add(store::transaction& txn, const std::vector<content_record>& records) {
     if (records.empty()) return;
-    auto first = std::uint32_t(stat(txn, stats_, "next_record"));
+    const auto next = stat(txn, stats_, "next_record");
+    if (next + records.size() > max_records) {
+        auto e = api_error{error_type::search_unavailable,
+                           "the store has numbered all the content records it can (" +
+                               std::to_string(max_records) + "): it takes no more content",
+                           {{"reason", "record_numbers"}, {"limit", max_records}}};
+        throw api_exception(std::move(e));
+    }
+    auto first = std::uint32_t(next);
     auto& segment = txn.deferred<segment_builder>(
         this, [&] { return std::make_unique<segment_builder>(*this, first); });
     if (segment.first + segment.mark() != first)

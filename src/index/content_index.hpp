@@ -49,6 +49,10 @@ class content_index {
     // times, and a store holds at most 15 segments of each size.
     static constexpr std::size_t merge_width = 16;
 
+    // Records are numbered from 0 with 32 bits, never reused: a store takes this many in its life
+    // (a purge frees none). An add() past it fails with 503 SearchUnavailable.
+    static constexpr std::uint64_t max_records = 0xffffffffull;
+
     explicit content_index(store::environment& env);
 
     // Stores and indexes the records; they are searchable once the transaction commits. The

@@ -1,6 +1,8 @@
 """Content ingestion (JSON and NDJSON), content search and events through the real server."""
 import pytest
 
+from conftest import assert_error
+
 RECORDS = [
     {"channel_id": 5, "type": "command", "text": "myuser@examplehost:~$ man iptables",
      "start_time": "2017-08-14T10:35:19.098", "end_time": "2017-08-14T10:35:43.957",
@@ -287,7 +289,6 @@ def test_a_content_search_offset_is_capped(content_session, offset, status):
         assert r.status_code == 200, r.text
         assert r.json()["items"] == []
     else:
-        from conftest import assert_error
         assert assert_error(r, 400, "InvalidArgument")["details"]["field"] == "offset"
 
 
@@ -298,3 +299,27 @@ def test_a_fuzzy_term_finds_words_within_its_distance(content_session):
         r = admin.get(f"/api/audit/sessions/{sid}/content", params={"q": q})
         assert r.status_code == 200, r.text
         assert [i["record_id"]["begin"] for i in r.json()["items"]] == begins, q
+
+
+def test_a_store_that_numbered_all_its_records_refuses_content_with_503(server_factory):
+    import lmdb
+    import struct
+    s = server_factory()
+    admin = s.login()
+    sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    s.stop()
+    env = lmdb.open(str(s.data), max_dbs=64, subdir=True, lock=True)
+    try:
+        with env.begin(write=True, db=env.open_db(b"content.stats")) as txn:
+            txn.put(b"next_record", struct.pack(">Q", 0xffffffff - 2))
+    finally:
+        env.close()
+    s.start()
+    admin = s.login()
+    assert admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[:2]).status_code == 200
+    error = assert_error(admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[2:]), 503,
+                         "SearchUnavailable")
+    assert error["details"] == {"reason": "record_numbers", "limit": 0xffffffff}
+    assert len(search(admin, sid, "iptables")["items"]) == 1
+    assert search(admin, sid, "nginx")["items"] == []
+    assert admin.fetch("session", sid)["id"] == sid  # the rest of the store goes on

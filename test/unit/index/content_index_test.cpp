@@ -216,6 +216,24 @@ BOOST_AUTO_TEST_CASE(a_large_purge_goes_in_bounded_steps) {
     BOOST_TEST(s.search(2, "alpha").size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(the_last_record_numbers_are_used_and_then_content_is_refused) {
+    temp_store s;
+    s.add(1, {"alpha early"});
+    auto stats = s.env->open_table("content.stats");
+    s.env->write([&](store::transaction& txn) {
+        txn.put(stats, "next_record", store::u64_key(index::content_index::max_records - 2));
+    });
+    s.add(2, {"alpha late", "beta late"});  // the last two numbers
+    BOOST_TEST(s.search(2, "late").size() == 2u);
+    BOOST_TEST(s.search(1, "alpha").size() == 1u);
+    BOOST_CHECK_EXCEPTION(s.add(2, {"gamma"}), api_exception, [](const api_exception& e) {
+        return e.error.type == error_type::search_unavailable &&
+               e.error.details.at("reason") == "record_numbers";
+    });
+    BOOST_TEST(s.search(2, "gamma").empty());
+    BOOST_TEST(s.search(2, "alpha").size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(keeps_each_sessions_records_as_runs) {
     temp_store s;
     std::vector<index::content_record> records;

@@ -395,3 +395,28 @@ def test_errors(data, params, error_type, field):
 def test_one_session_takes_no_parameters(data):
     r = data["admin"].get(f"/api/audit/sessions/{data['sids'][0]}", params={"fields": "protocol"})
     assert_error(r, 400, "InvalidArgument")
+
+
+def test_hits_count_is_the_number_of_matching_records(server):
+    admin = server.login()
+    first = admin.create("session", protocol="ssh", started_at="2017-01-01T10:00:00Z")
+    second = admin.create("session", protocol="rdp", started_at="2017-01-02T10:00:00Z")
+    for sid, texts in ((first, ["sudo id", "ls", "sudo su -", "sudo -l"]), (second, ["sudo -i"])):
+        r = admin.post(f"/api/v2/session/{sid}/content",
+                       json=[{"type": "command", "text": t, "start_time": "2017-01-02T10:01Z"}
+                             for t in texts])
+        assert r.status_code == 200, r.text
+    body = search(admin, content="sudo", fields="hits_count,protocol", sort="start_time")
+    assert [(i["key"], i["body"]) for i in body["items"]] == [
+        (first, {"protocol": "ssh", "hits_count": 3}), (second, {"protocol": "rdp", "hits_count": 1})]
+    assert body["meta"]["fields"] == ["protocol", "hits_count"]
+    assert [i["body"] for i in search(admin, content='"sudo su"', fields="hits_count")["items"]] \
+        == [{"hits_count": 1}]
+    r = admin.get("/api/audit/sessions", params={"content": "sudo", "fields": "hits_count",
+                                                 "sort": "start_time", "format": "csv"})
+    assert r.status_code == 200, r.text
+    assert list(csv.reader(io.StringIO(r.text))) == [["key", "hits_count"], [first, "3"],
+                                                     [second, "1"]]
+    error = assert_error(admin.get("/api/audit/sessions", params={"fields": "hits_count"}), 400,
+                         "InvalidArgument")
+    assert error["details"]["field"] == "fields"

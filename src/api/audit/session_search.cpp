@@ -130,9 +130,9 @@ result<Roaring> session_search::numbers(const store::transaction& txn, const ses
     return bits;
 }
 
-result<std::vector<std::uint64_t>> session_search::select(const store::transaction& txn,
-                                                          const session_selection& s,
-                                                          micros now) const {
+result<std::vector<std::uint64_t>> session_search::select(
+    const store::transaction& txn, const session_selection& s, micros now,
+    std::unordered_map<std::uint64_t, std::uint64_t>* hits) const {
     std::vector<std::uint64_t> out;
     if (!s.content) {
         objects_.fields().scan_spans(txn, indexed(txn, s, now),
@@ -161,6 +161,7 @@ result<std::vector<std::uint64_t>> session_search::select(const store::transacti
         if (s.end && v->started() > *s.end) continue;
         if (s.q && !s.q->filter.matches([&](const attribute& a) { return (*v)(a); })) continue;
         out.push_back(m.session);
+        if (hits) (*hits)[m.session] = m.hits;
     }
     std::sort(out.begin(), out.end());
     return out;

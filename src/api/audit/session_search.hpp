@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace audex::api::audit {
@@ -62,9 +63,11 @@ class session_search {
                                      micros now) const;
 
     // The ids of the selected live sessions, ascending. With content, the best-ranked
-    // max_content_sessions of those that q and the window also select.
-    result<std::vector<std::uint64_t>> select(const store::transaction& txn,
-                                              const session_selection& s, micros now) const;
+    // max_content_sessions of those that q and the window also select, and in `hits`, when
+    // given, the number of matching records of each.
+    result<std::vector<std::uint64_t>> select(
+        const store::transaction& txn, const session_selection& s, micros now,
+        std::unordered_map<std::uint64_t, std::uint64_t>* hits = nullptr) const;
 
     // `ids` ordered by `keys` (unset values last in both directions), ties by id: the first
     // `keep` of that order, then the others in no order. A page needs offset + limit of them,

@@ -10,6 +10,8 @@
 #include <boost/url/url.hpp>
 
 #include <memory>
+#include <optional>
+#include <unordered_map>
 
 namespace audex::api::audit {
 
@@ -71,11 +73,41 @@ void append_cell(std::string& out, const json::value& v) {
     out += '"';
 }
 
+// `hits_count`, which `fields` may name beside the view's fields: how many records of each
+// session match `content`.
+constexpr std::string_view hits_field = "hits_count";
+
+// The fields a request names: the view's, and whether hits_count is among them.
+struct named {
+    std::vector<const attribute*> view;
+    bool hits = false;
+};
+
+named fields_param(const request_context& ctx, bool content) {
+    named out;
+    auto text = param(ctx, "fields");
+    if (!text) return out;
+    std::string rest;
+    for (auto name : split_list(*text)) {
+        if (name == hits_field) {
+            out.hits = true;
+            continue;
+        }
+        if (!rest.empty()) rest += ',';
+        rest += name;
+    }
+    if (out.hits && !content)
+        fail(api_error::invalid_argument("fields", "hits_count needs a content search"));
+    out.view = named_fields(rest, "fields");
+    return out;
+}
+
 // The rows of a CSV export, streamed a slice at a time.
 struct csv_cursor {
     std::vector<std::uint64_t> ids;  // sorted, taken in one snapshot
     std::size_t position = 0;
     std::vector<const attribute*> columns;
+    std::optional<std::unordered_map<std::uint64_t, std::uint64_t>> hits;  // a last column
     micros now = 0;
     bool header = false;
 };
@@ -91,6 +123,7 @@ http::reply csv_reply(app& a, const session_search& search, std::shared_ptr<csv_
                 out += ',';
                 out += c->name;
             }
+            if (cur->hits) (out += ',') += hits_field;
             out += "\r\n";
         }
         auto txn = a.env().read();
@@ -103,6 +136,7 @@ http::reply csv_reply(app& a, const session_search& search, std::shared_ptr<csv_
                 out += ',';
                 append_cell(out, session_view::output(*c, v->stored(*c)));
             }
+            if (cur->hits) (out += ',') += std::to_string((*cur->hits)[id]);
             out += "\r\n";
         }
         return cur->position < cur->ids.size();
@@ -115,9 +149,7 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
     only_params(ctx,
                 {"q", "start", "end", "content", "fields", "sort", "limit", "offset", "format"});
     auto selection = selection_params(ctx);
-    auto fields_text = param(ctx, "fields");
-    auto fields =
-        fields_text ? named_fields(*fields_text, "fields") : std::vector<const attribute*>();
+    auto fields = fields_param(ctx, selection.content.has_value());
     auto keys = sort_param(ctx);
     auto format = param(ctx, "format");
     bool csv = format && *format == "csv";
@@ -127,7 +159,8 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
     auto offset = count_param(ctx, "offset", 0, max_offset);
     auto now = now_micros();
     auto txn = a.env().read();
-    auto selected = search.select(txn, selection, now);
+    std::unordered_map<std::uint64_t, std::uint64_t> hits;
+    auto selected = search.select(txn, selection, now, &hits);
     if (!selected) fail(selected.error());
     // A page needs its own sessions and those before it in order; an export, all it holds.
     auto keep = csv && !param(ctx, "limit") ? SIZE_MAX : offset + limit;
@@ -139,10 +172,11 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
         auto last = param(ctx, "limit") ? std::min(ids.size(), first + limit) : ids.size();
         auto cur = std::make_shared<csv_cursor>();
         cur->ids.assign(ids.begin() + std::ptrdiff_t(first), ids.begin() + std::ptrdiff_t(last));
-        if (fields.empty())
+        if (!param(ctx, "fields"))
             for (auto& f : view_model().attributes)
-                fields.push_back(&f);
-        cur->columns = std::move(fields);
+                fields.view.push_back(&f);
+        cur->columns = std::move(fields.view);
+        if (fields.hits) cur->hits = std::move(hits);
         cur->now = now;
         ctx.items = cur->ids.size();
         return csv_reply(a, search, std::move(cur));
@@ -152,14 +186,20 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
         auto key = std::to_string(ids[i]);
         json::object item{{"key", key},
                           {"meta", json::object{{"href", "/api/audit/sessions/" + key}}}};
-        if (!fields.empty())
-            if (auto v = search.view(txn, ids[i], now)) item["body"] = v->document(fields);
+        if (!fields.view.empty() || fields.hits) {
+            json::object body;
+            if (!fields.view.empty())
+                if (auto v = search.view(txn, ids[i], now)) body = v->document(fields.view);
+            if (fields.hits) body[hits_field] = hits[ids[i]];
+            item["body"] = std::move(body);
+        }
         items.push_back(std::move(item));
     }
     auto meta = audit_meta(ctx);
     json::array names;
-    for (auto* f : fields)
+    for (auto* f : fields.view)
         names.push_back(json::value(f->name));
+    if (fields.hits) names.push_back(json::value(hits_field));
     meta["fields"] = std::move(names);
     meta["match_count"] = ids.size();
     page_links(meta, page_base(ctx), ids.size(), limit, offset);

@@ -150,7 +150,7 @@ class reader {
         for (auto member : o) {
             od::field f;
             std::string_view key;
-            std::int64_t n;
+            std::int64_t n = 0;
             if (std::move(member).get(f) || f.unescaped_key().get(key)) malformed();
             if ((key != "begin" && key != "end" && key != "for_screenshot") ||
                 f.value().get_int64().get(n))

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "audex/error.hpp"
+#include "core/query.hpp"
 #include "core/time.hpp"
-#include "index/query.hpp"
 #include "store/lmdb.hpp"
 
 #include <boost/json/object.hpp>

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "core/deadline.hpp"
+#include "core/query.hpp"
 #include "core/schema.hpp"
-#include "index/query.hpp"
 #include "store/lmdb.hpp"
 
 #include <boost/json/object.hpp>

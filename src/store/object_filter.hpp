@@ -5,8 +5,8 @@
 #pragma once
 
 #include "audex/error.hpp"
+#include "core/query.hpp"
 #include "core/schema.hpp"
-#include "index/query.hpp"
 
 #include <boost/json/value.hpp>
 

@@ -1,7 +1,7 @@
 // libFuzzer target: the query parser (`q`, `filter`), its canonical printer and the object filter
 // compiled from its tree. Checks the printer's promise that parse(to_string(tree)) == tree.
+#include "core/query.hpp"
 #include "core/schema.hpp"
-#include "index/query.hpp"
 #include "store/object_filter.hpp"
 
 #include <boost/json/value.hpp>

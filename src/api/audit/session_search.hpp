@@ -4,9 +4,9 @@
 #pragma once
 
 #include "api/audit/session_view.hpp"
+#include "core/query.hpp"
 #include "index/aggregate.hpp"
 #include "index/content_index.hpp"
-#include "index/query.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 

@@ -4,9 +4,9 @@
 #include "api/content_body.hpp"
 #include "core/deadline.hpp"
 #include "core/json_text.hpp"
+#include "core/query.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
-#include "index/query.hpp"
 #include "ingest/policy_set.hpp"
 
 #include <boost/json/monotonic_resource.hpp>

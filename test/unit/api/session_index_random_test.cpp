@@ -5,7 +5,7 @@
 #include "audit_domain.hpp"
 #include "random_queries.hpp"
 
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>

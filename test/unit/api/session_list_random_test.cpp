@@ -5,8 +5,8 @@
 #include "audit_domain.hpp"
 #include "random_queries.hpp"
 
+#include "core/query.hpp"
 #include "core/text.hpp"
-#include "index/query.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>

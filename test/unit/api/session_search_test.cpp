@@ -4,7 +4,7 @@
 // and histogram counting, and the view's mapping of a stored session.
 #include "audit_domain.hpp"
 
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <date/tz.h>
 #include <boost/json/parse.hpp>

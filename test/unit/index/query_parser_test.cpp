@@ -1,6 +1,6 @@
 // Tests of the query parser: tables of queries with their canonical trees and of malformed queries
 // with the position of their error, plus nesting, clause limits, round trips and a small fuzzer.
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <boost/test/unit_test.hpp>
 

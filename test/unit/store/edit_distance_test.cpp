@@ -3,7 +3,7 @@
 // long value that the fuzzy filter refuses without comparing it.
 #include "store/object_filter.hpp"
 
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>

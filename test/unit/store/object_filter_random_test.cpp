@@ -3,7 +3,7 @@
 // against a brute-force evaluation written here from the documented semantics.
 #include "store/object_filter.hpp"
 
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>

@@ -3,7 +3,7 @@
 // the attributes a filter names, and the errors of unknown attributes and ill-typed values.
 #include "store/object_filter.hpp"
 
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,6 +1,6 @@
 // The Lucene classic query parser and the canonical printer (see query.hpp). The parser keeps its
 // own stack of open groups instead of recursing, so no input can exhaust the call stack.
-#include "index/query.hpp"
+#include "core/query.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -197,20 +197,22 @@ void activity_log::run() {
 
 void activity_log::index_times() {
     try {
-        for (std::uint64_t from = 1;;) {
-            // A batch at a time: the log of a busy store is long.
-            bool more = env_.write([&](store::transaction& txn) {
-                if (txn.entries(by_time_) == txn.entries(entries_)) return false;
+        // A batch at a time, each its own transaction: the log of a busy store is long.
+        std::uint64_t from = 1;
+        for (;;) {
+            auto next = env_.write([&](store::transaction& txn) -> std::optional<std::uint64_t> {
+                if (txn.entries(by_time_) == txn.entries(entries_)) return std::nullopt;
                 auto c = txn.open_cursor(entries_);
                 std::size_t n = 0;
-                for (bool ok = c.seek(store::u64_key(from)); ok; ok = c.next(), ++from) {
-                    if (n++ == 65536) return true;
-                    auto s = decode(c.value());
-                    if (s) txn.put(by_time_, time_key(s->e.time, s->seq), {});
+                for (bool ok = c.seek(store::u64_key(from)); ok; ok = c.next()) {
+                    auto seq = store::read_u64(c.key());
+                    if (n++ == 65536) return seq;  // where the next batch begins
+                    if (auto s = decode(c.value())) txn.put(by_time_, time_key(s->e.time, seq), {});
                 }
-                return false;
+                return std::nullopt;
             });
-            if (!more) return;
+            if (!next) return;
+            from = *next;
         }
     } catch (const std::exception& e) {
         spdlog::error("indexing the activity log by time failed: {}", e.what());

@@ -35,7 +35,8 @@ struct content_hit {
     content_record record;
 };
 
-// A session whose content matches a query: its best record's rank and how many records match.
+// A session whose content matches a query: its best record's rank and, when counted, how many of
+// its records match.
 struct session_match {
     std::uint64_t session;
     double rank;
@@ -86,11 +87,15 @@ class content_index {
                                                     const query::node& q, std::size_t limit) const;
 
     // The sessions whose records match `q`, across the whole store or among the sessions
-    // `among` names: best rank first, ties by session id. Removed sessions whose content is not
-    // purged yet are among them.
-    result<std::vector<session_match>> search_sessions(
-        const store::transaction& txn, const query::node& q,
-        const std::vector<std::uint64_t>* among = nullptr) const;
+    // `among` names, each handed to `visit` as soon as it is known: best rank first, ties by
+    // session id, until `visit` returns false. Removed sessions whose content is not purged yet
+    // are among them. The candidate records are ranked, then verified (phrases) and mapped to
+    // their sessions best first, so a visitor that stops early leaves the rest unread; with
+    // `count_hits`, every matching record is verified first and session_match::hits counts them
+    // (otherwise it is 0). InvalidQueryValue as search().
+    result<void> search_sessions(const store::transaction& txn, const query::node& q,
+                                 const std::vector<std::uint64_t>* among, bool count_hits,
+                                 const std::function<bool(const session_match&)>& visit) const;
 
     // Records that a session's content is to be purged, in the transaction that removes it, so
     // that a purge interrupted by a stop is found again.

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <memory_resource>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <unordered_map>
@@ -530,9 +531,9 @@ result<std::vector<content_hit>> content_index::search_records(const store::tran
     return run.top(*matches, limit);
 }
 
-result<std::vector<session_match>> content_index::search_sessions(
-    const store::transaction& txn, const query::node& q,
-    const std::vector<std::uint64_t>* among) const {
+result<void> content_index::search_sessions(
+    const store::transaction& txn, const query::node& q, const std::vector<std::uint64_t>* among,
+    bool count_hits, const std::function<bool(const session_match&)>& visit) const {
     content_query run{*this, txn};
     if (among) {
         auto c = txn.open_cursor(by_session_);
@@ -543,33 +544,66 @@ result<std::vector<session_match>> content_index::search_sessions(
     }
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    auto found = run.exact(*matches);
-    std::vector<std::uint32_t> numbers(found.cardinality());
-    found.toUint32Array(numbers.data());
-    auto rank = run.ranks(numbers);
-    std::unordered_map<std::uint64_t, session_match> by_session;
+    // Every matching record when they are to be counted; otherwise the candidates, verified as
+    // they come.
+    const Roaring& candidates = count_hits ? run.exact(*matches) : run.resolve(*matches);
+    const bool verify = !count_hits && matches->verify;
+    std::vector<std::uint32_t> numbers(candidates.cardinality());
+    candidates.toUint32Array(numbers.data());
+    const auto rank = run.ranks(numbers);
     std::optional<std::string_view> column;
-    std::uint32_t column_at = 0;
-    for (std::size_t i = 0; i < numbers.size(); ++i) {
-        check_deadline();
-        auto n = numbers[i];
-        if (!column || n / session_chunk != column_at) {
+    std::uint32_t column_at = std::numeric_limits<std::uint32_t>::max();
+    auto session_of = [&](std::uint32_t n) {
+        if (n / session_chunk != column_at) {
             column_at = n / session_chunk;
             column = txn.get(sessions_, u32_key(column_at));
         }
-        auto session = store::read_u64(*column, std::size_t(n % session_chunk) * 8);
-        auto [it, added] = by_session.try_emplace(session, session_match{session, rank[i], 0});
-        it->second.rank = std::max(it->second.rank, rank[i]);
-        ++it->second.hits;
+        return store::read_u64(*column, std::size_t(n % session_chunk) * 8);
+    };
+    std::unordered_map<std::uint64_t, std::uint64_t> hits;
+    if (count_hits)
+        for (auto n : numbers) {
+            check_deadline();
+            ++hits[session_of(n)];
+        }
+    // The records best first (ties by number), sorted a batch at a time: a visitor that stops
+    // early leaves most of them unsorted. A session is known at its first record in this order;
+    // sessions of equal rank wait for the rank to change, to go in the order of their ids.
+    std::vector<std::uint32_t> order(numbers.size());
+    std::iota(order.begin(), order.end(), 0u);
+    auto better = [&](std::uint32_t x, std::uint32_t y) {
+        return rank[x] > rank[y] || (rank[x] == rank[y] && x < y);
+    };
+    std::unordered_set<std::uint64_t> seen;
+    std::vector<session_match> tied;
+    auto release = [&] {
+        std::sort(tied.begin(), tied.end(), [](auto& a, auto& b) { return a.session < b.session; });
+        for (auto& m : tied)
+            if (!visit(m)) return false;
+        tied.clear();
+        return true;
+    };
+    for (std::size_t done = 0, batch = 1024; done < order.size(); done += batch, batch *= 8) {
+        batch = std::min(batch, order.size() - done);
+        auto from = order.begin() + std::ptrdiff_t(done), to = from + std::ptrdiff_t(batch);
+        std::nth_element(from, to - 1, order.end(), better);
+        std::sort(from, to, better);
+        for (auto at = from; at != to; ++at) {
+            check_deadline();
+            auto n = numbers[*at];
+            if (verify) {
+                bool held = matches->verify(n, run.words_of(n));
+                run.words.erase(n);
+                if (!held) continue;
+            }
+            auto session = session_of(n);
+            if (!seen.insert(session).second) continue;
+            if (!tied.empty() && tied.front().rank != rank[*at] && !release()) return {};
+            tied.push_back({session, rank[*at], count_hits ? hits[session] : 0});
+        }
     }
-    std::vector<session_match> out;
-    out.reserve(by_session.size());
-    for (auto& [id, m] : by_session)
-        out.push_back(m);
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
-        return a.rank > b.rank || (a.rank == b.rank && a.session < b.session);
-    });
-    return out;
+    release();
+    return {};
 }
 
 }  // namespace audex::index

@@ -151,18 +151,20 @@ result<std::vector<std::uint64_t>> session_search::select(
                                          [&](std::uint32_t, auto& x) { among->push_back(x.id); });
         }
     }
-    auto matches = content_.search_sessions(txn, *s.content, among ? &*among : nullptr);
-    if (!matches) return matches.error();
-    for (auto& m : *matches) {
-        if (out.size() == max_content_sessions) break;
-        auto v = view(txn, m.session, now);
-        if (!v) continue;
-        if (s.start && v->ended() < *s.start) continue;
-        if (s.end && v->started() > *s.end) continue;
-        if (s.q && !s.q->filter.matches([&](const attribute& a) { return (*v)(a); })) continue;
-        out.push_back(m.session);
-        if (hits) (*hits)[m.session] = m.hits;
-    }
+    auto searched = content_.search_sessions(
+        txn, *s.content, among ? &*among : nullptr, hits != nullptr,
+        [&](const index::session_match& m) {
+            auto v = view(txn, m.session, now);
+            if (!v) return true;
+            if (s.start && v->ended() < *s.start) return true;
+            if (s.end && v->started() > *s.end) return true;
+            if (s.q && !s.q->filter.matches([&](const attribute& a) { return (*v)(a); }))
+                return true;
+            out.push_back(m.session);
+            if (hits) (*hits)[m.session] = m.hits;
+            return out.size() < max_content_sessions;
+        });
+    if (!searched) return searched.error();
     std::sort(out.begin(), out.end());
     return out;
 }

@@ -160,7 +160,7 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
     auto now = now_micros();
     auto txn = a.env().read();
     std::unordered_map<std::uint64_t, std::uint64_t> hits;
-    auto selected = search.select(txn, selection, now, &hits);
+    auto selected = search.select(txn, selection, now, fields.hits ? &hits : nullptr);
     if (!selected) fail(selected.error());
     // A page needs its own sessions and those before it in order; an export, all it holds.
     auto keep = csv && !param(ctx, "limit") ? SIZE_MAX : offset + limit;

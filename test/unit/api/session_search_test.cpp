@@ -2,6 +2,7 @@
 // rule (inclusive ends, active sessions to now, open ends), q over the audit view's dotted fields
 // (referenced names, IP wildcards, trail ranges), content selection and its cap, ordering, stats
 // and histogram counting, and the view's mapping of a stored session.
+#include "../index/all_sessions.hpp"
 #include "audit_domain.hpp"
 
 #include "core/query.hpp"
@@ -16,6 +17,7 @@
 using namespace audex;
 using api::audit::session_search;
 using api::audit::session_selection;
+using index::test::all_sessions;
 using ids = std::vector<std::uint64_t>;
 namespace json = boost::json;
 
@@ -192,7 +194,7 @@ BOOST_AUTO_TEST_CASE(content_selects_sessions_with_matching_records) {
     BOOST_TEST(select(s) == (ids{a}), boost::test_tools::per_element());
 
     auto txn = env.read();
-    auto matches = content.search_sessions(txn, *s.content);
+    auto matches = all_sessions(content, txn, *s.content);
     BOOST_TEST_REQUIRE(matches.has_value());
     BOOST_TEST_REQUIRE(matches->size() == 2u);
     for (auto& m : *matches) {
@@ -221,8 +223,8 @@ BOOST_AUTO_TEST_CASE(a_narrow_window_searches_only_its_sessions_records) {
     // Ranks do not depend on the sessions searched: the statistics are the store's.
     auto txn = env.read();
     std::vector<std::uint64_t> among{a, later[0]};
-    auto some = content.search_sessions(txn, *s.content, &among);
-    auto all = content.search_sessions(txn, *s.content);
+    auto some = all_sessions(content, txn, *s.content, &among);
+    auto all = all_sessions(content, txn, *s.content);
     BOOST_TEST_REQUIRE(some.has_value());
     BOOST_TEST_REQUIRE(all.has_value());
     BOOST_TEST_REQUIRE(some->size() == 2u);

@@ -1,6 +1,7 @@
 // The content index: storage, search and purge, and a randomised comparison of its executor with a
 // brute-force scan of the same records.
 #include "index/content_index.hpp"
+#include "all_sessions.hpp"
 #include "index/analyzer.hpp"
 #include "store/keys.hpp"
 
@@ -12,12 +13,14 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <set>
 
 namespace {
 
 using namespace audex;
+using audex::index::test::all_sessions;
 
 struct temp_store {
     std::filesystem::path dir;
@@ -496,7 +499,7 @@ merge_run merge_and_compare_answers(int records,
             auto& row = out.emplace_back();
             for (auto& h : *hits)
                 row.emplace_back(h.number, h.rank);
-            auto sessions = s.content->search_sessions(txn, std::get<query::node>(query::parse(q)));
+            auto sessions = all_sessions(*s.content, txn, std::get<query::node>(query::parse(q)));
             BOOST_TEST_REQUIRE(sessions.has_value(), q);
             for (auto& m : *sessions)
                 row.emplace_back(std::uint32_t(m.session * 1000000 + m.hits), m.rank);
@@ -517,6 +520,59 @@ merge_run merge_and_compare_answers(int records,
     s.content = std::make_unique<index::content_index>(*s.env);
     BOOST_TEST((answers() == before));
     return {steps, grown};
+}
+
+// The sessions found best first as they come (phrases verified only as far as the visitor
+// reads) are those of counting every matching record first, in the same order, and a visitor
+// that stops after k gets the first k.
+BOOST_AUTO_TEST_CASE(sessions_found_as_they_come_match_those_of_every_record_counted) {
+    temp_store s;
+    std::mt19937_64 rng(5);
+    auto word = [&] { return "v" + std::to_string(rng() % 12); };
+    // Sessions written in no order of their ids, so that ties go by id, not by record number.
+    std::vector<std::uint64_t> ids(300);
+    std::iota(ids.begin(), ids.end(), 1u);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    for (auto session : ids) {
+        std::vector<std::string> texts;
+        for (int i = 0, n = 1 + int(rng() % 6); i < n; ++i) {
+            std::string t;
+            for (int j = 0, m = 1 + int(rng() % 6); j < m; ++j)
+                t += (j ? " " : "") + word();
+            texts.push_back(t);
+        }
+        s.add(session, texts);
+    }
+    auto txn = s.env->read();
+    for (int round = 0; round < 60; ++round) {
+        auto a = word(), b = word();
+        for (auto q : {a, a + " OR " + b, "\"" + a + " " + b + "\"", "\"" + a + " " + b + "\"~2",
+                       a + " AND NOT " + b, std::string("v1*")}) {
+            auto tree = std::get<query::node>(query::parse(q));
+            auto counted = all_sessions(*s.content, txn, tree);
+            auto as_they_come = all_sessions(*s.content, txn, tree, nullptr, false);
+            BOOST_TEST_REQUIRE(counted.has_value());
+            BOOST_TEST_REQUIRE(as_they_come.has_value());
+            BOOST_TEST_REQUIRE(counted->size() == as_they_come->size(), q);
+            for (std::size_t i = 0; i < counted->size(); ++i) {
+                BOOST_TEST_REQUIRE((*counted)[i].session == (*as_they_come)[i].session, q);
+                BOOST_TEST_REQUIRE((*counted)[i].rank == (*as_they_come)[i].rank, q);
+                BOOST_TEST_REQUIRE((*counted)[i].hits > 0u);
+            }
+            std::size_t k = rng() % (counted->size() + 1);
+            std::vector<std::uint64_t> first;
+            auto stopped = s.content->search_sessions(txn, tree, nullptr, false, [&](auto& m) {
+                first.push_back(m.session);
+                return first.size() < k;
+            });
+            BOOST_TEST_REQUIRE(stopped.has_value());
+            // The visitor sees one session at least, when there is one.
+            auto want = counted->empty() ? 0 : std::max<std::size_t>(k, 1);
+            BOOST_TEST_REQUIRE(first.size() == want, q);
+            for (std::size_t i = 0; i < want; ++i)
+                BOOST_TEST_REQUIRE(first[i] == (*counted)[i].session, q);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(merging_segments_changes_no_answer) {

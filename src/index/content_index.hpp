@@ -89,10 +89,10 @@ class content_index {
     // The sessions whose records match `q`, across the whole store or among the sessions
     // `among` names, each handed to `visit` as soon as it is known: best rank first, ties by
     // session id, until `visit` returns false. Removed sessions whose content is not purged yet
-    // are among them. The candidate records are ranked, then verified (phrases) and mapped to
-    // their sessions best first, so a visitor that stops early leaves the rest unread; with
-    // `count_hits`, every matching record is verified first and session_match::hits counts them
-    // (otherwise it is 0). InvalidQueryValue as search().
+    // are among them. A phrase's candidate records are ranked, then verified best first, so
+    // that a visitor that stops early leaves the other texts unread; there session_match::hits
+    // is 0, unless `count_hits` asks for every matching record to be verified and counted first.
+    // InvalidQueryValue as search().
     result<void> search_sessions(const store::transaction& txn, const query::node& q,
                                  const std::vector<std::uint64_t>* among, bool count_hits,
                                  const std::function<bool(const session_match&)>& visit) const;

@@ -544,31 +544,47 @@ result<void> content_index::search_sessions(
     }
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    // Every matching record when they are to be counted; otherwise the candidates, verified as
-    // they come.
-    const Roaring& candidates = count_hits ? run.exact(*matches) : run.resolve(*matches);
-    const bool verify = !count_hits && matches->verify;
+    // The session of record n, from the record column; a chunk is looked up once.
+    std::unordered_map<std::uint32_t, std::string_view> chunks;
+    auto session_of = [&](std::uint32_t n) {
+        auto [it, added] = chunks.try_emplace(n / session_chunk);
+        if (added) it->second = *txn.get(sessions_, u32_key(n / session_chunk));
+        return store::read_u64(it->second, std::size_t(n % session_chunk) * 8);
+    };
+    if (!matches->verify || count_hits) {
+        // Every matching record is known without reading texts (or must be counted): each
+        // session's best rank and hits in one pass, the sessions then in order.
+        auto found = run.exact(*matches);
+        std::vector<std::uint32_t> numbers(found.cardinality());
+        found.toUint32Array(numbers.data());
+        auto rank = run.ranks(numbers);
+        std::unordered_map<std::uint64_t, session_match> by_session;
+        for (std::size_t i = 0; i < numbers.size(); ++i) {
+            check_deadline();
+            auto session = session_of(numbers[i]);
+            auto [it, added] = by_session.try_emplace(session, session_match{session, rank[i], 0});
+            it->second.rank = std::max(it->second.rank, rank[i]);
+            ++it->second.hits;
+        }
+        std::vector<session_match> out;
+        out.reserve(by_session.size());
+        for (auto& [id, m] : by_session)
+            out.push_back(m);
+        std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+            return a.rank > b.rank || (a.rank == b.rank && a.session < b.session);
+        });
+        for (auto& m : out)
+            if (!visit(m)) break;
+        return {};
+    }
+    // Phrases: the candidates best first (ties by number), sorted a batch at a time and verified
+    // in that order, so that a visitor that stops early leaves most texts unread. A session is
+    // known at its first verified record; sessions of equal rank wait for the rank to change, to
+    // go in the order of their ids.
+    const auto& candidates = run.resolve(*matches);
     std::vector<std::uint32_t> numbers(candidates.cardinality());
     candidates.toUint32Array(numbers.data());
     const auto rank = run.ranks(numbers);
-    std::optional<std::string_view> column;
-    std::uint32_t column_at = std::numeric_limits<std::uint32_t>::max();
-    auto session_of = [&](std::uint32_t n) {
-        if (n / session_chunk != column_at) {
-            column_at = n / session_chunk;
-            column = txn.get(sessions_, u32_key(column_at));
-        }
-        return store::read_u64(*column, std::size_t(n % session_chunk) * 8);
-    };
-    std::unordered_map<std::uint64_t, std::uint64_t> hits;
-    if (count_hits)
-        for (auto n : numbers) {
-            check_deadline();
-            ++hits[session_of(n)];
-        }
-    // The records best first (ties by number), sorted a batch at a time: a visitor that stops
-    // early leaves most of them unsorted. A session is known at its first record in this order;
-    // sessions of equal rank wait for the rank to change, to go in the order of their ids.
     std::vector<std::uint32_t> order(numbers.size());
     std::iota(order.begin(), order.end(), 0u);
     auto better = [&](std::uint32_t x, std::uint32_t y) {
@@ -591,15 +607,13 @@ result<void> content_index::search_sessions(
         for (auto at = from; at != to; ++at) {
             check_deadline();
             auto n = numbers[*at];
-            if (verify) {
-                bool held = matches->verify(n, run.words_of(n));
-                run.words.erase(n);
-                if (!held) continue;
-            }
+            bool held = matches->verify(n, run.words_of(n));
+            run.words.erase(n);
+            if (!held) continue;
             auto session = session_of(n);
             if (!seen.insert(session).second) continue;
             if (!tied.empty() && tied.front().rank != rank[*at] && !release()) return {};
-            tied.push_back({session, rank[*at], count_hits ? hits[session] : 0});
+            tied.push_back({session, rank[*at], 0});
         }
     }
     release();

@@ -544,12 +544,19 @@ result<void> content_index::search_sessions(
     }
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    // The session of record n, from the record column; a chunk is looked up once.
+    // The session of record n, from the record column; a chunk is looked up once, and records in
+    // ascending order find theirs without a lookup.
     std::unordered_map<std::uint32_t, std::string_view> chunks;
+    std::uint32_t last_chunk = std::numeric_limits<std::uint32_t>::max();
+    std::string_view column;
     auto session_of = [&](std::uint32_t n) {
-        auto [it, added] = chunks.try_emplace(n / session_chunk);
-        if (added) it->second = *txn.get(sessions_, u32_key(n / session_chunk));
-        return store::read_u64(it->second, std::size_t(n % session_chunk) * 8);
+        if (n / session_chunk != last_chunk) {
+            last_chunk = n / session_chunk;
+            auto [it, added] = chunks.try_emplace(last_chunk);
+            if (added) it->second = *txn.get(sessions_, u32_key(last_chunk));
+            column = it->second;
+        }
+        return store::read_u64(column, std::size_t(n % session_chunk) * 8);
     };
     if (!matches->verify || count_hits) {
         // Every matching record is known without reading texts (or must be counted): each

@@ -44,6 +44,7 @@ struct serve_options {
     unsigned content_grace = 3600;
     unsigned activity_flush_ms = 1000;
     unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+    unsigned ingest_workers = std::max(1u, std::thread::hardware_concurrency());
     unsigned request_deadline_ms = 30000;
 };
 
@@ -129,6 +130,7 @@ int serve(const std::string& data, const serve_options& o) {
     settings.content_grace = std::chrono::seconds(o.content_grace);
     settings.activity_flush_delay = std::chrono::milliseconds(o.activity_flush_ms);
     settings.workers = o.workers;
+    settings.ingest_workers = o.ingest_workers;
     settings.request_deadline = std::chrono::milliseconds(o.request_deadline_ms);
     {
         store::object_store objects(env);
@@ -211,7 +213,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 1024u));
     serve_cmd
         ->add_option("--workers", serve_opts.workers,
-                     "Threads for the work of searches, lists, logins and content parsing")
+                     "Threads for the work of searches, lists, stats and logins")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1024u));
+    serve_cmd
+        ->add_option("--ingest-workers", serve_opts.ingest_workers,
+                     "Threads for recorders' work: content parsing and matching, Basic credentials")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1024u));
     serve_cmd

@@ -130,6 +130,7 @@ app::app(app_settings settings, store::environment& env)
       domain_(env, {settings_.password_cost, settings_.session_timeout, settings_.node_serial,
                     settings_.content_grace}),
       workers_(std::max(1u, settings_.workers)),
+      ingest_workers_(std::max(1u, settings_.ingest_workers)),
       writer_(env),
       activity_(env, settings_.activity_flush_delay) {
     auto bind = [this](auto fn) {
@@ -178,6 +179,7 @@ app::~app() {
     boost::asio::post(login_purge_.get_executor(), [this] { login_purge_.cancel(); });
     maintenance_.join();
     workers_.join();
+    ingest_workers_.join();
 }
 
 void app::purge_logins() {
@@ -315,11 +317,11 @@ http::net::awaitable<credentials> app::check_credentials(const http::request_hea
                     fail({error_type::too_many_requests,
                           "too many failed logins; retry later",
                           {{"retry_after", wait->count()}}});
-                // argon2, on a worker.
+                // argon2, on a recorders' worker: recorders send Basic credentials.
                 const std::function<void()> verify = [&] {
                     cred.who = domain_.users.verify(pair->first, pair->second);
                 };
-                co_await on_workers(verify, std::nullopt);
+                co_await on_workers(ingest_workers_, verify, std::nullopt);
                 if (!cred.who) {
                     throttle_.failed(pair->first, client);
                     fail({error_type::authentication_failure, "wrong user name or password", {}});
@@ -455,7 +457,7 @@ http::net::awaitable<http::reply> app::v2(request_context& ctx) {
     std::string first;
     bool more = false;
     const std::function<void()> slice = [&] { more = next(first); };
-    co_await on_workers(slice, ctx.deadline);
+    co_await on_workers(workers_, slice, ctx.deadline);
     http::reply r;
     r.head.set(bhttp::field::content_type, "application/json");
     r.stream = [first = std::move(first), more, next = std::move(next)](std::string& out) mutable {
@@ -475,7 +477,7 @@ http::net::awaitable<http::reply> app::batch(request_context& ctx) {
             auto txn = env_.read();
             answer = request->run(domain_.api, txn, ctx.who());
         };
-        co_await on_workers(reads, ctx.deadline);
+        co_await on_workers(workers_, reads, ctx.deadline);
         co_return json_reply(200, answer);
     }
     // Content it appends is matched against every committed policy, also one whose refresh
@@ -505,7 +507,7 @@ http::net::awaitable<std::string> app::write_v2(const write_call& write) {
         // Compiling the policies takes a while: on a worker, and without a deadline, since the
         // write has committed.
         const std::function<void()> refresh = [this] { after_write(true); };
-        co_await on_workers(refresh, std::nullopt);
+        co_await on_workers(workers_, refresh, std::nullopt);
     } else {
         after_write(false);
     }
@@ -523,7 +525,7 @@ http::net::awaitable<http::reply> app::dispatch(request_context& ctx, const rout
     if (r.options.on_io_thread) co_return r.sync(ctx);
     http::reply answer;
     const std::function<void()> work = [&] { answer = r.sync(ctx); };
-    co_await on_workers(work, ctx.deadline);
+    co_await on_workers(workers_, work, ctx.deadline);
     co_return answer;
 }
 
@@ -619,7 +621,8 @@ http::net::awaitable<void> app::record_durably(request_context& ctx, http::reply
             error_reply({error_type::search_unavailable, "the activity log cannot be written", {}});
 }
 
-http::net::awaitable<void> app::on_workers(const std::function<void()>& work,
+http::net::awaitable<void> app::on_workers(boost::asio::thread_pool& pool,
+                                           const std::function<void()>& work,
                                            std::optional<deadline_clock::time_point> deadline) {
     namespace net = http::net;
     // The awaiting coroutine's frame, which holds `work` and `failure`, lives until it resumes.
@@ -630,7 +633,7 @@ http::net::awaitable<void> app::on_workers(const std::function<void()>& work,
             // Tracked, so that the caller's io_context waits for the work.
             auto executor = net::prefer(net::get_associated_executor(*shared),
                                         net::execution::outstanding_work.tracked);
-            net::post(workers_, [&work, &failure, deadline, shared, executor] {
+            net::post(pool, [&work, &failure, deadline, shared, executor] {
                 try {
                     std::optional<deadline_scope> scope;
                     if (deadline) scope.emplace(*deadline);

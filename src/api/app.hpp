@@ -35,6 +35,9 @@ struct app_settings {
     std::chrono::seconds login_purge_interval{60};  // how often expired login sessions are dropped
     std::chrono::milliseconds activity_flush_delay{1000};  // reads' activity entries wait at most
     unsigned workers = 2;  // threads that run requests' costly work, off the I/O threads
+    // Threads for recorders' work (content parsing and matching, Basic credentials), so that
+    // auditors' searches on the other workers never hold up ingestion.
+    unsigned ingest_workers = 2;
     std::chrono::milliseconds request_deadline{30000};  // a request's work past it answers 503
 };
 
@@ -123,10 +126,11 @@ class app : public http::application {
     // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
     // rethrows the job's failure.
     http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
-    // Runs `work` on a worker and resumes on the caller's executor once it is done, or rethrows
-    // its failure. With a deadline, the work runs under it (core/deadline.hpp), and fails at
-    // once when the deadline passed while it waited for a worker.
-    http::net::awaitable<void> on_workers(const std::function<void()>& work,
+    // Runs `work` on a thread of `pool` and resumes on the caller's executor once it is done, or
+    // rethrows its failure. With a deadline, the work runs under it (core/deadline.hpp), and
+    // fails at once when the deadline passed while it waited for a thread.
+    http::net::awaitable<void> on_workers(boost::asio::thread_pool& pool,
+                                          const std::function<void()>& work,
                                           std::optional<deadline_clock::time_point> deadline);
     http::net::awaitable<credentials> check_credentials(const http::request_header& head,
                                                         const http::connection_info& conn);
@@ -176,7 +180,7 @@ class app : public http::application {
     std::atomic<bool> stopping_ = false;
     // Purges the content of removed sessions and merges content segments, one job at a time.
     boost::asio::thread_pool maintenance_{1};
-    boost::asio::thread_pool workers_;
+    boost::asio::thread_pool workers_, ingest_workers_;
     boost::asio::steady_timer login_purge_{maintenance_};
     store::group_writer writer_;  // content ingestion and the activity log, group-committed
     activity::activity_log activity_;

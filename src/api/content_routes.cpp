@@ -71,10 +71,10 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
     if (!id) fail(api_error::not_found("no session " + std::string(key)));
-    // Parsed and matched against the content policies on a worker, so that requests do that side
-    // by side; the writer only stores. The job holds what it uses: it may outlive this coroutine
-    // when the server stops. (Awaited work is a named local: GCC 12 destroys a non-trivial
-    // temporary of a co_await expression twice.)
+    // Parsed and matched against the content policies on a recorders' worker, so that requests
+    // do that side by side and auditors' searches do not hold them up; the writer only stores. The
+    // job holds what it uses: it may outlive this coroutine when the server stops. (Awaited work is
+    // a named local: GCC 12 destroys a non-trivial temporary of a co_await expression twice.)
     std::shared_ptr<const object_api::session_content> content;
     const std::function<void()> prepare = [&] {
         // A policy write whose refresh failed after its commit (after_write) is in force all the
@@ -83,7 +83,7 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
         content = std::make_shared<const object_api::session_content>(
             domain_.api.prepare_content(ctx.who(), *id, ctx.req.body(), ctx.ndjson));
     };
-    co_await on_workers(prepare, ctx.deadline);
+    co_await on_workers(ingest_workers_, prepare, ctx.deadline);
     auto answer = std::make_shared<std::string>();
     // Its activity entry goes in the same commit as the records: a recorder waits for one commit.
     ctx.items = content->records.size();

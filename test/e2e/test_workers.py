@@ -5,7 +5,7 @@ import time
 
 import lmdb
 
-from conftest import assert_error
+from conftest import PASSWORD, assert_error
 
 N = 20000
 
@@ -62,6 +62,35 @@ def test_a_costly_request_leaves_the_io_thread_free(server_factory):
         t.join(timeout=60)
     assert done["costly"][1] == 200
     assert cheap[-1] < done["costly"][0]  # the cheap reads did not wait for the costly ones
+
+
+def test_recorders_are_not_held_up_by_auditors_searches(server_factory):
+    server = server_factory(args=["--workers", "1", "--ingest-workers", "1"])
+    admin = server.login()
+    sid = populate(admin)
+    recorder = server.add_user(admin, "recorder", "service")
+    basic = ("recorder", PASSWORD)
+    done = {}
+
+    def costly():
+        r = admin.get(COSTLY[0], params=COSTLY[1])
+        done["costly"] = (time.monotonic(), r.status_code)
+
+    threads = [threading.Thread(target=costly) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.02)
+    ingested = []
+    for i in range(5):  # content parsed and matched, and Basic credentials checked, meanwhile
+        r = recorder.http.post(f"{server.url}/api/v2/session/{sid}/content", auth=basic,
+                               json=[{"type": "command", "text": f"uptime {i}",
+                                      "start_time": "2022-04-05T10:00:01Z"}], timeout=30)
+        assert r.status_code == 200, r.text
+        ingested.append(time.monotonic())
+    for t in threads:
+        t.join(timeout=60)
+    assert done["costly"][1] == 200
+    assert ingested[-1] < done["costly"][0]
 
 
 def test_writes_wait_for_the_store_writer_without_holding_the_io_thread(server_factory):

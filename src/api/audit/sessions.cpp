@@ -172,7 +172,7 @@ http::reply list(app& a, const session_search& search, request_context& ctx) {
         auto last = param(ctx, "limit") ? std::min(ids.size(), first + limit) : ids.size();
         auto cur = std::make_shared<csv_cursor>();
         cur->ids.assign(ids.begin() + std::ptrdiff_t(first), ids.begin() + std::ptrdiff_t(last));
-        if (!param(ctx, "fields"))
+        if (fields.view.empty() && !fields.hits)
             for (auto& f : view_model().attributes)
                 fields.view.push_back(&f);
         cur->columns = std::move(fields.view);

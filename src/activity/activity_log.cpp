@@ -197,6 +197,11 @@ void activity_log::run() {
 
 void activity_log::index_times() {
     try {
+        {
+            // The usual case, a log indexed already, costs a start one read.
+            auto txn = env_.read();
+            if (txn.entries(by_time_) == txn.entries(entries_)) return;
+        }
         // A batch at a time, each its own transaction: the log of a busy store is long.
         std::uint64_t from = 1;
         for (;;) {

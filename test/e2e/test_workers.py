@@ -38,30 +38,39 @@ def test_work_past_the_deadline_answers_503_and_the_server_goes_on(server_factor
     assert admin.fetch("session", sid)["id"] == sid
 
 
-def test_a_costly_request_leaves_the_io_thread_free(server_factory):
-    server = server_factory(args=["--threads", "1", "--workers", "1"])
-    admin = server.login()
-    sid = populate(admin)
+def while_costly_requests_run(admin, work):
+    """Runs `work` (returning when it finished) while eight costly requests keep the workers busy;
+    returns (when `work` finished, when the last costly request finished)."""
     done = {}
 
     def costly():
         r = admin.get(COSTLY[0], params=COSTLY[1])
         done["costly"] = (time.monotonic(), r.status_code)
 
-    # Several, so that the worker is busy for a good while: the cheap reads come back meanwhile.
     threads = [threading.Thread(target=costly) for _ in range(8)]
     for t in threads:
         t.start()
     time.sleep(0.02)
-    cheap = []
-    for _ in range(5):
-        r = admin.get(f"/api/v2/session/{sid}")
-        assert r.status_code == 200, r.text
-        cheap.append(time.monotonic())
+    work()
+    finished = time.monotonic()
     for t in threads:
         t.join(timeout=60)
     assert done["costly"][1] == 200
-    assert cheap[-1] < done["costly"][0]  # the cheap reads did not wait for the costly ones
+    return finished, done["costly"][0]
+
+
+def test_a_costly_request_leaves_the_io_thread_free(server_factory):
+    server = server_factory(args=["--threads", "1", "--workers", "1"])
+    admin = server.login()
+    sid = populate(admin)
+
+    def cheap():
+        for _ in range(5):
+            r = admin.get(f"/api/v2/session/{sid}")
+            assert r.status_code == 200, r.text
+
+    cheap_done, costly_done = while_costly_requests_run(admin, cheap)
+    assert cheap_done < costly_done  # the cheap reads did not wait for the costly ones
 
 
 def test_recorders_are_not_held_up_by_auditors_searches(server_factory):
@@ -69,28 +78,17 @@ def test_recorders_are_not_held_up_by_auditors_searches(server_factory):
     admin = server.login()
     sid = populate(admin)
     recorder = server.add_user(admin, "recorder", "service")
-    basic = ("recorder", PASSWORD)
-    done = {}
 
-    def costly():
-        r = admin.get(COSTLY[0], params=COSTLY[1])
-        done["costly"] = (time.monotonic(), r.status_code)
+    def ingest():  # content parsed and matched, and Basic credentials checked
+        for i in range(5):
+            r = recorder.http.post(f"{server.url}/api/v2/session/{sid}/content",
+                                   auth=("recorder", PASSWORD),
+                                   json=[{"type": "command", "text": f"uptime {i}",
+                                          "start_time": "2022-04-05T10:00:01Z"}], timeout=30)
+            assert r.status_code == 200, r.text
 
-    threads = [threading.Thread(target=costly) for _ in range(8)]
-    for t in threads:
-        t.start()
-    time.sleep(0.02)
-    ingested = []
-    for i in range(5):  # content parsed and matched, and Basic credentials checked, meanwhile
-        r = recorder.http.post(f"{server.url}/api/v2/session/{sid}/content", auth=basic,
-                               json=[{"type": "command", "text": f"uptime {i}",
-                                      "start_time": "2022-04-05T10:00:01Z"}], timeout=30)
-        assert r.status_code == 200, r.text
-        ingested.append(time.monotonic())
-    for t in threads:
-        t.join(timeout=60)
-    assert done["costly"][1] == 200
-    assert ingested[-1] < done["costly"][0]
+    ingested, costly_done = while_costly_requests_run(admin, ingest)
+    assert ingested < costly_done
 
 
 def test_writes_wait_for_the_store_writer_without_holding_the_io_thread(server_factory):

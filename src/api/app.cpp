@@ -209,12 +209,15 @@ void app::purge_pending() {
         boost::asio::post(maintenance_, [this, session] {
             try {
                 // Bounded steps, each its own transaction, so that ingestion goes on between them;
-                // the purge mark goes with the last step.
+                // the purge mark goes after the last step.
+                std::optional<json::object> removed;
+                {
+                    auto txn = env_.read();
+                    removed = domain_.objects.get(txn, *find_model("session"), session);
+                }
+                if (!removed) throw std::logic_error("the session is not in the store");
                 for (bool done = false; !done && !stopping_;)
-                    done = env_.write([&](store::transaction& txn) {
-                        return domain_.alerts.purge_session(txn, session) &&
-                               domain_.content.purge_session(txn, session);
-                    });
+                    done = domain_.content.purge_step(*removed, session);
             } catch (const std::exception& e) {
                 spdlog::error("purging the content of session {} failed: {}", session, e.what());
             }
@@ -236,7 +239,7 @@ void app::merge_content() {
     boost::asio::post(maintenance_, [this] {
         for (;;) {
             try {
-                domain_.content.merge_all(env_, [this] { return stopping_.load(); });
+                domain_.content.merge_all([this] { return stopping_.load(); });
             } catch (const std::exception& e) {
                 spdlog::error("merging content segments failed: {}", e.what());
             }
@@ -648,7 +651,8 @@ http::net::awaitable<void> app::on_workers(boost::asio::thread_pool& pool,
     if (failure) std::rethrow_exception(failure);
 }
 
-http::net::awaitable<void> app::write_grouped(const store::group_writer::job& job) {
+http::net::awaitable<void> app::write_grouped(const store::group_writer::job& job,
+                                              store::environment* target) {
     namespace net = http::net;
     co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
         [&](auto handler) {
@@ -657,9 +661,12 @@ http::net::awaitable<void> app::write_grouped(const store::group_writer::job& jo
             // Tracked, so that the caller's io_context waits for the commit.
             auto executor = net::prefer(net::get_associated_executor(*shared),
                                         net::execution::outstanding_work.tracked);
-            writer_.submit(job, [shared, executor](std::exception_ptr failure) {
-                net::post(executor, [shared, failure] { std::move (*shared)(failure); });
-            });
+            writer_.submit(
+                job,
+                [shared, executor](std::exception_ptr failure) {
+                    net::post(executor, [shared, failure] { std::move (*shared)(failure); });
+                },
+                target);
         },
         net::use_awaitable);
 }

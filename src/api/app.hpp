@@ -123,9 +123,10 @@ class app : public http::application {
     // The entry of a change, an export or a login, committed before the answer is sent.
     http::net::awaitable<void> record_durably(request_context& ctx, http::reply& answer,
                                               activity::entry e);
-    // Runs `job` in the group writer's next commit; resumes once that commit is durable, or
-    // rethrows the job's failure.
-    http::net::awaitable<void> write_grouped(const store::group_writer::job& job);
+    // Runs `job` in the group writer's next commit of `target` (the catalog when null); resumes
+    // once that commit is durable, or rethrows the job's failure.
+    http::net::awaitable<void> write_grouped(const store::group_writer::job& job,
+                                             store::environment* target = nullptr);
     // Runs `work` on a thread of `pool` and resumes on the caller's executor once it is done, or
     // rethrows its failure. With a deadline, the work runs under it (core/deadline.hpp), and
     // fails at once when the deadline passed while it waited for a thread.

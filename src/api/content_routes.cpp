@@ -85,14 +85,19 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     };
     co_await on_workers(ingest_workers_, prepare, ctx.deadline);
     auto answer = std::make_shared<std::string>();
-    // Its activity entry goes in the same commit as the records: a recorder waits for one commit.
+    // The records commit in their partition, then the activity entry (and the session's mark of
+    // screen content) in the catalog: a recorder is answered once both are durable.
+    const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
+        *answer = to_json_text(domain_.api.append_content(txn, *content));
+    };
+    co_await write_grouped(job, &content->partition->env);
     ctx.items = content->records.size();
     auto entry = std::make_shared<const activity::entry>(*activity_entry(ctx, 200));
-    const store::group_writer::job job = [this, content, answer, entry](store::transaction& txn) {
-        *answer = to_json_text(domain_.api.append_content(txn, *content));
+    const store::group_writer::job recorded = [this, content, entry](store::transaction& txn) {
+        domain_.api.mark_screen_content(txn, *content);
         activity_.append(txn, std::span(entry.get(), 1));
     };
-    co_await write_grouped(job);
+    co_await write_grouped(recorded);
     ctx.on_record = true;
     try {
         merge_content();
@@ -127,8 +132,8 @@ http::reply app::audit_content(request_context& ctx) {
             fail({error_type::invalid_query_value,
                   "q: " + e->message,
                   {{"field", "q"}, {"position", e->position}}});
-        auto hits = domain_.content.search(txn, std::get<query::node>(parsed),
-                                           *parse_id(ctx.path_params.at(0)), offset + limit);
+        auto hits = domain_.content.search(session, *parse_id(ctx.path_params.at(0)),
+                                           std::get<query::node>(parsed), offset + limit);
         if (!hits) fail(hits.error());
         auto trail = std::to_string(session.at("_trail").to_number<std::int64_t>());
         for (std::size_t i = offset; i < hits->size() && i < offset + limit; ++i) {
@@ -150,12 +155,13 @@ http::reply app::audit_events(request_context& ctx) {
     // does not allow for bindings.
     std::size_t limit, offset;
     std::tie(limit, offset) = listing_page(ctx, "events");
-    auto txn = env_.read();
-    session_for(txn, ctx);
     json::array items;
     std::size_t total = 0;
-    domain_.content.scan_session(
-        txn, *parse_id(ctx.path_params.at(0)), [&](std::uint32_t, const index::content_record& r) {
+    auto partition = domain_.content.of(session_for(env_.read(), ctx));
+    if (!partition) return listing_reply(ctx, std::move(items), total, limit, offset);
+    partition->contents.content.scan_session(
+        partition->env.read(), *parse_id(ctx.path_params.at(0)),
+        [&](std::uint32_t, const index::content_record& r) {
             if (r.type == "screen") return true;
             if (total >= offset && total < offset + limit) {
                 auto begin = r.record_id.find("begin");
@@ -176,11 +182,12 @@ http::reply app::audit_events(request_context& ctx) {
 
 http::reply app::audit_alerts(request_context& ctx) {
     auto [limit, offset] = listing_page(ctx, "alerts");
-    auto txn = env_.read();
-    session_for(txn, ctx);
     json::array items;
-    auto total = domain_.alerts.page(
-        txn, *parse_id(ctx.path_params.at(0)), offset, limit, [&](const ingest::alert& a) {
+    auto partition = domain_.content.of(session_for(env_.read(), ctx));
+    if (!partition) return listing_reply(ctx, std::move(items), 0, limit, offset);
+    auto total = partition->contents.alerts.page(
+        partition->env.read(), *parse_id(ctx.path_params.at(0)), offset, limit,
+        [&](const ingest::alert& a) {
             items.push_back(json::object{
                 {"psm.alerts.alert_type", ingest::alert_type_name(a.type)},
                 {"psm.alerts.channel_id", std::to_string(a.channel)},

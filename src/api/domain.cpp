@@ -20,13 +20,18 @@ domain::domain(store::environment& env, const domain_settings& settings)
     : objects(env),
       users(objects, settings.password_cost),
       logins(settings.session_timeout),
-      content(env),
+      content(env, env.directory() / "partitions", env.options()),
       policies(objects),
-      alerts(env),
-      api(objects, users, logins, content, policies, alerts,
+      api(objects, users, logins, content, policies,
           {.node_serial = settings.node_serial ? *settings.node_serial : stored_serial(objects),
            .content_grace = settings.content_grace}),
       search(objects, api, content) {
+    content.migrate([this](std::uint64_t id) -> std::optional<micros> {
+        auto txn = objects.env().read();
+        auto s = objects.get(txn, *find_model("session"), id);
+        if (!s) return std::nullopt;
+        return s->at("started_at").to_number<micros>();
+    });
     api.session_scope = [this](const auth::principal& who) -> object_api::session_check {
         auto scope = audit::scope_query(who);
         if (!scope) return nullptr;

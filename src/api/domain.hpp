@@ -1,5 +1,6 @@
 // The domain of one data directory, wired together: the object store, users and login sessions,
-// the content index, content policies and alerts, the object API v2 and the audit session search.
+// the content and its alerts (in monthly partitions), content policies, the object API v2 and the
+// audit session search.
 // The server holds one; `audex import --data`, the benchmarks and the tests make their own.
 #pragma once
 
@@ -7,9 +8,8 @@
 #include "api/v2/object_api.hpp"
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
-#include "index/content_index.hpp"
-#include "ingest/alert_store.hpp"
 #include "ingest/policy_set.hpp"
+#include "search/content_store.hpp"
 #include "store/lmdb.hpp"
 #include "store/object_store.hpp"
 
@@ -35,9 +35,8 @@ struct domain {
     store::object_store objects;
     auth::user_directory users;
     auth::login_sessions logins;
-    index::content_index content;
+    search::content_store content;
     ingest::policy_set policies;  // matches ingested content against the content policies
-    ingest::alert_store alerts;
     object_api api;
     audit::session_search search;
 };

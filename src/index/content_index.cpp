@@ -150,7 +150,7 @@ struct content_index::segment_builder final : store::deferred_write {
     }
 };
 
-content_index::content_index(store::environment& env) {
+content_index::content_index(store::environment& env) : name_(env.directory().filename()) {
     records_ = env.open_table("content.records");
     by_session_ = env.open_table("content.by_session");
     blocks_ = env.open_table("content.blocks");
@@ -235,8 +235,9 @@ void content_index::add(store::transaction& txn, const std::vector<content_recor
     const auto next = stat(txn, stats_, "next_record");
     if (next + records.size() > max_records) {
         auto e = api_error{error_type::search_unavailable,
-                           "the store has numbered all the content records it can (" +
-                               std::to_string(max_records) + "): it takes no more content",
+                           "partition " + name_ + " has numbered all the content records it can (" +
+                               std::to_string(max_records) +
+                               "): it takes no more content for sessions of its month",
                            {{"reason", "record_numbers"}, {"limit", max_records}}};
         throw api_exception(std::move(e));
     }
@@ -340,6 +341,10 @@ std::optional<content_record> content_index::record(const store::transaction& tx
     auto raw = txn.get(records_, u32_key(number));
     if (!raw) return std::nullopt;
     return decode_record(*raw);
+}
+
+std::vector<std::uint64_t> content_index::sessions(const store::transaction& txn) const {
+    return store::key_prefixes(txn.open_cursor(by_session_));
 }
 
 void content_index::scan_session(

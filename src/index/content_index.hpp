@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,16 @@ struct session_match {
     std::uint64_t hits;
 };
 
+// The figures BM25 ranks with: how many records there are, their tokens and, for each term of a
+// query that scores, how many records hold it. Each partition has its own; summed as integers over
+// every partition they rank each record exactly as one store holding them all would.
+struct corpus_stats {
+    std::uint64_t records = 0, tokens = 0;
+    std::map<std::string, std::uint64_t, std::less<>> holding;  // by term
+
+    corpus_stats& operator+=(const corpus_stats& other);
+};
+
 class content_index {
   public:
     // A merge joins this many adjacent segments, when the result is at least twice the largest of
@@ -50,8 +61,9 @@ class content_index {
     // times, and a store holds at most 15 segments of each size.
     static constexpr std::size_t merge_width = 16;
 
-    // Records are numbered from 0 with 32 bits, never reused: a store takes this many in its life
-    // (a purge frees none). An add() past it fails with 503 SearchUnavailable.
+    // Records are numbered from 0 with 32 bits, never reused: an index (a partition's: a month's
+    // sessions) takes this many in its life (a purge frees none). An add() past it fails with 503
+    // SearchUnavailable.
     static constexpr std::uint64_t max_records = 0xffffffffull;
 
     explicit content_index(store::environment& env);
@@ -72,19 +84,33 @@ class content_index {
     void merge_all(
         store::environment& env, const std::function<bool()>& stop = [] { return false; });
 
+    // The sessions that have records, ascending.
+    std::vector<std::uint64_t> sessions(const store::transaction& txn) const;
     // Visits a session's records in the order they were added while `visit` returns true.
     void scan_session(const store::transaction& txn, std::uint64_t session,
                       const std::function<bool(std::uint32_t, const content_record&)>& visit) const;
 
+    // InvalidQueryValue for a query on fields the content does not have, as a search gives it:
+    // for the searches of a store with no content.
+    static result<void> check(const query::node& q);
+
+    // This index's figures for the terms of `q` that score.
+    corpus_stats statistics(const store::transaction& txn, const query::node& q) const;
+
+    // The searches rank with `corpus`, the figures of every partition summed, or, when it is
+    // null, with this index's own.
+
     // The records of `session` matching `q`, the `limit` best ranked first (ties by record
     // number); only those are read. InvalidQueryValue for fields the content does not have.
     result<std::vector<content_hit>> search(const store::transaction& txn, const query::node& q,
-                                            std::uint64_t session, std::size_t limit) const;
+                                            std::uint64_t session, std::size_t limit,
+                                            const corpus_stats* corpus = nullptr) const;
 
     // The records matching `q` across the whole store, the `limit` best ranked first (ties by
     // record number). InvalidQueryValue as search().
     result<std::vector<content_hit>> search_records(const store::transaction& txn,
-                                                    const query::node& q, std::size_t limit) const;
+                                                    const query::node& q, std::size_t limit,
+                                                    const corpus_stats* corpus = nullptr) const;
 
     // The sessions whose records match `q`, across the whole store or among the sessions
     // `among` names, each handed to `visit` as soon as it is known: best rank first, ties by
@@ -95,7 +121,8 @@ class content_index {
     // InvalidQueryValue as search().
     result<void> search_sessions(const store::transaction& txn, const query::node& q,
                                  const std::vector<std::uint64_t>* among, bool count_hits,
-                                 const std::function<bool(const session_match&)>& visit) const;
+                                 const std::function<bool(const session_match&)>& visit,
+                                 const corpus_stats* corpus = nullptr) const;
 
     // Records that a session's content is to be purged, in the transaction that removes it, so
     // that a purge interrupted by a stop is found again.
@@ -113,6 +140,7 @@ class content_index {
     void upgrade(store::environment& env);
 
     struct segment_builder;
+    std::string name_;  // its environment's directory's: a partition's month
     store::table records_, by_session_, blocks_, segments_, live_, sessions_, stats_, purges_;
     friend struct content_query;
 };

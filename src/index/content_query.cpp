@@ -18,6 +18,7 @@
 #include <memory>
 #include <memory_resource>
 #include <numeric>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <unordered_map>
@@ -152,14 +153,16 @@ struct content_query {
         double weight;  // boost x idf
     };
     std::vector<scored_term> scoring;
+    const corpus_stats* corpus;  // or this index's own figures
     double records = 0;
     std::array<double, 256> length_norm{};  // k1 (1 - b + b length / average length), by code
 
-    content_query(const content_index& index, const store::transaction& txn)
-        : index(index), txn(txn) {
-        records = double(stat(txn, index.stats_, "records"));
-        double average =
-            records > 0 ? std::max(1.0, double(stat(txn, index.stats_, "tokens")) / records) : 1;
+    content_query(const content_index& index, const store::transaction& txn,
+                  const corpus_stats* corpus)
+        : index(index), txn(txn), corpus(corpus) {
+        records = double(corpus ? corpus->records : stat(txn, index.stats_, "records"));
+        double tokens = double(corpus ? corpus->tokens : stat(txn, index.stats_, "tokens"));
+        double average = records > 0 ? std::max(1.0, tokens / records) : 1;
         for (int code = 0; code < 256; ++code)
             length_norm[code] =
                 bm25_k1 * (1 - bm25_b + bm25_b * decode_length(std::uint8_t(code)) / average);
@@ -182,10 +185,16 @@ struct content_query {
         return p;
     }
 
-    // The postings of `term`, which scores with its store-wide document frequency.
+    // The postings of `term`, which scores with its document frequency in the corpus.
     term_postings* scored_postings(const std::string& term, double boost) {
         auto& p = load(term);
         double df = double(p.count());
+        if (corpus) {
+            auto held = corpus->holding.find(term);
+            if (held == corpus->holding.end())
+                throw std::logic_error("the corpus statistics lack the term '" + term + "'");
+            df = double(held->second);
+        }
         if (boost != 0)
             scoring.push_back({&p, boost * std::log(1.0 + (records - df + 0.5) / (df + 0.5))});
         return &p;
@@ -499,8 +508,9 @@ struct content_query {
 
 result<std::vector<content_hit>> content_index::search(const store::transaction& txn,
                                                        const query::node& q, std::uint64_t session,
-                                                       std::size_t limit) const {
-    content_query run{*this, txn};
+                                                       std::size_t limit,
+                                                       const corpus_stats* corpus) const {
+    content_query run{*this, txn, corpus};
     auto c = txn.open_cursor(by_session_);
     add_session_records(c, session, run.universe);
     auto matches = run.run(q, 1.0);
@@ -509,6 +519,28 @@ result<std::vector<content_hit>> content_index::search(const store::transaction&
 }
 
 namespace {
+
+// The terms of `n` that score: those of its terms and phrases (what content_query::text takes).
+void scored_terms(const query::node& n, std::set<std::string>& out) {
+    auto text = [&](const std::string& t) {
+        for (auto& term : analyze(t))
+            out.insert(term);
+    };
+    std::visit(
+        [&](auto& q) {
+            using type = std::decay_t<decltype(q)>;
+            if constexpr (std::is_same_v<type, query::term_query> ||
+                          std::is_same_v<type, query::phrase_query>) {
+                text(q.text);
+            } else if constexpr (std::is_same_v<type, query::fuzzy_query>) {
+                if (analyze(q.text).size() != 1) text(q.text);  // searched as its terms
+            } else if constexpr (std::is_same_v<type, query::boolean_query>) {
+                for (auto& c : q.clauses)
+                    scored_terms(c.query, out);
+            }
+        },
+        n.value);
+}
 
 // Every record that exists.
 Roaring live_records(const store::transaction& txn, store::table live) {
@@ -521,20 +553,60 @@ Roaring live_records(const store::transaction& txn, store::table live) {
 
 }  // namespace
 
+result<void> content_index::check(const query::node& q) {
+    std::optional<api_error> bad;
+    auto walk = [&](auto& self, const query::node& n) -> void {
+        std::visit(
+            [&](auto& leaf) {
+                if constexpr (requires { leaf.clauses; }) {
+                    for (auto& c : leaf.clauses)
+                        if (!bad) self(self, c.query);
+                } else if constexpr (requires { leaf.field; }) {
+                    bad = content_query::check_field(leaf.field);
+                }
+            },
+            n.value);
+    };
+    walk(walk, q);
+    if (bad) return *bad;
+    return {};
+}
+
+corpus_stats& corpus_stats::operator+=(const corpus_stats& other) {
+    records += other.records;
+    tokens += other.tokens;
+    for (auto& [term, count] : other.holding)
+        holding[term] += count;
+    return *this;
+}
+
+corpus_stats content_index::statistics(const store::transaction& txn, const query::node& q) const {
+    content_query run{*this, txn, nullptr};
+    corpus_stats out{stat(txn, stats_, "records"), stat(txn, stats_, "tokens"), {}};
+    std::set<std::string> terms;
+    scored_terms(q, terms);
+    for (auto& t : terms)
+        out.holding.emplace(t, run.load(t).count());
+    return out;
+}
+
 result<std::vector<content_hit>> content_index::search_records(const store::transaction& txn,
                                                                const query::node& q,
-                                                               std::size_t limit) const {
-    content_query run{*this, txn};
+                                                               std::size_t limit,
+                                                               const corpus_stats* corpus) const {
+    content_query run{*this, txn, corpus};
     run.universe = live_records(txn, live_);
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
     return run.top(*matches, limit);
 }
 
-result<void> content_index::search_sessions(
-    const store::transaction& txn, const query::node& q, const std::vector<std::uint64_t>* among,
-    bool count_hits, const std::function<bool(const session_match&)>& visit) const {
-    content_query run{*this, txn};
+result<void> content_index::search_sessions(const store::transaction& txn, const query::node& q,
+                                            const std::vector<std::uint64_t>* among,
+                                            bool count_hits,
+                                            const std::function<bool(const session_match&)>& visit,
+                                            const corpus_stats* corpus) const {
+    content_query run{*this, txn, corpus};
     if (among) {
         auto c = txn.open_cursor(by_session_);
         for (auto session : *among)

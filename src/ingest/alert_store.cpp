@@ -61,6 +61,10 @@ void alert_store::add(store::transaction& txn, const std::vector<alert>& alerts)
     }
 }
 
+std::vector<std::uint64_t> alert_store::sessions(const store::transaction& txn) const {
+    return store::key_prefixes(txn.open_cursor(alerts_));
+}
+
 std::size_t alert_store::page(const store::transaction& txn, std::uint64_t session,
                               std::size_t offset, std::size_t limit,
                               const std::function<void(const alert&)>& visit) const {

@@ -17,6 +17,9 @@ class alert_store {
 
     void add(store::transaction& txn, const std::vector<alert>& alerts);
 
+    // The sessions that have alerts, ascending.
+    std::vector<std::uint64_t> sessions(const store::transaction& txn) const;
+
     // Visits the alerts of `session` from the `offset`-th, at most `limit` of them, by record id
     // and then in the order they were raised; returns how many the session has.
     std::size_t page(const store::transaction& txn, std::uint64_t session, std::size_t offset,

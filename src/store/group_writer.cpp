@@ -18,10 +18,10 @@ group_writer::~group_writer() {
     thread_.join();
 }
 
-void group_writer::submit(job j, completion done) {
+void group_writer::submit(job j, completion done, environment* target) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back({std::move(j), std::move(done)});
+        queue_.push_back({std::move(j), std::move(done), target ? target : &env_});
     }
     wake_.notify_one();
 }
@@ -44,31 +44,45 @@ void group_writer::loop() {
                 queue_.pop_front();
             }
         }
-        std::vector<std::exception_ptr> failures(group.size());
-        try {
-            env_.write([&](transaction& txn) {
-                for (std::size_t i = 0; i < group.size(); ++i) {
-                    failures[i] = nullptr;
-                    try {
-                        txn.nested(group[i].run);
-                    } catch (const lmdb_error&) {
-                        throw;
-                    } catch (const store_full&) {
-                        throw;
-                    } catch (...) {
-                        failures[i] = std::current_exception();
-                    }
-                }
-            });
-            std::lock_guard lock(mutex_);
-            ++commits_;
-        } catch (...) {
-            std::fill(failures.begin(), failures.end(), std::current_exception());
+        // By environment, each in the order its jobs came.
+        std::vector<environment*> targets;
+        for (auto& p : group)
+            if (std::find(targets.begin(), targets.end(), p.target) == targets.end())
+                targets.push_back(p.target);
+        for (auto* target : targets) {
+            std::vector<pending*> part;
+            for (auto& p : group)
+                if (p.target == target) part.push_back(&p);
+            commit(part, *target);
         }
-        for (std::size_t i = 0; i < group.size(); ++i)
-            group[i].done(failures[i]);
         group.clear();
     }
+}
+
+void group_writer::commit(std::vector<pending*>& group, environment& target) {
+    std::vector<std::exception_ptr> failures(group.size());
+    try {
+        target.write([&](transaction& txn) {
+            for (std::size_t i = 0; i < group.size(); ++i) {
+                failures[i] = nullptr;
+                try {
+                    txn.nested(group[i]->run);
+                } catch (const lmdb_error&) {
+                    throw;
+                } catch (const store_full&) {
+                    throw;
+                } catch (...) {
+                    failures[i] = std::current_exception();
+                }
+            }
+        });
+        std::lock_guard lock(mutex_);
+        ++commits_;
+    } catch (...) {
+        std::fill(failures.begin(), failures.end(), std::current_exception());
+    }
+    for (std::size_t i = 0; i < group.size(); ++i)
+        group[i]->done(failures[i]);
 }
 
 }  // namespace audex::store

@@ -1,6 +1,6 @@
 // Group commit: one writer thread runs the write jobs of concurrent requests together in one LMDB
-// write transaction, so that many requests share one commit (one fsync) instead of queueing for
-// one each.
+// write transaction per environment (the catalog, a partition), so that many requests share one
+// commit (one fsync) instead of queueing for one each.
 #pragma once
 
 #include "store/lmdb.hpp"
@@ -26,12 +26,15 @@ class group_writer {
     // failure.
     using completion = std::function<void(std::exception_ptr)>;
 
+    // Jobs write `env` unless they name another environment.
     explicit group_writer(environment& env, std::size_t max_group = 256);
     ~group_writer();
     group_writer(const group_writer&) = delete;
     group_writer& operator=(const group_writer&) = delete;
 
-    void submit(job j, completion done);
+    // Queues a job that writes `target` (the writer's own environment when null). Jobs of one
+    // environment commit in the order they came.
+    void submit(job j, completion done, environment* target = nullptr);
 
     // Groups committed so far; for tests and metrics.
     std::size_t commits() const;
@@ -40,7 +43,10 @@ class group_writer {
     struct pending {
         job run;
         completion done;
+        environment* target;
     };
+    // Runs a group of jobs that write one environment in one transaction.
+    void commit(std::vector<pending*>& group, environment& target);
     void loop();
 
     environment& env_;

@@ -1,6 +1,8 @@
 // The RAII layer over LMDB: error mapping, transactions, cursors and map growth.
 #include "store/lmdb.hpp"
 
+#include "store/keys.hpp"
+
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
@@ -73,6 +75,16 @@ void cursor::append(std::string_view key, std::string_view value) {
     check(mdb_cursor_put(handle_, &k, &v, MDB_APPEND), "cursor append");
 }
 
+std::vector<std::uint64_t> key_prefixes(cursor c) {
+    std::vector<std::uint64_t> out;
+    for (bool ok = c.first(); ok && c.key().size() >= 8;) {
+        out.push_back(read_u64(c.key()));
+        if (out.back() == UINT64_MAX) break;
+        ok = c.seek(u64_key(out.back() + 1));
+    }
+    return out;
+}
+
 transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
                          transaction* parent)
     : handle_(handle), lock_(std::move(lock)), parent_(parent) {}
@@ -137,6 +149,10 @@ bool transaction::erase(table t, std::string_view key) {
 
 void transaction::clear(table t) {
     check(mdb_drop(handle_, t, 0), "clear");
+}
+
+void transaction::drop(table t) {
+    check(mdb_drop(handle_, t, 1), "drop");
 }
 
 std::size_t transaction::entries(table t) const {
@@ -208,6 +224,21 @@ table environment::open_table(const std::string& name) {
         check(mdb_dbi_open(txn.handle(), name.c_str(), MDB_CREATE, &t), "open table " + name);
         return t;
     });
+}
+
+std::filesystem::path environment::directory() const {
+    const char* path = nullptr;
+    check(mdb_env_get_path(env_, &path), "env path");
+    return path;
+}
+
+bool environment::has_table(const std::string& name) const {
+    auto txn = read();
+    table t;
+    int rc = mdb_dbi_open(txn.handle(), name.c_str(), 0, &t);
+    if (rc == MDB_NOTFOUND) return false;
+    check(rc, "find table " + name);
+    return true;
 }
 
 std::unique_lock<std::shared_mutex> environment::resize_lock() const {

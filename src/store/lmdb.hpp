@@ -105,6 +105,8 @@ class transaction {
     bool erase(table t, std::string_view key);
     // Removes every entry of the table.
     void clear(table t);
+    // Removes the table itself; its handle is not to be used again.
+    void drop(table t);
     // The number of keys in `t`, read from the table's header.
     std::size_t entries(table t) const;
     // Runs `body` in a nested write transaction: its changes are kept when it returns and undone
@@ -133,6 +135,10 @@ class transaction {
     transaction* parent_;
     std::vector<std::pair<const void*, std::unique_ptr<deferred_write>>> deferred_;
 };
+
+// The distinct first 8 bytes of the keys that `c` reads, as big-endian numbers (keys.hpp),
+// ascending: one seek per number.
+std::vector<std::uint64_t> key_prefixes(cursor c);
 
 // Has the C library keep the memory that a write transaction frees for the next one instead of
 // handing it back to the kernel: LMDB allocates a transaction's dirty pages on the heap and frees
@@ -182,6 +188,10 @@ class environment {
 
     std::uint64_t map_size() const;
     MDB_env* handle() const { return env_; }
+    std::filesystem::path directory() const;
+    const environment_options& options() const { return options_; }
+    // Whether the table `name` exists.
+    bool has_table(const std::string& name) const;
 
     // Frees the reader slots of processes that died in a read transaction (kill -9 of an
     // `audex` command beside the server): each holds pages from reuse, and the slots run out.

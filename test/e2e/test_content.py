@@ -182,12 +182,17 @@ def test_concurrent_ingests_are_all_acknowledged_and_searchable(server_factory):
         assert {e["psm.events.content"] for e in events} == expected
 
 
+def partition(data_dir, month="2020-01"):
+    """The directory of a month's partition (its LMDB environment)."""
+    return data_dir / "partitions" / month
+
+
 def stored_records(data_dir, sid):
-    """The numbers of a session's records, from its runs in the store's content.by_session table
-    read straight from LMDB (read-only, beside the running server)."""
+    """The numbers of a session of January 2020's records, from its runs in its partition's
+    content.by_session table read straight from LMDB (read-only, beside the running server)."""
     import lmdb
     import struct
-    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
+    env = lmdb.open(str(partition(data_dir)), readonly=True, lock=True, max_dbs=64, subdir=True)
     try:
         table = env.open_db(b"content.by_session", create=False)
         prefix = struct.pack(">Q", int(sid))
@@ -239,9 +244,10 @@ def test_content_bodies_have_their_own_larger_limit(shared_server):
 
 
 def segment_count(data_dir):
-    """How many segments the content index has, read straight from LMDB beside the server."""
+    """How many segments the content index of January 2020 has, read straight from LMDB beside
+    the server."""
     import lmdb
-    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=64, subdir=True)
+    env = lmdb.open(str(partition(data_dir)), readonly=True, lock=True, max_dbs=64, subdir=True)
     try:
         table = env.open_db(b"content.segments", create=False)
         with env.begin(db=table) as txn:
@@ -301,14 +307,15 @@ def test_a_fuzzy_term_finds_words_within_its_distance(content_session):
         assert [i["record_id"]["begin"] for i in r.json()["items"]] == begins, q
 
 
-def test_a_store_that_numbered_all_its_records_refuses_content_with_503(server_factory):
+def test_a_partition_that_numbered_all_its_records_refuses_content_with_503(server_factory):
     import lmdb
     import struct
     s = server_factory()
     admin = s.login()
     sid = admin.create("session", protocol="ssh", started_at="2020-01-01T00:00:00Z")
+    other = admin.create("session", protocol="ssh", started_at="2020-02-01T00:00:00Z")
     s.stop()
-    env = lmdb.open(str(s.data), max_dbs=64, subdir=True, lock=True)
+    env = lmdb.open(str(partition(s.data)), max_dbs=64, subdir=True, lock=True)
     try:
         with env.begin(write=True, db=env.open_db(b"content.stats")) as txn:
             txn.put(b"next_record", struct.pack(">Q", 0xffffffff - 2))
@@ -320,6 +327,9 @@ def test_a_store_that_numbered_all_its_records_refuses_content_with_503(server_f
     error = assert_error(admin.post(f"/api/v2/session/{sid}/content", json=RECORDS[2:]), 503,
                          "SearchUnavailable")
     assert error["details"] == {"reason": "record_numbers", "limit": 0xffffffff}
+    assert "2020-01" in error["message"]
     assert len(search(admin, sid, "iptables")["items"]) == 1
     assert search(admin, sid, "nginx")["items"] == []
     assert admin.fetch("session", sid)["id"] == sid  # the rest of the store goes on
+    # Another month's partition numbers its own records.
+    assert admin.post(f"/api/v2/session/{other}/content", json=RECORDS).status_code == 200

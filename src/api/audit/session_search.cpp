@@ -64,7 +64,7 @@ bool in_scope(const session_query& scope, session_view& v) {
 }
 
 session_search::session_search(const store::object_store& objects, const object_api& api,
-                               const index::content_index& content)
+                               const search::content_store& content)
     : objects_(objects), api_(api), content_(content), sessions_(*find_model("session")) {}
 
 std::optional<session_view> session_search::view(const store::transaction& txn, std::uint64_t id,
@@ -151,20 +151,22 @@ result<std::vector<std::uint64_t>> session_search::select(
                                          [&](std::uint32_t, auto& x) { among->push_back(x.id); });
         }
     }
-    auto searched = content_.search_sessions(
-        txn, *s.content, among ? &*among : nullptr, hits != nullptr,
+    // A partition holds the sessions that started in its month: those after the window's end hold
+    // none of the window's.
+    auto found = content_.search_sessions(
+        *s.content, among ? &*among : nullptr, hits != nullptr, s.end, max_content_sessions,
         [&](const index::session_match& m) {
             auto v = view(txn, m.session, now);
-            if (!v) return true;
-            if (s.start && v->ended() < *s.start) return true;
-            if (s.end && v->started() > *s.end) return true;
-            if (s.q && !s.q->filter.matches([&](const attribute& a) { return (*v)(a); }))
-                return true;
-            out.push_back(m.session);
-            if (hits) (*hits)[m.session] = m.hits;
-            return out.size() < max_content_sessions;
+            if (!v) return false;
+            if (s.start && v->ended() < *s.start) return false;
+            if (s.end && v->started() > *s.end) return false;
+            return !s.q || s.q->filter.matches([&](const attribute& a) { return (*v)(a); });
         });
-    if (!searched) return searched.error();
+    if (!found) return found.error();
+    for (auto& m : *found) {
+        out.push_back(m.session);
+        if (hits) (*hits)[m.session] = m.hits;
+    }
     std::sort(out.begin(), out.end());
     return out;
 }

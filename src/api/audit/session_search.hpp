@@ -6,7 +6,7 @@
 #include "api/audit/session_view.hpp"
 #include "core/query.hpp"
 #include "index/aggregate.hpp"
-#include "index/content_index.hpp"
+#include "search/content_store.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
@@ -56,7 +56,7 @@ struct sort_key {
 class session_search {
   public:
     session_search(const store::object_store& objects, const object_api& api,
-                   const index::content_index& content);
+                   const search::content_store& content);
 
     // The live session `id` through the audit view, or nullopt (unknown or removed).
     std::optional<session_view> view(const store::transaction& txn, std::uint64_t id,
@@ -106,7 +106,7 @@ class session_search {
 
     const store::object_store& objects_;
     const object_api& api_;
-    const index::content_index& content_;
+    const search::content_store& content_;
     const model& sessions_;
 };
 

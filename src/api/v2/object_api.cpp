@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 namespace audex::api {
 
@@ -172,15 +173,13 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
 }
 
 object_api::object_api(store::object_store& objects, auth::user_directory& users,
-                       auth::login_sessions& logins, index::content_index& content,
-                       ingest::policy_set& policies, ingest::alert_store& alerts,
-                       object_api_settings settings)
+                       auth::login_sessions& logins, search::content_store& content,
+                       ingest::policy_set& policies, object_api_settings settings)
     : objects_(objects),
       users_(users),
       logins_(logins),
       content_(content),
       policies_(policies),
-      alerts_(alerts),
       settings_(std::move(settings)) {}
 
 // ---- rendering -------------------------------------------------------------------------------
@@ -636,6 +635,13 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     auto after = validated(m, body, &*before);
     if (m.name == "session") {
         check_session_patch(who, *before, body.as_object());
+        // A session's content lives in the partition of its start's month.
+        auto month = [](const json::object& o) {
+            return store::partition_name(o.at("started_at").to_number<micros>());
+        };
+        if (month(after) != month(*before))
+            fail(api_error::invalid_argument(
+                "started_at", "a session's start stays in its month (" + month(*before) + ")"));
         note_finish(after);
     }
     if (m.name == "content_policy") policy_written(txn, &after);
@@ -755,7 +761,16 @@ json::object object_api::api_key(store::transaction& txn, const auth::principal&
 
 object_api::session_content object_api::prepare_content(const auth::principal& who,
                                                         std::uint64_t session,
-                                                        std::string_view body, bool ndjson) const {
+                                                        std::string_view body, bool ndjson) {
+    auto out = parse_session_content(who, session, body, ndjson);
+    out.partition = partition_of(objects_.env().read(), session);
+    return out;
+}
+
+object_api::session_content object_api::parse_session_content(const auth::principal& who,
+                                                              std::uint64_t session,
+                                                              std::string_view body,
+                                                              bool ndjson) const {
     require(who, auth::capability::ingest);
     session_content out;
     out.who = who;
@@ -767,13 +782,20 @@ object_api::session_content object_api::prepare_content(const auth::principal& w
     return out;
 }
 
-json::object object_api::append_content(store::transaction& txn, const session_content& content) {
-    const model& sessions = *find_model("session");
+search::content_store::handle object_api::partition_of(const store::transaction& catalog,
+                                                       std::uint64_t session) {
+    auto s = objects_.get(catalog, *find_model("session"), session);
+    if (!s) fail(api_error::not_found("no session " + std::to_string(session)));
+    return content_.for_writing(*s);
+}
+
+void object_api::check_takes_content(const store::transaction& catalog,
+                                     const session_content& content) const {
     auto id = content.session;
-    auto s = objects_.get(txn, sessions, id);
+    auto s = objects_.get(catalog, *find_model("session"), id);
     if (!s) fail(api_error::not_found("no session " + std::to_string(id)));
     if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
-    check_in_scope(txn, content.who, id);
+    check_in_scope(catalog, content.who, id);
     // What was recorded is closed once the session is locked for retention or long finished.
     if (is_retention_locked(*s))
         fail(api_error::conflict("session " + std::to_string(id) +
@@ -785,19 +807,72 @@ json::object object_api::append_content(store::transaction& txn, const session_c
         fail(api_error::conflict("session " + std::to_string(id) + " finished more than " +
                                  std::to_string(settings_.content_grace.count()) +
                                  " s ago: its content is closed"));
-    content_.add(txn, content.records);
-    alerts_.add(txn, content.alerts);
-    // The session's first screen records mark it (its `ocred` attribute); later ones leave the
-    // session as it is.
-    if (!s->contains("_screen_content") &&
-        std::any_of(content.records.begin(), content.records.end(),
-                    [](auto& r) { return r.type == "screen"; })) {
-        auto after = *s;
-        after["_screen_content"] = true;
-        if (auto ok = objects_.replace(txn, sessions, id, *s, std::move(after)); !ok)
-            fail(ok.error());
-    }
+}
+
+json::object object_api::append_content(store::transaction& txn, const session_content& content) {
+    // The session is read as the catalog holds it during this write transaction of the partition:
+    // a removal that commits after this check queues a purge, which waits for this transaction
+    // and removes these records too.
+    check_takes_content(objects_.env().read(), content);
+    auto& partition = content.partition->contents;
+    partition.content.add(txn, content.records);
+    partition.alerts.add(txn, content.alerts);
     return {{"result", "success"}, {"indexed", content.records.size()}};
+}
+
+namespace {
+
+// Content appended in a write transaction of the catalog (a batch, `audex import`): written in its
+// partitions just before that transaction commits, so that a request or a batch that is undone
+// leaves none of it.
+struct content_on_commit final : store::deferred_write {
+    std::vector<object_api::session_content> contents;
+
+    void write(store::transaction&) override {
+        std::map<std::string, std::vector<const object_api::session_content*>> by_partition;
+        for (auto& c : contents)
+            by_partition[c.partition->name].push_back(&c);
+        for (auto& [name, part] : by_partition) {
+            auto& p = *part.front()->partition;
+            p.env.write([&](store::transaction& txn) {
+                for (auto* c : part) {
+                    p.contents.content.add(txn, c->records);
+                    p.contents.alerts.add(txn, c->alerts);
+                }
+            });
+        }
+    }
+    std::size_t mark() const override { return contents.size(); }
+    void undo(std::size_t mark) override { contents.resize(mark); }
+};
+
+}  // namespace
+
+json::object object_api::append_content_on_commit(store::transaction& txn,
+                                                  const auth::principal& who, std::uint64_t id,
+                                                  std::string_view body) {
+    auto content = parse_session_content(who, id, body, false);
+    content.partition = partition_of(txn, id);
+    check_takes_content(txn, content);
+    mark_screen_content(txn, content);
+    auto n = content.records.size();
+    txn.deferred<content_on_commit>(&content_, [] { return std::make_unique<content_on_commit>(); })
+        .contents.push_back(std::move(content));
+    return {{"result", "success"}, {"indexed", n}};
+}
+
+void object_api::mark_screen_content(store::transaction& txn, const session_content& content) {
+    // Later screen records leave the session as it is.
+    if (std::none_of(content.records.begin(), content.records.end(),
+                     [](auto& r) { return r.type == "screen"; }))
+        return;
+    const model& sessions = *find_model("session");
+    auto s = objects_.get(txn, sessions, content.session);
+    if (!s || s->contains("_screen_content")) return;
+    auto after = *s;
+    after["_screen_content"] = true;
+    if (auto ok = objects_.replace(txn, sessions, content.session, *s, std::move(after)); !ok)
+        fail(ok.error());
 }
 
 // ---- dispatch --------------------------------------------------------------------------------
@@ -885,7 +960,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
     if (m.name == "session" && p.size() == 3 && p[2] == "content") {
         if (c.method != verb::post) not_allowed();
         no_params();
-        return append_content(txn, prepare_content(who, id, json::serialize(c.body), false));
+        return append_content_on_commit(txn, who, id, json::serialize(c.body));
     }
     if (m.name == "user" && p.size() == 3 && p[2] == "api_key") {
         if (c.method != verb::post && c.method != verb::delete_) not_allowed();

@@ -9,8 +9,8 @@
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
 #include "index/content_index.hpp"
-#include "ingest/alert_store.hpp"
 #include "ingest/policy_set.hpp"
+#include "search/content_store.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
@@ -60,9 +60,8 @@ struct object_api_settings {
 class object_api {
   public:
     object_api(store::object_store& objects, auth::user_directory& users,
-               auth::login_sessions& logins, index::content_index& content,
-               ingest::policy_set& policies, ingest::alert_store& alerts,
-               object_api_settings settings);
+               auth::login_sessions& logins, search::content_store& content,
+               ingest::policy_set& policies, object_api_settings settings);
 
     // Whether a session is in a scope; see session_scope.
     using session_check = std::function<bool(const store::transaction&, std::uint64_t)>;
@@ -102,17 +101,38 @@ class object_api {
         std::uint64_t session = 0;
         std::vector<index::content_record> records;
         std::vector<ingest::alert> alerts;
+        search::content_store::handle partition;  // where they go
     };
-    // Checks the role and reads the content records of an ingestion body (parse_content); reads
-    // and writes nothing in the store.
+    // Checks the role, reads the content records of an ingestion body (parse_content), matches
+    // them against the content policies and finds the partition of the session (made if need
+    // be): 404 for an unknown session. Writes nothing else.
     session_content prepare_content(const auth::principal& who, std::uint64_t session,
-                                    std::string_view body, bool ndjson) const;
-    // Stores and indexes the records and their alerts: 404 for an unknown session, 409 for a
-    // removed one.
+                                    std::string_view body, bool ndjson);
+    // Stores and indexes the records and their alerts in `txn`, a write transaction of their
+    // partition, once the session as the catalog holds it then takes them: 404 for an unknown
+    // session, 409 for a removed or closed one.
     json::object append_content(store::transaction& txn, const session_content& content);
+    // Marks the session as holding screen content (its `ocred` attribute) when its first screen
+    // records came, in a write transaction of the catalog after theirs committed.
+    void mark_screen_content(store::transaction& txn, const session_content& content);
 
   private:
     struct list_cursor;
+    // prepare_content() but the partition.
+    session_content parse_session_content(const auth::principal& who, std::uint64_t session,
+                                          std::string_view body, bool ndjson) const;
+    // The partition of a session's content as `catalog` holds the session (made if need be);
+    // 404 for an unknown session.
+    search::content_store::handle partition_of(const store::transaction& catalog,
+                                               std::uint64_t session);
+    // Whether the session takes content as `catalog` holds it: 404 for an unknown session, 409
+    // for a removed or closed one.
+    void check_takes_content(const store::transaction& catalog,
+                             const session_content& content) const;
+    // Content appended through execute(), in a write transaction of the catalog (a batch, `audex
+    // import`): its records are written in their partition just before that transaction commits.
+    json::object append_content_on_commit(store::transaction& txn, const auth::principal& who,
+                                          std::uint64_t id, std::string_view body);
     // execute() for the calls whose answer is built as JSON (all but GETs of lists and objects).
     json::object execute_json(store::transaction& txn, const auth::principal& who, const call& c);
     json::object render(const store::transaction& txn, const model& m, const json::object& stored,
@@ -152,9 +172,8 @@ class object_api {
     store::object_store& objects_;
     auth::user_directory& users_;
     auth::login_sessions& logins_;
-    index::content_index& content_;
+    search::content_store& content_;
     ingest::policy_set& policies_;
-    ingest::alert_store& alerts_;
     object_api_settings settings_;
 };
 

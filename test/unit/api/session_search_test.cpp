@@ -2,7 +2,6 @@
 // rule (inclusive ends, active sessions to now, open ends), q over the audit view's dotted fields
 // (referenced names, IP wildcards, trail ranges), content selection and its cap, ordering, stats
 // and histogram counting, and the view's mapping of a stored session.
-#include "../index/all_sessions.hpp"
 #include "audit_domain.hpp"
 
 #include "core/query.hpp"
@@ -17,7 +16,6 @@
 using namespace audex;
 using api::audit::session_search;
 using api::audit::session_selection;
-using index::test::all_sessions;
 using ids = std::vector<std::uint64_t>;
 namespace json = boost::json;
 
@@ -56,7 +54,7 @@ struct fixture : api::test::audit_domain {
         r.session = session;
         r.type = "command";
         r.text = text;
-        env.write([&](store::transaction& txn) { content.add(txn, {r}); });
+        audit_domain::add_content({r});
     }
 
     ids select(const session_selection& s) {
@@ -193,11 +191,9 @@ BOOST_AUTO_TEST_CASE(content_selects_sessions_with_matching_records) {
     s.end = at("2017-01-02");
     BOOST_TEST(select(s) == (ids{a}), boost::test_tools::per_element());
 
-    auto txn = env.read();
-    auto matches = all_sessions(content, txn, *s.content);
-    BOOST_TEST_REQUIRE(matches.has_value());
-    BOOST_TEST_REQUIRE(matches->size() == 2u);
-    for (auto& m : *matches) {
+    auto matches = all_sessions(*s.content);
+    BOOST_TEST_REQUIRE(matches.size() == 2u);
+    for (auto& m : matches) {
         BOOST_TEST(m.rank > 0);
         BOOST_TEST(m.hits == (m.session == c ? 2u : 1u));
     }
@@ -221,25 +217,22 @@ BOOST_AUTO_TEST_CASE(a_narrow_window_searches_only_its_sessions_records) {
     s.start = at("2018-01-01");
     BOOST_TEST(select(s) == later, boost::test_tools::per_element());
     // Ranks do not depend on the sessions searched: the statistics are the store's.
-    auto txn = env.read();
     std::vector<std::uint64_t> among{a, later[0]};
-    auto some = all_sessions(content, txn, *s.content, &among);
-    auto all = all_sessions(content, txn, *s.content);
-    BOOST_TEST_REQUIRE(some.has_value());
-    BOOST_TEST_REQUIRE(all.has_value());
-    BOOST_TEST_REQUIRE(some->size() == 2u);
-    for (auto& m : *some) {
+    auto some = all_sessions(*s.content, &among);
+    auto all = all_sessions(*s.content);
+    BOOST_TEST_REQUIRE(some.size() == 2u);
+    for (auto& m : some) {
         auto same =
-            std::find_if(all->begin(), all->end(), [&](auto& x) { return x.session == m.session; });
-        BOOST_TEST_REQUIRE((same != all->end()));
+            std::find_if(all.begin(), all.end(), [&](auto& x) { return x.session == m.session; });
+        BOOST_TEST_REQUIRE((same != all.end()));
         BOOST_TEST(same->rank == m.rank);
         BOOST_TEST(same->hits == m.hits);
     }
 }
 
 BOOST_AUTO_TEST_CASE(content_selects_at_most_3000_sessions) {
+    std::vector<index::content_record> records;
     env.write([&](store::transaction& txn) {
-        std::vector<index::content_record> records;
         for (int i = 0; i < 3005; ++i) {
             auto id = objects.create(txn, *find_model("session"),
                                      {{"protocol", "ssh"}, {"started_at", at("2020-01-01")}});
@@ -250,8 +243,8 @@ BOOST_AUTO_TEST_CASE(content_selects_at_most_3000_sessions) {
             r.text = "sudo su";
             records.push_back(r);
         }
-        content.add(txn, records);
     });
+    audit_domain::add_content(records);
     session_selection s;
     s.content = std::get<query::node>(query::parse("sudo"));
     BOOST_TEST(select(s).size() == api::audit::max_content_sessions);

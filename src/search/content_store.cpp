@@ -1,0 +1,109 @@
+// Session content across partitions (see content_store.hpp).
+#include "search/content_store.hpp"
+
+#include "search/merge.hpp"
+#include "store/keys.hpp"
+
+namespace audex::search {
+
+namespace {
+
+micros started_at(const boost::json::object& session) {
+    return session.at("started_at").to_number<micros>();
+}
+
+}  // namespace
+
+content_store::content_store(store::environment& catalog, const std::filesystem::path& root,
+                             store::environment_options options)
+    : catalog_(catalog),
+      partitions_(root, options),
+      purges_(catalog.open_table("content.purge_queue")) {}
+
+content_store::handle content_store::of(const boost::json::object& session) const {
+    return partitions_.find(store::partition_name(started_at(session)));
+}
+
+content_store::handle content_store::for_writing(const boost::json::object& session) {
+    return partitions_.open(store::partition_name(started_at(session)));
+}
+
+index::corpus_stats content_store::statistics(const query::node& q) const {
+    index::corpus_stats out;
+    for (auto& p : partitions_.all())
+        out += p->contents.content.statistics(p->env.read(), q);
+    return out;
+}
+
+result<std::vector<index::session_match>> content_store::search_sessions(
+    const query::node& q, const std::vector<std::uint64_t>* among, bool count_hits,
+    std::optional<micros> until, std::size_t limit,
+    const std::function<bool(const index::session_match&)>& accept) const {
+    if (auto ok = index::content_index::check(q); !ok) return ok.error();
+    auto corpus = statistics(q);
+    std::vector<std::vector<index::session_match>> parts;
+    for (auto& p : partitions_.all()) {
+        if (until && store::partition_span(p->name)->first > *until) continue;
+        auto& part = parts.emplace_back();
+        auto txn = p->env.read();
+        auto searched = p->contents.content.search_sessions(
+            txn, q, among, count_hits,
+            [&](const index::session_match& m) {
+                if (accept(m)) part.push_back(m);
+                return part.size() < limit;
+            },
+            &corpus);
+        if (!searched) return searched.error();
+    }
+    return merge_sessions(std::move(parts), limit);
+}
+
+result<std::vector<index::content_hit>> content_store::search_records(const query::node& q,
+                                                                      std::size_t limit) const {
+    if (auto ok = index::content_index::check(q); !ok) return ok.error();
+    auto corpus = statistics(q);
+    std::vector<std::vector<index::content_hit>> parts;
+    for (auto& p : partitions_.all()) {
+        auto hits = p->contents.content.search_records(p->env.read(), q, limit, &corpus);
+        if (!hits) return hits.error();
+        parts.push_back(std::move(*hits));
+    }
+    return merge_records(std::move(parts), limit);
+}
+
+result<std::vector<index::content_hit>> content_store::search(const boost::json::object& session,
+                                                              std::uint64_t id,
+                                                              const query::node& q,
+                                                              std::size_t limit) const {
+    if (auto ok = index::content_index::check(q); !ok) return ok.error();
+    auto p = of(session);
+    if (!p) return std::vector<index::content_hit>{};
+    auto corpus = statistics(q);
+    return p->contents.content.search(p->env.read(), q, id, limit, &corpus);
+}
+
+void content_store::mark_for_purge(store::transaction& catalog, std::uint64_t session) {
+    catalog.put(purges_, store::u64_key(session), {});
+}
+
+std::vector<std::uint64_t> content_store::pending_purges(const store::transaction& catalog) const {
+    return store::key_prefixes(catalog.open_cursor(purges_));
+}
+
+bool content_store::purge_step(const boost::json::object& session, std::uint64_t id) {
+    auto p = of(session);
+    bool done = !p || p->env.write([&](store::transaction& txn) {
+        return p->contents.alerts.purge_session(txn, id) &&
+               p->contents.content.purge_session(txn, id);
+    });
+    if (done)
+        catalog_.write([&](store::transaction& txn) { txn.erase(purges_, store::u64_key(id)); });
+    return done;
+}
+
+void content_store::merge_all(const std::function<bool()>& stop) {
+    for (auto& p : partitions_.all())
+        p->contents.content.merge_all(p->env, stop);
+}
+
+}  // namespace audex::search

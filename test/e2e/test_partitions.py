@@ -1,0 +1,98 @@
+"""The time-partitioned store through the real server: content in the partition of its session's
+month, searches across partitions, and the migration of a store written before partitions."""
+import pathlib
+import tarfile
+
+import lmdb
+
+from conftest import Server
+
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+
+
+def record(kind, text, begin, start):
+    return {"channel_id": 1, "type": kind, "text": text, "start_time": start,
+            "record_id": {"begin": begin, "end": begin + 1, "for_screenshot": begin}}
+
+
+def tables(directory):
+    env = lmdb.open(str(directory), readonly=True, lock=True, max_dbs=64, subdir=True)
+    try:
+        with env.begin() as txn:
+            return {key.decode() for key, _ in txn.cursor()}
+    finally:
+        env.close()
+
+
+def content_hits(admin, **params):
+    """The sessions a search selects: [{"id", "hits_count"}]."""
+    r = admin.get("/api/audit/sessions", params=dict(params, fields="hits_count"))
+    assert r.status_code == 200, r.text
+    return [{"id": i["key"], "hits_count": i["body"]["hits_count"]} for i in r.json()["items"]]
+
+
+def test_content_lives_in_the_partition_of_its_sessions_month(server):
+    admin = server.login()
+    months = {"2026-01": "2026-01-31T23:59:59Z", "2026-02": "2026-02-01T00:00:00Z"}
+    sids = {}
+    for month, started in months.items():
+        sids[month] = admin.create("session", protocol="ssh", started_at=started)
+        r = admin.post(f"/api/v2/session/{sids[month]}/content",
+                       json=[record("command", f"sudo reboot {month}", 1, started[:19])])
+        assert r.status_code == 200, r.text
+    parts = server.data / "partitions"
+    assert sorted(p.name for p in parts.iterdir()) == ["2026-01", "2026-02"]
+    for month in months:
+        assert "content.records" in tables(parts / month)
+    assert "content.records" not in tables(server.data)
+    # One search over both; a window that ends in January reads only January's partition.
+    found = content_hits(admin, content="sudo")
+    assert sorted(i["id"] for i in found) == sorted(sids.values())
+    found = content_hits(admin, content="sudo", end="2026-01-31T23:59:59Z")
+    assert [i["id"] for i in found] == [sids["2026-01"]]
+    # A start moved to another month is refused: the content would be left behind.
+    r = admin.patch(f"/api/v2/session/{sids['2026-01']}",
+                    json={"started_at": "2026-02-02T00:00:00Z"})
+    assert r.status_code == 400 and r.json()["error"]["details"]["field"] == "started_at"
+    r = admin.patch(f"/api/v2/session/{sids['2026-01']}",
+                    json={"started_at": "2026-01-02T00:00:00Z"})
+    assert r.status_code == 200, r.text
+
+
+def test_a_store_written_before_partitions_is_migrated_when_opened(tmp_path):
+    with tarfile.open(FIXTURES / "single-env-store.tar.gz") as tar:
+        tar.extractall(tmp_path)
+    server = Server(tmp_path / "data").start()
+    try:
+        admin = server.login()
+        # The catalog no longer holds content; each month's partition holds its sessions'.
+        parts = server.data / "partitions"
+        assert sorted(p.name for p in parts.iterdir()) == ["2026-09", "2026-10", "2026-11"]
+        assert not {"content.records", "alerts"} & tables(server.data)
+        sessions = admin.list("session", fields="id,started_at,removed", limit=100)
+        live = [s for s in sessions if not s.get("removed")]
+        assert len(live) == 9
+        # Every session's events and alerts came along, in order.
+        for s in live:
+            r = admin.get(f"/api/audit/sessions/{s['id']}/events")
+            events = [e["psm.events.content"] for e in r.json()["items"]]
+            assert len(events) == 2 and events[0].startswith("sudo systemctl restart nginx")
+            r = admin.get(f"/api/audit/sessions/{s['id']}/alerts")
+            assert [a["psm.alerts.rule_name"] for a in r.json()["items"]] == ["sudo"]
+        # Content search across the partitions finds each session once, with its hits.
+        found = content_hits(admin, content="sudo")
+        assert sorted(i["id"] for i in found) == sorted(s["id"] for s in live)
+        assert all(i["hits_count"] == 1 for i in found)
+        found = content_hits(admin, content='"disk usage report month1"')
+        assert len(found) == 3
+        # Ingestion goes on into the migrated partitions; a restart migrates nothing again.
+        sid = live[0]["id"]
+        r = admin.post(f"/api/v2/session/{sid}/content",
+                       json=[record("command", "uptime after migration", 9, "2026-09-14T11:00:00")])
+        assert r.status_code == 200, r.text
+        server.restart()
+        admin = server.login()
+        assert [i["id"] for i in content_hits(admin, content="uptime")] == [sid]
+        assert len(content_hits(admin, content="sudo")) == 9
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -192,6 +193,22 @@ std::string read_password(bool from_stdin) {
     return password;
 }
 
+// The storage report (domain::storage) as a table: one partition a line, then the catalog.
+void print_storage(const boost::json::object& report) {
+    std::printf("%-9s %12s %14s %16s %-7s\n", "partition", "sessions", "records", "bytes", "state");
+    for (auto& v : report.at("items").as_array()) {
+        auto& p = v.as_object();
+        std::printf("%-9s %12llu %14llu %16llu %-7s\n", p.at("name").as_string().c_str(),
+                    static_cast<unsigned long long>(p.at("sessions").to_number<std::uint64_t>()),
+                    static_cast<unsigned long long>(p.at("records").to_number<std::uint64_t>()),
+                    static_cast<unsigned long long>(p.at("bytes").to_number<std::uint64_t>()),
+                    p.at("state").as_string().c_str());
+    }
+    std::printf("%-9s %12s %14s %16llu\n", "catalog", "", "",
+                static_cast<unsigned long long>(
+                    report.at("meta").at("catalog_bytes").to_number<std::uint64_t>()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -347,6 +364,10 @@ int main(int argc, char** argv) {
         "Check that no entry of the activity log was removed or edited; exit 1 if one was");
     verify_cmd->add_option("--data", data, "Data directory")->capture_default_str();
 
+    auto* storage_cmd =
+        cli.add_subcommand("storage", "The store's monthly partitions and what each holds");
+    storage_cmd->add_option("--data", data, "Data directory")->capture_default_str();
+
     CLI11_PARSE(cli, argc, argv);
     try {
         if (serve_cmd->parsed()) return serve(data, serve_opts);
@@ -360,6 +381,10 @@ int main(int argc, char** argv) {
                 return 1;
             }
             std::cout << "the activity log holds together: " << v.entries << " entries\n";
+            return 0;
+        }
+        if (storage_cmd->parsed()) {
+            print_storage(api::local_api(data).storage());
             return 0;
         }
         if (asciicast_cmd->parsed()) {

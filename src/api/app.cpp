@@ -153,6 +153,7 @@ app::app(app_settings settings, store::environment& env)
     add(verb::get, "/api/audit/sessions/{}/events", family::audit, bind(&app::audit_events));
     add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
     add(verb::get, "/api/audit/activity", family::audit, bind(&app::audit_activity));
+    add(verb::get, "/api/system/storage", family::system, bind(&app::storage));
     audit::register_sessions(*this, domain_.search);
     audit::register_stats(*this, domain_.search);
     audit::register_histogram(*this, domain_.search);

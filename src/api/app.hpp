@@ -150,6 +150,7 @@ class app : public http::application {
     http::reply audit_events(request_context& ctx);
     http::reply audit_alerts(request_context& ctx);
     http::reply audit_activity(request_context& ctx);
+    http::reply storage(request_context& ctx);
     // Purges the content and alerts of removed sessions in the background: those marked for
     // purging and not already on their way.
     void purge_pending();

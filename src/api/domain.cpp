@@ -43,4 +43,25 @@ domain::domain(store::environment& env, const domain_settings& settings)
     };
 }
 
+json::object domain::storage() const {
+    auto txn = objects.env().read();
+    json::array items;
+    for (auto& p : content.describe([&](micros from, micros to) {
+             std::uint64_t n = 0;
+             objects.scan_started(txn, from, to - 1, [&](auto, auto) { return ++n, true; });
+             return n;
+         }))
+        items.push_back({{"name", p.name},
+                         {"sessions", p.sessions},
+                         {"records", p.records},
+                         {"bytes", p.bytes},
+                         {"state", "open"}});
+    auto partitions = items.size();
+    return {
+        {"items", std::move(items)},
+        {"meta",
+         {{"partitions", partitions},
+          {"catalog_bytes", std::filesystem::file_size(objects.env().directory() / "data.mdb")}}}};
+}
+
 }  // namespace audex::api

@@ -32,6 +32,11 @@ struct domain {
     domain(const domain&) = delete;
     domain& operator=(const domain&) = delete;
 
+    // The partitions and what each holds, by month (GET /api/system/storage, `audex storage`):
+    // {"items": [{"name", "sessions", "records", "bytes", "state"}], "meta": {"partitions",
+    // "catalog_bytes"}}.
+    json::object storage() const;
+
     store::object_store objects;
     auth::user_directory users;
     auth::login_sessions logins;

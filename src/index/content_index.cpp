@@ -343,6 +343,10 @@ std::optional<content_record> content_index::record(const store::transaction& tx
     return decode_record(*raw);
 }
 
+std::uint64_t content_index::records(const store::transaction& txn) const {
+    return stat(txn, stats_, "records");
+}
+
 std::vector<std::uint64_t> content_index::sessions(const store::transaction& txn) const {
     return store::key_prefixes(txn.open_cursor(by_session_));
 }

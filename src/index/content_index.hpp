@@ -84,6 +84,8 @@ class content_index {
     void merge_all(
         store::environment& env, const std::function<bool()>& stop = [] { return false; });
 
+    // How many records it holds (purged ones not).
+    std::uint64_t records(const store::transaction& txn) const;
     // The sessions that have records, ascending.
     std::vector<std::uint64_t> sessions(const store::transaction& txn) const;
     // Visits a session's records in the order they were added while `visit` returns true.

@@ -28,6 +28,17 @@ content_store::handle content_store::for_writing(const boost::json::object& sess
     return partitions_.open(store::partition_name(started_at(session)));
 }
 
+std::vector<partition_info> content_store::describe(
+    const std::function<std::uint64_t(micros, micros)>& started) const {
+    std::vector<partition_info> out;
+    for (auto& p : partitions_.all()) {
+        auto [from, to] = *store::partition_span(p->name);
+        out.push_back({p->name, started(from, to), p->contents.content.records(p->env.read()),
+                       std::filesystem::file_size(p->env.directory() / "data.mdb")});
+    }
+    return out;
+}
+
 index::corpus_stats content_store::statistics(const query::node& q) const {
     index::corpus_stats out;
     for (auto& p : partitions_.all())

@@ -24,6 +24,14 @@ struct content_partition {
     ingest::alert_store alerts;
 };
 
+// What a partition holds, for GET /api/system/storage and `audex storage`.
+struct partition_info {
+    std::string name;        // its month
+    std::uint64_t sessions;  // that started in its month
+    std::uint64_t records;   // content records
+    std::uint64_t bytes;     // of its LMDB file
+};
+
 class content_store {
   public:
     using partitions = store::partition_set<content_partition>;
@@ -42,6 +50,10 @@ class content_store {
     handle of(const boost::json::object& session) const;
     // The partition of a session's content, made if need be.
     handle for_writing(const boost::json::object& session);
+
+    // Every partition, by month; `started` counts the sessions that started in [from, to).
+    std::vector<partition_info> describe(
+        const std::function<std::uint64_t(micros from, micros to)>& started) const;
 
     // The figures of every partition for the terms of `q`.
     index::corpus_stats statistics(const query::node& q) const;

@@ -5,7 +5,7 @@ import tarfile
 
 import lmdb
 
-from conftest import Server
+from conftest import Server, assert_error
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 
@@ -96,3 +96,38 @@ def test_a_store_written_before_partitions_is_migrated_when_opened(tmp_path):
         assert len(content_hits(admin, content="sudo")) == 9
     finally:
         server.stop()
+
+
+def test_the_storage_report_lists_each_partition(server):
+    admin = server.login()
+    sids = [admin.create("session", protocol="ssh", started_at=t)
+            for t in ("2026-03-01T00:00:00Z", "2026-03-31T23:59:59Z", "2026-04-15T12:00:00Z")]
+    admin.create("session", protocol="ssh", started_at="2026-05-01T00:00:00Z")  # no content
+    for n, sid in enumerate(sids):
+        r = admin.post(f"/api/v2/session/{sid}/content",
+                       json=[record("command", f"ls {k}", k, "2026-03-01T00:00:00")
+                             for k in range(n + 1)])
+        assert r.status_code == 200, r.text
+    r = admin.get("/api/system/storage")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    items = body["items"]
+    assert [(i["name"], i["sessions"], i["records"], i["state"]) for i in items] == [
+        ("2026-03", 2, 3, "open"), ("2026-04", 1, 3, "open")]
+    for i in items:
+        assert i["bytes"] == (server.data / "partitions" / i["name"] / "data.mdb").stat().st_size
+    assert body["meta"]["partitions"] == 2
+    assert body["meta"]["catalog_bytes"] == (server.data / "data.mdb").stat().st_size
+    assert body["meta"]["href"] == "/api/system/storage"
+    # Admins and above; unknown parameters are refused.
+    operator = server.add_user(admin, "op", "operator")
+    assert_error(operator.get("/api/system/storage"), 403, "Forbidden")
+    assert_error(admin.get("/api/system/storage", params={"x": "1"}), 400, "InvalidArgument")
+    # The command prints the same table beside the running server.
+    r = server.cli("storage")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["partition", "sessions", "records", "bytes", "state"]
+    assert [line.split()[:3] for line in lines[1:3]] == [["2026-03", "2", "3"],
+                                                         ["2026-04", "1", "3"]]
+    assert lines[3].split()[0] == "catalog"

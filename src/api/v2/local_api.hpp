@@ -1,6 +1,6 @@
 // The object API v2 of a data directory, run in the calling process: each call in its own LMDB
 // transaction, as the server runs it (LMDB lets this go on while a server uses the directory).
-// `audex import --data` writes through it.
+// `audex import --data` writes through it, `audex storage` reads.
 #pragma once
 
 #include "api/domain.hpp"
@@ -16,6 +16,8 @@ class local_api {
 
     // Runs a call as an admin; errors are thrown as api_exception.
     json::object execute(const call& c);
+    // domain::storage().
+    json::object storage() const { return domain_.storage(); }
 
   private:
     store::environment env_;

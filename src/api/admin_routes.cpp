@@ -1,5 +1,6 @@
-// GET /api/audit/activity: the activity log, for admins, filtered by user, action and time and
-// paged like a session's alerts.
+// The routes of admins' views of the store: GET /api/audit/activity, the activity log filtered by
+// user, action and time and paged like a session's alerts, and GET /api/system/storage, the
+// partitions.
 #include "api/app.hpp"
 #include "api/audit/routes.hpp"
 #include "api/params.hpp"
@@ -34,6 +35,16 @@ http::reply app::audit_activity(request_context& ctx) {
     auto meta = audit_meta(ctx);
     page_links(meta, page_base(ctx), total, limit, offset);
     return json_reply(200, json::object{{"items", std::move(items)}, {"meta", std::move(meta)}});
+}
+
+http::reply app::storage(request_context& ctx) {
+    if (!auth::can(ctx.who().role, auth::capability::manage))
+        throw api_exception({error_type::forbidden, "the storage report is for admins", {}});
+    only_params(ctx, {});
+    auto report = domain_.storage();
+    ctx.items = report.at("items").as_array().size();
+    report["meta"].as_object()["href"] = ctx.path;
+    return json_reply(200, report);
 }
 
 }  // namespace audex::api

@@ -696,7 +696,8 @@ int main(int argc, char** argv) {
     }
     std::string engine = argv[1], target = argv[2];
     store::keep_freed_memory();  // as `audex` does, for every engine alike
-    bench::corpus corpus(env_size("RECORDS", 1'000'000), env_size("SESSIONS", 20'000));
+    bench::corpus corpus(env_size("RECORDS", 1'000'000), env_size("SESSIONS", 20'000),
+                         env_size("MONTHS", 0));
     auto count = env_size("QUERIES", 200);
     try {
         if (engine == "audex")

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::int64_t second = 1'000'000;
 constexpr std::int64_t epoch_base = 1'790'000'000 * second;  // September 2026
-constexpr std::int64_t record_spacing = 5 * second, session_spacing = 60 * second;
+constexpr std::int64_t record_spacing = 5 * second;
 constexpr std::size_t vocabulary_size = 60'000;
 
 // splitmix64: a record's or a query's own random stream from the seed and its number.
@@ -93,8 +93,13 @@ const char* class_name(query_class c) {
     return "?";
 }
 
-corpus::corpus(std::size_t records, std::size_t sessions, std::uint64_t seed)
-    : records_(records), sessions_(std::max<std::size_t>(1, sessions)), seed_(seed) {
+corpus::corpus(std::size_t records, std::size_t sessions, std::size_t months, std::uint64_t seed)
+    : records_(records),
+      sessions_(std::max<std::size_t>(1, sessions)),
+      session_spacing_(months == 0
+                           ? 60 * second
+                           : std::int64_t(months) * 30 * 86'400 * second / std::int64_t(sessions_)),
+      seed_(seed) {
     // Shell words first (the most frequent ranks), then generated words; no duplicates and no
     // word a query language reads as an operator.
     std::set<std::string> seen;
@@ -151,7 +156,7 @@ std::size_t corpus::first_of(std::size_t session) const {
 }
 
 std::int64_t corpus::session_start(std::size_t session) const {
-    return epoch_base + std::int64_t(session) * session_spacing;
+    return epoch_base + std::int64_t(session) * session_spacing_;
 }
 
 std::int64_t corpus::session_end(std::size_t session) const {

@@ -32,7 +32,9 @@ struct bench_query {
 
 class corpus {
   public:
-    corpus(std::size_t records, std::size_t sessions, std::uint64_t seed = 20261123);
+    // Sessions start a minute apart, or, with `months`, evenly over that many 30-day months.
+    corpus(std::size_t records, std::size_t sessions, std::size_t months = 0,
+           std::uint64_t seed = 20261123);
 
     std::size_t size() const { return records_; }
     std::size_t sessions() const { return sessions_; }
@@ -54,6 +56,7 @@ class corpus {
     std::string ip(std::uint64_t& state) const;
 
     std::size_t records_, sessions_;
+    std::int64_t session_spacing_;  // µs between the starts of consecutive sessions
     std::uint64_t seed_;
     std::vector<std::string> words_;  // by rank, most frequent first
     std::vector<double> cdf_;         // Zipf over words_

@@ -54,13 +54,15 @@ struct stores {
     }
 };
 
+// Equal sessions, ranks and, when `counted`, hits.
 void check_equal(const std::vector<index::session_match>& got,
-                 const std::vector<index::session_match>& want, const std::string& what) {
+                 const std::vector<index::session_match>& want, const std::string& what,
+                 bool counted = true) {
     BOOST_TEST_REQUIRE(got.size() == want.size(), what);
     for (std::size_t i = 0; i < got.size(); ++i) {
         BOOST_TEST(got[i].session == want[i].session, what << " #" << i);
         BOOST_TEST(got[i].rank == want[i].rank, what << " #" << i);  // bit for bit
-        BOOST_TEST(got[i].hits == want[i].hits, what << " #" << i);
+        if (counted) BOOST_TEST(got[i].hits == want[i].hits, what << " #" << i);
     }
 }
 
@@ -177,14 +179,13 @@ BOOST_AUTO_TEST_CASE(random_queries_answer_as_one_store) {
             return m.session % 3 != 0 &&
                    s.sessions.at(m.session).at("started_at").to_number<micros>() <= until;
         };
+        // (Checked against the counted answer: a different path, which ranks every record.)
         std::vector<index::session_match> best;
-        auto lazy = index::test::all_sessions(s.single, single, q, nullptr, false);
-        BOOST_TEST_REQUIRE(lazy.has_value(), text);
-        for (auto& m : *lazy)
+        for (auto& m : *want)
             if (best.size() < 7 && accept(m)) best.push_back(m);
         got = s.partitioned.search_sessions(q, nullptr, false, until, 7, accept);
         BOOST_TEST_REQUIRE(got.has_value(), text);
-        check_equal(*got, best, text + " (best 7 accepted)");
+        check_equal(*got, best, text + " (best 7 accepted)", false);
         // The best records: the same ranks.
         auto records = s.partitioned.search_records(q, 25);
         auto oracle = s.single.search_records(single, q, 25);

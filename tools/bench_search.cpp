@@ -393,6 +393,7 @@ void run_xapian(const bench::corpus& corpus, const std::filesystem::path& dir, s
                         for (std::size_t i = 0; i < tokens.size(); ++i)
                             doc.add_posting(tokens[i], Xapian::termpos(i + 1));
                         doc.add_value(0, Xapian::sortable_serialise(double(r.start)));
+                        doc.add_value(1, Xapian::sortable_serialise(double(r.session)));
                         doc.set_data(r.text);
                         db.add_document(doc);
                     }
@@ -400,37 +401,39 @@ void run_xapian(const bench::corpus& corpus, const std::filesystem::path& dir, s
                 });
     result("xapian", "size_bytes", double(tree_size(dir)));
     Xapian::Enquire enquire(db);  // BM25 by default
-    time_queries("xapian", corpus, count, [&](const bench_query& q) -> std::size_t {
+    auto xapian_query = [](const bench_query& q) {
         using Q = Xapian::Query;
-        Q query;
         switch (q.kind) {
             case query_class::term:
-                query = Q(q.words[0]);
-                break;
+                return Q(q.words[0]);
             case query_class::all_of:
-                query = Q(Q::OP_AND, Q(q.words[0]), Q(q.words[1]));
-                break;
+                return Q(Q::OP_AND, Q(q.words[0]), Q(q.words[1]));
             case query_class::any_of:
-                query = Q(Q::OP_OR, Q(q.words[0]), Q(q.words[1]));
-                break;
+                return Q(Q::OP_OR, Q(q.words[0]), Q(q.words[1]));
             case query_class::phrase:
-                query = Q(Q::OP_PHRASE, q.words.begin(), q.words.end(), 2);
-                break;
+                return Q(Q::OP_PHRASE, q.words.begin(), q.words.end(), 2);
             case query_class::prefix:
-                query = Q(Q::OP_WILDCARD, q.words[0]);
-                break;
+                return Q(Q::OP_WILDCARD, q.words[0]);
             case query_class::field_time:
-                query = Q(Q::OP_FILTER, Q(q.words[0]),
-                          Q(Q::OP_VALUE_RANGE, 0, Xapian::sortable_serialise(double(q.from)),
-                            Xapian::sortable_serialise(double(q.to))));
                 break;
         }
-        enquire.set_query(query);
+        return Q(Q::OP_FILTER, Q(q.words[0]),
+                 Q(Q::OP_VALUE_RANGE, 0, Xapian::sortable_serialise(double(q.from)),
+                   Xapian::sortable_serialise(double(q.to))));
+    };
+    time_queries("xapian", corpus, count, [&](const bench_query& q) -> std::size_t {
+        enquire.set_query(xapian_query(q));
         auto mset = enquire.get_mset(0, top);
         std::size_t n = 0;
         for (auto it = mset.begin(); it != mset.end(); ++it)
             n += !it.get_document().get_data().empty();
         return n;
+    });
+    // The session-level question: the best record of each session, collapsed on the session.
+    enquire.set_collapse_key(1);
+    time_queries("xapian_sessions", corpus, count, [&](const bench_query& q) -> std::size_t {
+        enquire.set_query(xapian_query(q));
+        return enquire.get_mset(0, top).size();
     });
 }
 
@@ -511,7 +514,7 @@ void run_sqlite(const bench::corpus& corpus, const std::string& file, std::size_
     auto in_time = db.prepare(
         "SELECT r.text FROM words w JOIN records r ON r.id = w.rowid WHERE words MATCH ?1 "
         "AND r.start BETWEEN ?2 AND ?3 ORDER BY w.rank LIMIT 10");
-    time_queries("sqlite", corpus, count, [&](const bench_query& q) -> std::size_t {
+    auto sqlite_match = [](const bench_query& q) {
         std::string match;
         switch (q.kind) {
             case query_class::term:
@@ -531,7 +534,15 @@ void run_sqlite(const bench::corpus& corpus, const std::string& file, std::size_
                 match = "\"" + q.words[0] + "\"*";
                 break;
         }
-        auto s = q.kind == query_class::field_time ? in_time : ranked;
+        return match;
+    };
+    // The session-level question: each session's best record (FTS5's rank is negative bm25).
+    auto sessions = db.prepare(
+        "SELECT r.session, min(w.rank) AS best FROM (SELECT rowid AS id, rank FROM words WHERE "
+        "words MATCH ?1) w JOIN records r ON r.id = w.id WHERE ?2 IS NULL OR r.start BETWEEN ?2 "
+        "AND ?3 GROUP BY r.session ORDER BY best LIMIT 10");
+    auto run = [&](sqlite3_stmt* s, const bench_query& q) -> std::size_t {
+        auto match = sqlite_match(q);
         sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
         if (q.kind == query_class::field_time) {
             sqlite3_bind_int64(s, 2, q.from);
@@ -543,10 +554,17 @@ void run_sqlite(const bench::corpus& corpus, const std::string& file, std::size_
             n += sqlite3_column_bytes(s, 0) > 0;
         if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db.db));
         sqlite3_reset(s);
+        sqlite3_clear_bindings(s);  // no window: ?2 and ?3 are NULL
         return n;
+    };
+    time_queries("sqlite", corpus, count, [&](const bench_query& q) {
+        return run(q.kind == query_class::field_time ? in_time : ranked, q);
     });
+    time_queries("sqlite_sessions", corpus, count,
+                 [&](const bench_query& q) { return run(sessions, q); });
     sqlite3_finalize(ranked);
     sqlite3_finalize(in_time);
+    sqlite3_finalize(sessions);
 }
 
 // ---- PostgreSQL GIN ----------------------------------------------------------------------------
@@ -648,7 +666,14 @@ void run_postgres(const bench::corpus& corpus, const std::string& info, std::siz
                        "AND start BETWEEN $2 AND $3 ORDER BY ts_rank(words, q) DESC LIMIT 10",
                        3, nullptr),
              "prepare");
-    time_queries("postgres", corpus, count, [&](const bench_query& q) -> std::size_t {
+    // The session-level question: each session's best record.
+    pg.check(PQprepare(pg.conn, "sessions",
+                       "SELECT session, max(ts_rank(words, q)) AS best FROM records, "
+                       "to_tsquery('simple', $1) q WHERE words @@ q AND ($2::bigint IS NULL OR "
+                       "start BETWEEN $2 AND $3) GROUP BY session ORDER BY best DESC LIMIT 10",
+                       3, nullptr),
+             "prepare");
+    auto run = [&](const bench_query& q, bool by_session) -> std::size_t {
         auto quoted = [](const std::string& w) { return "'" + w + "'"; };
         std::string tsquery;
         switch (q.kind) {
@@ -670,10 +695,12 @@ void run_postgres(const bench::corpus& corpus, const std::string& info, std::siz
                 break;
         }
         auto from = std::to_string(q.from), to = std::to_string(q.to);
-        const char* values[] = {tsquery.c_str(), from.c_str(), to.c_str()};
         bool in_time = q.kind == query_class::field_time;
-        auto r = PQexecPrepared(pg.conn, in_time ? "in_time" : "ranked", in_time ? 3 : 1, values,
-                                nullptr, nullptr, 0);
+        const char* values[] = {tsquery.c_str(), in_time ? from.c_str() : nullptr,
+                                in_time ? to.c_str() : nullptr};
+        auto r = by_session ? PQexecPrepared(pg.conn, "sessions", 3, values, nullptr, nullptr, 0)
+                            : PQexecPrepared(pg.conn, in_time ? "in_time" : "ranked",
+                                             in_time ? 3 : 1, values, nullptr, nullptr, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             std::string message = PQresultErrorMessage(r);
             PQclear(r);
@@ -682,7 +709,10 @@ void run_postgres(const bench::corpus& corpus, const std::string& info, std::siz
         auto n = std::size_t(PQntuples(r));
         PQclear(r);
         return n;
-    });
+    };
+    time_queries("postgres", corpus, count, [&](const bench_query& q) { return run(q, false); });
+    time_queries("postgres_sessions", corpus, count,
+                 [&](const bench_query& q) { return run(q, true); });
 }
 
 }  // namespace

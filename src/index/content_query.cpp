@@ -505,39 +505,35 @@ struct content_query {
         return out;
     }
 
-    // The sessions of `set` (known without reading texts) for visit(), best first, ties by id,
-    // each at its best record, as search_sessions gives them, without ranking every record: the
-    // best records a batch at a time (MaxScore, best_of), a batch 8 times the size of the last,
-    // until the visitor stops. A batch that does not hold every record releases only the
-    // sessions ranked above its last record: the records ranked as that one may go on past it.
+    // The first sessions of `set` (known without reading texts) for visit(), best first, ties by
+    // id, each at its best record, as search_sessions gives them: those of the best `batch`
+    // records (MaxScore, best_of) ranked above the last of them (the records ranked as that one
+    // may go on past it), or all when they are all. Returns whether the visitor is done; `seen`
+    // holds the sessions visited.
     template <class SessionOf>
-    result<void> sessions_best_first(const Roaring& set, SessionOf&& session_of,
-                                     const std::function<bool(const session_match&)>& visit) {
-        const auto total = set.cardinality();
-        std::unordered_set<std::uint64_t> seen;
-        for (std::uint64_t size = 256;; size *= 8) {
-            const bool whole = size >= total;
-            auto best = best_of(set, std::size_t(whole ? total : size));
-            if (best.empty()) return {};
-            std::vector<session_match> tied;  // of one rank, waiting for it to change
-            auto release = [&] {
-                std::sort(tied.begin(), tied.end(),
-                          [](auto& a, auto& b) { return a.session < b.session; });
-                for (auto& m : tied)
-                    if (!visit(m)) return false;
-                tied.clear();
-                return true;
-            };
-            for (auto& r : best) {
-                check_deadline();
-                if (!whole && r.rank <= best.back().rank) break;
-                auto session = session_of(r.number);
-                if (!seen.insert(session).second) continue;  // at a better record already
-                if (!tied.empty() && tied.front().rank != r.rank && !release()) return {};
-                tied.push_back({session, r.rank, 0});
-            }
-            if (!release() || whole) return {};
+    bool first_sessions(const Roaring& set, std::size_t batch, SessionOf&& session_of,
+                        const std::function<bool(const session_match&)>& visit,
+                        std::unordered_set<std::uint64_t>& seen) {
+        const bool whole = batch >= set.cardinality();
+        auto best = best_of(set, whole ? std::size_t(set.cardinality()) : batch);
+        std::vector<session_match> tied;  // of one rank, waiting for it to change
+        auto release = [&] {
+            std::sort(tied.begin(), tied.end(),
+                      [](auto& a, auto& b) { return a.session < b.session; });
+            for (auto& m : tied)
+                if (!visit(m)) return false;
+            tied.clear();
+            return true;
+        };
+        for (auto& r : best) {
+            check_deadline();
+            if (!whole && r.rank <= best.back().rank) break;
+            auto session = session_of(r.number);
+            if (!seen.insert(session).second) continue;  // at a better record already
+            if (!tied.empty() && tied.front().rank != r.rank && !release()) return true;
+            tied.push_back({session, r.rank, 0});
         }
+        return !release() || whole;
     }
 };
 
@@ -665,11 +661,15 @@ result<void> content_index::search_sessions(const store::transaction& txn, const
         }
         return store::read_u64(column, std::size_t(n % session_chunk) * 8);
     };
-    if (!matches->verify && !count_hits && !run.scoring.empty())
-        return run.sessions_best_first(run.resolve(*matches), session_of, visit);
+    // A visitor that wants a few sessions has them from the best records alone.
+    std::unordered_set<std::uint64_t> visited;
+    if (!matches->verify && !count_hits && !run.scoring.empty() &&
+        run.first_sessions(run.resolve(*matches), 1024, session_of, visit, visited))
+        return {};
     if (!matches->verify || count_hits) {
         // Every matching record is known without reading texts (or must be counted): each
-        // session's best rank and hits in one pass, the sessions then in order.
+        // session's best rank and hits in one pass, the sessions then in order (after those
+        // visited already).
         auto found = run.exact(*matches);
         std::vector<std::uint32_t> numbers(found.cardinality());
         found.toUint32Array(numbers.data());
@@ -685,7 +685,7 @@ result<void> content_index::search_sessions(const store::transaction& txn, const
         std::vector<session_match> out;
         out.reserve(by_session.size());
         for (auto& [id, m] : by_session)
-            out.push_back(m);
+            if (!visited.contains(id)) out.push_back(m);
         std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
             return a.rank > b.rank || (a.rank == b.rank && a.session < b.session);
         });

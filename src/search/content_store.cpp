@@ -52,21 +52,23 @@ result<std::vector<index::session_match>> content_store::search_sessions(
     const std::function<bool(const index::session_match&)>& accept) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
     auto corpus = statistics(q);
-    std::vector<std::vector<index::session_match>> parts;
-    for (auto& p : partitions_.all()) {
-        if (until && store::partition_span(p->name)->first > *until) continue;
-        auto& part = parts.emplace_back();
-        auto txn = p->env.read();
-        auto searched = p->contents.content.search_sessions(
-            txn, q, among, count_hits,
-            [&](const index::session_match& m) {
-                if (accept(m)) part.push_back(m);
-                return part.size() < limit;
-            },
-            &corpus);
+    top_sessions best(limit);
+    // Newest first: recent sessions are the likelier answers, and the sooner the best are known,
+    // the sooner the other partitions stop.
+    auto partitions = partitions_.all();
+    for (auto p = partitions.rbegin(); p != partitions.rend(); ++p) {
+        if (until && store::partition_span((*p)->name)->first > *until) continue;
+        auto searched =
+            (*p)->contents.content.search_sessions((*p)->env.read(), q, among, count_hits,
+                                                   [&](const index::session_match& m) {
+                                                       if (!best.wants(m)) return false;
+                                                       if (accept(m)) best.add(m);
+                                                       return true;
+                                                   },
+                                                   &corpus);
         if (!searched) return searched.error();
     }
-    return merge_sessions(std::move(parts), limit);
+    return std::move(best).take();
 }
 
 result<std::vector<index::content_hit>> content_store::search_records(const query::node& q,

@@ -58,10 +58,10 @@ class content_store {
     // The figures of every partition for the terms of `q`.
     index::corpus_stats statistics(const query::node& q) const;
 
-    // The sessions whose records match `q` (content_index::search_sessions) in the partitions of
-    // sessions that started before `until` (every partition without it): each partition's offered
-    // best first to `accept` until `limit` are accepted, then the best `limit` accepted of them
-    // all, in the order of merge.hpp's better().
+    // The best `limit` sessions that `accept` takes among those whose records match `q`
+    // (content_index::search_sessions), in the partitions of sessions that started before `until`
+    // (every partition without it), in the order of merge.hpp's better(). `accept` sees only the
+    // sessions that can still enter.
     result<std::vector<index::session_match>> search_sessions(
         const query::node& q, const std::vector<std::uint64_t>* among, bool count_hits,
         std::optional<micros> until, std::size_t limit,

@@ -10,15 +10,23 @@ bool better(const index::session_match& a, const index::session_match& b) {
     return a.rank > b.rank || (a.rank == b.rank && a.session < b.session);
 }
 
-std::vector<index::session_match> merge_sessions(
-    std::vector<std::vector<index::session_match>> parts, std::size_t limit) {
-    std::vector<index::session_match> out;
-    for (auto& p : parts)
-        out.insert(out.end(), p.begin(), p.end());
-    auto keep = std::min(limit, out.size());
-    std::partial_sort(out.begin(), out.begin() + std::ptrdiff_t(keep), out.end(), better);
-    out.resize(keep);
-    return out;
+bool top_sessions::wants(const index::session_match& m) const {
+    return heap_.size() < limit_ || better(m, heap_.front());
+}
+
+void top_sessions::add(const index::session_match& m) {
+    if (limit_ == 0) return;
+    if (heap_.size() == limit_) {
+        std::pop_heap(heap_.begin(), heap_.end(), better);
+        heap_.pop_back();
+    }
+    heap_.push_back(m);
+    std::push_heap(heap_.begin(), heap_.end(), better);
+}
+
+std::vector<index::session_match> top_sessions::take() && {
+    std::sort_heap(heap_.begin(), heap_.end(), better);
+    return std::move(heap_);
 }
 
 std::vector<index::content_hit> merge_records(std::vector<std::vector<index::content_hit>> parts,

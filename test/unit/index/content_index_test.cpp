@@ -530,7 +530,7 @@ BOOST_AUTO_TEST_CASE(sessions_found_as_they_come_match_those_of_every_record_cou
     std::mt19937_64 rng(5);
     auto word = [&] { return "v" + std::to_string(rng() % 12); };
     // Sessions written in no order of their ids, so that ties go by id, not by record number.
-    std::vector<std::uint64_t> ids(300);
+    std::vector<std::uint64_t> ids(1000);  // a common term holds more than a first batch
     std::iota(ids.begin(), ids.end(), 1u);
     std::shuffle(ids.begin(), ids.end(), rng);
     for (auto session : ids) {

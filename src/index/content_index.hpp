@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -109,10 +110,12 @@ class content_index {
                                             const corpus_stats* corpus = nullptr) const;
 
     // The records matching `q` across the whole store, the `limit` best ranked first (ties by
-    // record number). InvalidQueryValue as search().
-    result<std::vector<content_hit>> search_records(const store::transaction& txn,
-                                                    const query::node& q, std::size_t limit,
-                                                    const corpus_stats* corpus = nullptr) const;
+    // record number), only those ranked above `above` (the best that other partitions have).
+    // InvalidQueryValue as search().
+    result<std::vector<content_hit>> search_records(
+        const store::transaction& txn, const query::node& q, std::size_t limit,
+        const corpus_stats* corpus = nullptr,
+        double above = -std::numeric_limits<double>::infinity()) const;
 
     // The sessions whose records match `q`, across the whole store or among the sessions
     // `among` names, each handed to `visit` as soon as it is known: best rank first, ties by

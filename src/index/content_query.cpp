@@ -432,7 +432,9 @@ struct content_query {
         }
     };
 
-    std::vector<ranked> best_of(const Roaring& set, std::size_t size) {
+    // Only records ranked above `above` are taken (the best of other partitions so far).
+    std::vector<ranked> best_of(const Roaring& set, std::size_t size,
+                                double above = -std::numeric_limits<double>::infinity()) {
         if (size == 0) return {};
         best_ranked best{size};
         std::vector<const scored_term*> order;
@@ -443,7 +445,7 @@ struct content_query {
         }
         std::sort(order.begin(), order.end(),
                   [](auto* x, auto* y) { return x->weight > y->weight; });
-        auto beaten = [&] { return best.full() && best.worst().rank >= reach; };
+        auto beaten = [&] { return (best.full() && best.worst().rank >= reach) || above >= reach; };
         Roaring rest = set;
         for (auto* s : order) {
             if (beaten()) return std::move(best).sorted();
@@ -454,9 +456,10 @@ struct content_query {
             part.toUint32Array(numbers.data());
             auto rank = ranks(numbers);
             for (std::size_t i = 0; i < numbers.size(); ++i)
-                best.offer({rank[i], numbers[i]});
+                if (rank[i] > above) best.offer({rank[i], numbers[i]});
         }
         // The records holding no scoring term rank 0: by number, until one cannot enter.
+        if (above >= 0) return std::move(best).sorted();
         for (auto n : rest) {
             if (best.full() && !better({0, n}, best.worst())) break;
             best.offer({0, n});
@@ -464,9 +467,10 @@ struct content_query {
         return std::move(best).sorted();
     }
 
-    // The `limit` best-ranked matching records that still exist, best first (ties by record
-    // number).
-    std::vector<content_hit> top(candidates& c, std::size_t limit) {
+    // The `limit` best-ranked matching records that still exist, ranked above `above`, best
+    // first (ties by record number).
+    std::vector<content_hit> top(candidates& c, std::size_t limit,
+                                 double above = -std::numeric_limits<double>::infinity()) {
         resolve(c);
         std::vector<content_hit> out;
         auto take = [&](const ranked& r) {
@@ -474,7 +478,7 @@ struct content_query {
                 out.push_back({r.number, r.rank, std::move(*record)});
         };
         if (!c.verify) {
-            for (auto& r : best_of(c.set, limit))
+            for (auto& r : best_of(c.set, limit, above))
                 take(r);
             return out;
         }
@@ -490,7 +494,8 @@ struct content_query {
         for (auto size = grown(limit, 4); out.size() < limit; size = grown(size, 8)) {
             best_ranked batch{size};
             for (std::size_t i = 0; i < numbers.size(); ++i)
-                if (ranked r{rank[i], numbers[i]}; !verified || better(*verified, r))
+                if (ranked r{rank[i], numbers[i]};
+                    r.rank > above && (!verified || better(*verified, r)))
                     batch.offer(r);
             if (batch.heap.empty()) break;
             for (auto& r : std::move(batch).sorted()) {
@@ -624,12 +629,13 @@ corpus_stats content_index::statistics(const store::transaction& txn, const quer
 result<std::vector<content_hit>> content_index::search_records(const store::transaction& txn,
                                                                const query::node& q,
                                                                std::size_t limit,
-                                                               const corpus_stats* corpus) const {
+                                                               const corpus_stats* corpus,
+                                                               double above) const {
     content_query run{*this, txn, corpus};
     run.universe = live_records(txn, live_);
     auto matches = run.run(q, 1.0);
     if (!matches) return matches.error();
-    return run.top(*matches, limit);
+    return run.top(*matches, limit, above);
 }
 
 result<void> content_index::search_sessions(const store::transaction& txn, const query::node& q,

@@ -4,6 +4,8 @@
 #include "search/merge.hpp"
 #include "store/keys.hpp"
 
+#include <limits>
+
 namespace audex::search {
 
 namespace {
@@ -75,13 +77,16 @@ result<std::vector<index::content_hit>> content_store::search_records(const quer
                                                                       std::size_t limit) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
     auto corpus = statistics(q);
-    std::vector<std::vector<index::content_hit>> parts;
+    // Each partition's only above the best of those before it, which they win ties against.
+    std::vector<index::content_hit> best;
     for (auto& p : partitions_.all()) {
-        auto hits = p->contents.content.search_records(p->env.read(), q, limit, &corpus);
+        auto above =
+            best.size() == limit ? best.back().rank : -std::numeric_limits<double>::infinity();
+        auto hits = p->contents.content.search_records(p->env.read(), q, limit, &corpus, above);
         if (!hits) return hits.error();
-        parts.push_back(std::move(*hits));
+        best = merge_records({std::move(best), std::move(*hits)}, limit);
     }
-    return merge_records(std::move(parts), limit);
+    return best;
 }
 
 result<std::vector<index::content_hit>> content_store::search(const boost::json::object& session,

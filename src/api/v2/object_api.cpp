@@ -1,7 +1,7 @@
 // The object API v2 operations (see object_api.hpp).
 #include "api/v2/object_api.hpp"
 
-#include "api/content_body.hpp"
+#include "api/v2/object_rules.hpp"
 #include "core/deadline.hpp"
 #include "core/json_text.hpp"
 #include "core/query.hpp"
@@ -22,35 +22,11 @@ namespace audex::api {
 
 namespace {
 
-[[noreturn]] void fail(api_error e) {
-    throw api_exception(std::move(e));
-}
-
-[[noreturn]] void forbidden(std::string message) {
-    fail({error_type::forbidden, std::move(message), {}});
-}
-
-void require(const auth::principal& who, auth::capability what) {
-    if (!auth::can(who.role, what))
-        forbidden("role '" + std::string(auth::role_name(who.role)) + "' may not " +
-                  std::string(auth::capability_name(what)));
-}
-
 const model& model_named(std::string_view name) {
     auto m = find_model(name);
     if (!m || (!m->find("id") && name != "session_backup"))
         fail(api_error::not_found("no such resource: /api/v2/" + std::string(name)));
     return *m;
-}
-
-bool is_removed(const json::object& o) {
-    auto it = o.find("removed");
-    return it != o.end() && it->value() == true;
-}
-
-bool is_retention_locked(const json::object& session) {
-    auto it = session.find("retention_locked");
-    return it != session.end() && it->value() == true;
 }
 
 // What a recorder (`service`) may change of a session it reports on: its state, never who did
@@ -757,122 +733,6 @@ json::object object_api::api_key(store::transaction& txn, const auth::principal&
         return {{"result", "success"}};
     }
     return {{"result", "success"}, {"api_key", users_.issue_api_key(txn, user)}};
-}
-
-object_api::session_content object_api::prepare_content(const auth::principal& who,
-                                                        std::uint64_t session,
-                                                        std::string_view body, bool ndjson) {
-    auto out = parse_session_content(who, session, body, ndjson);
-    out.partition = partition_of(objects_.env().read(), session);
-    return out;
-}
-
-object_api::session_content object_api::parse_session_content(const auth::principal& who,
-                                                              std::uint64_t session,
-                                                              std::string_view body,
-                                                              bool ndjson) const {
-    require(who, auth::capability::ingest);
-    session_content out;
-    out.who = who;
-    out.session = session;
-    out.records = parse_content(body, ndjson);
-    for (auto& r : out.records)
-        r.session = session;
-    out.alerts = policies_.match(out.records);
-    return out;
-}
-
-search::content_store::handle object_api::partition_of(const store::transaction& catalog,
-                                                       std::uint64_t session) {
-    auto s = objects_.get(catalog, *find_model("session"), session);
-    if (!s) fail(api_error::not_found("no session " + std::to_string(session)));
-    return content_.for_writing(*s);
-}
-
-void object_api::check_takes_content(const store::transaction& catalog,
-                                     const session_content& content) const {
-    auto id = content.session;
-    auto s = objects_.get(catalog, *find_model("session"), id);
-    if (!s) fail(api_error::not_found("no session " + std::to_string(id)));
-    if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
-    check_in_scope(catalog, content.who, id);
-    // What was recorded is closed once the session is locked for retention or long finished.
-    if (is_retention_locked(*s))
-        fail(api_error::conflict("session " + std::to_string(id) +
-                                 " is retention-locked: its content is closed"));
-    auto finished = s->find("_finished_seen");
-    if (finished != s->end() &&
-        now_micros() - finished->value().to_number<micros>() >
-            std::chrono::duration_cast<std::chrono::microseconds>(settings_.content_grace).count())
-        fail(api_error::conflict("session " + std::to_string(id) + " finished more than " +
-                                 std::to_string(settings_.content_grace.count()) +
-                                 " s ago: its content is closed"));
-}
-
-json::object object_api::append_content(store::transaction& txn, const session_content& content) {
-    // The session is read as the catalog holds it during this write transaction of the partition:
-    // a removal that commits after this check queues a purge, which waits for this transaction
-    // and removes these records too.
-    check_takes_content(objects_.env().read(), content);
-    auto& partition = content.partition->contents;
-    partition.content.add(txn, content.records);
-    partition.alerts.add(txn, content.alerts);
-    return {{"result", "success"}, {"indexed", content.records.size()}};
-}
-
-namespace {
-
-// Content appended in a write transaction of the catalog (a batch, `audex import`): written in its
-// partitions just before that transaction commits, so that a request or a batch that is undone
-// leaves none of it.
-struct content_on_commit final : store::deferred_write {
-    std::vector<object_api::session_content> contents;
-
-    void write(store::transaction&) override {
-        std::map<std::string, std::vector<const object_api::session_content*>> by_partition;
-        for (auto& c : contents)
-            by_partition[c.partition->name].push_back(&c);
-        for (auto& [name, part] : by_partition) {
-            auto& p = *part.front()->partition;
-            p.env.write([&](store::transaction& txn) {
-                for (auto* c : part) {
-                    p.contents.content.add(txn, c->records);
-                    p.contents.alerts.add(txn, c->alerts);
-                }
-            });
-        }
-    }
-    std::size_t mark() const override { return contents.size(); }
-    void undo(std::size_t mark) override { contents.resize(mark); }
-};
-
-}  // namespace
-
-json::object object_api::append_content_on_commit(store::transaction& txn,
-                                                  const auth::principal& who, std::uint64_t id,
-                                                  std::string_view body) {
-    auto content = parse_session_content(who, id, body, false);
-    content.partition = partition_of(txn, id);
-    check_takes_content(txn, content);
-    mark_screen_content(txn, content);
-    auto n = content.records.size();
-    txn.deferred<content_on_commit>(&content_, [] { return std::make_unique<content_on_commit>(); })
-        .contents.push_back(std::move(content));
-    return {{"result", "success"}, {"indexed", n}};
-}
-
-void object_api::mark_screen_content(store::transaction& txn, const session_content& content) {
-    // Later screen records leave the session as it is.
-    if (std::none_of(content.records.begin(), content.records.end(),
-                     [](auto& r) { return r.type == "screen"; }))
-        return;
-    const model& sessions = *find_model("session");
-    auto s = objects_.get(txn, sessions, content.session);
-    if (!s || s->contains("_screen_content")) return;
-    auto after = *s;
-    after["_screen_content"] = true;
-    if (auto ok = objects_.replace(txn, sessions, content.session, *s, std::move(after)); !ok)
-        fail(ok.error());
 }
 
 // ---- dispatch --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "search/merge.hpp"
 #include "store/keys.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace audex::search {
@@ -41,10 +42,18 @@ std::vector<partition_info> content_store::describe(
     return out;
 }
 
-index::corpus_stats content_store::statistics(const query::node& q) const {
-    index::corpus_stats out;
+std::vector<content_store::reading> content_store::read_all() const {
+    std::vector<reading> out;
     for (auto& p : partitions_.all())
-        out += p->contents.content.statistics(p->env.read(), q);
+        out.push_back({p, p->env.read()});
+    return out;
+}
+
+index::corpus_stats content_store::statistics(const std::vector<reading>& all,
+                                              const query::node& q) {
+    index::corpus_stats out;
+    for (auto& r : all)
+        out += r.partition->contents.content.statistics(r.txn, q);
     return out;
 }
 
@@ -53,21 +62,22 @@ result<std::vector<index::session_match>> content_store::search_sessions(
     std::optional<micros> until, std::size_t limit,
     const std::function<bool(const index::session_match&)>& accept) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
-    auto corpus = statistics(q);
+    auto all = read_all();
+    auto corpus = statistics(all, q);
     top_sessions best(limit);
     // Newest first: recent sessions are the likelier answers, and the sooner the best are known,
     // the sooner the other partitions stop.
-    auto partitions = partitions_.all();
-    for (auto p = partitions.rbegin(); p != partitions.rend(); ++p) {
-        if (until && store::partition_span((*p)->name)->first > *until) continue;
-        auto searched =
-            (*p)->contents.content.search_sessions((*p)->env.read(), q, among, count_hits,
-                                                   [&](const index::session_match& m) {
-                                                       if (!best.wants(m)) return false;
-                                                       if (accept(m)) best.add(m);
-                                                       return true;
-                                                   },
-                                                   &corpus);
+    for (auto r = all.rbegin(); r != all.rend(); ++r) {
+        auto& p = *r->partition;
+        if (until && store::partition_span(p.name)->first > *until) continue;
+        auto searched = p.contents.content.search_sessions(
+            r->txn, q, among, count_hits,
+            [&](const index::session_match& m) {
+                if (!best.wants(m)) return false;
+                if (accept(m)) best.add(m);
+                return true;
+            },
+            &corpus);
         if (!searched) return searched.error();
     }
     return std::move(best).take();
@@ -76,13 +86,14 @@ result<std::vector<index::session_match>> content_store::search_sessions(
 result<std::vector<index::content_hit>> content_store::search_records(const query::node& q,
                                                                       std::size_t limit) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
-    auto corpus = statistics(q);
+    auto all = read_all();
+    auto corpus = statistics(all, q);
     // Each partition's only above the best of those before it, which they win ties against.
     std::vector<index::content_hit> best;
-    for (auto& p : partitions_.all()) {
+    for (auto& r : all) {
         auto above =
             best.size() == limit ? best.back().rank : -std::numeric_limits<double>::infinity();
-        auto hits = p->contents.content.search_records(p->env.read(), q, limit, &corpus, above);
+        auto hits = r.partition->contents.content.search_records(r.txn, q, limit, &corpus, above);
         if (!hits) return hits.error();
         best = merge_records({std::move(best), std::move(*hits)}, limit);
     }
@@ -94,10 +105,13 @@ result<std::vector<index::content_hit>> content_store::search(const boost::json:
                                                               const query::node& q,
                                                               std::size_t limit) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
-    auto p = of(session);
-    if (!p) return std::vector<index::content_hit>{};
-    auto corpus = statistics(q);
-    return p->contents.content.search(p->env.read(), q, id, limit, &corpus);
+    auto all = read_all();
+    auto name = store::partition_name(started_at(session));
+    auto mine =
+        std::find_if(all.begin(), all.end(), [&](auto& r) { return r.partition->name == name; });
+    if (mine == all.end()) return std::vector<index::content_hit>{};
+    auto corpus = statistics(all, q);
+    return mine->partition->contents.content.search(mine->txn, q, id, limit, &corpus);
 }
 
 void content_store::mark_for_purge(store::transaction& catalog, std::uint64_t session) {

@@ -55,9 +55,6 @@ class content_store {
     std::vector<partition_info> describe(
         const std::function<std::uint64_t(micros from, micros to)>& started) const;
 
-    // The figures of every partition for the terms of `q`.
-    index::corpus_stats statistics(const query::node& q) const;
-
     // The best `limit` sessions that `accept` takes among those whose records match `q`
     // (content_index::search_sessions), in the partitions of sessions that started before `until`
     // (every partition without it), in the order of merge.hpp's better(). `accept` sees only the
@@ -94,6 +91,16 @@ class content_store {
     void migrate(const std::function<std::optional<micros>(std::uint64_t)>& started);
 
   private:
+    // Every partition with a read transaction: one snapshot serves a query's figures and its
+    // search, so that the ranks rest on the figures of what the search reads.
+    struct reading {
+        handle partition;
+        store::transaction txn;
+    };
+    std::vector<reading> read_all() const;
+    // The figures of every partition for the terms of `q`.
+    static index::corpus_stats statistics(const std::vector<reading>& all, const query::node& q);
+
     store::environment& catalog_;
     partitions partitions_;
     store::table purges_;

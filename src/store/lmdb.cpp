@@ -6,14 +6,18 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
 namespace audex::store {
 
 namespace {
-void check(int rc, std::string_view what) {
-    if (rc != MDB_SUCCESS) throw lmdb_error(rc, what);
+void check(int rc, std::string_view what, MDB_env* env = nullptr) {
+    if (rc != MDB_SUCCESS) throw lmdb_error(rc, what, env);
+}
+MDB_env* env_of(MDB_cursor* c) {
+    return mdb_txn_env(mdb_cursor_txn(c));
 }
 MDB_val to_val(std::string_view s) {
     return {s.size(), const_cast<char*>(s.data())};
@@ -27,8 +31,8 @@ void keep_freed_memory() {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
-lmdb_error::lmdb_error(int code, std::string_view what)
-    : std::runtime_error(std::string(what) + ": " + mdb_strerror(code)), code(code) {}
+lmdb_error::lmdb_error(int code, std::string_view what, MDB_env* env)
+    : std::runtime_error(std::string(what) + ": " + mdb_strerror(code)), code(code), env(env) {}
 
 cursor::cursor(MDB_txn* txn, table t) {
     check(mdb_cursor_open(txn, t, &handle_), "cursor open");
@@ -59,11 +63,11 @@ bool cursor::next() {
     return move(MDB_NEXT);
 }
 bool cursor::erase() {
-    check(mdb_cursor_del(handle_, 0), "cursor erase");
+    check(mdb_cursor_del(handle_, 0), "cursor erase", env_of(handle_));
     // A cursor that erased a table's last entry is no longer positioned: LMDB says EINVAL.
     int rc = mdb_cursor_get(handle_, &key_, &value_, MDB_GET_CURRENT);
     if (rc == MDB_NOTFOUND || rc == EINVAL) return false;
-    check(rc, "cursor get");
+    check(rc, "cursor get", env_of(handle_));
     return true;
 }
 
@@ -72,7 +76,7 @@ bool cursor::prev() {
 }
 void cursor::append(std::string_view key, std::string_view value) {
     MDB_val k = to_val(key), v = to_val(value);
-    check(mdb_cursor_put(handle_, &k, &v, MDB_APPEND), "cursor append");
+    check(mdb_cursor_put(handle_, &k, &v, MDB_APPEND), "cursor append", env_of(handle_));
 }
 
 std::vector<std::uint64_t> key_prefixes(cursor c) {
@@ -85,32 +89,113 @@ std::vector<std::uint64_t> key_prefixes(cursor c) {
     return out;
 }
 
-transaction::transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
-                         transaction* parent)
-    : handle_(handle), lock_(std::move(lock)), parent_(parent) {}
+transaction::transaction(MDB_txn* handle, environment& env,
+                         std::shared_lock<std::shared_mutex> lock, transaction* parent)
+    : handle_(handle),
+      env_(&env),
+      lock_(std::move(lock)),
+      parent_(parent),
+      read_only_(parent ? parent->read_only_ : false) {}
 
 transaction::transaction(transaction&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)),
+      env_(other.env_),
       lock_(std::move(other.lock_)),
       parent_(other.parent_),
-      deferred_(std::move(other.deferred_)) {}
+      read_only_(other.read_only_),
+      deferred_(std::move(other.deferred_)),
+      companions_(std::move(other.companions_)) {}
 
 transaction::~transaction() {
     abort();
 }
 
 void transaction::abort() noexcept {
+    // Nested companions before their parents, which LMDB requires; then this one.
+    for (auto it = companions_.rbegin(); it != companions_.rend(); ++it)
+        it->txn->abort();
+    companions_.clear();
     if (handle_) mdb_txn_abort(std::exchange(handle_, nullptr));
     if (lock_.owns_lock()) lock_.unlock();
 }
 
-void transaction::commit() {
+void transaction::write_deferred() {
+    // This transaction's deferred writes may begin companions; theirs come after.
     for (auto& [owner, d] : deferred_)
         d->write(*this);
     deferred_.clear();
+    for (std::size_t i = 0; i < companions_.size(); ++i)
+        companions_[i].txn->write_deferred();
+}
+
+void transaction::commit() {
+    if (!parent_) write_deferred();
+    // Companions first: what this transaction commits (the catalog's entry for what a partition
+    // holds) is never durable before what it refers to.
+    for (auto& c : companions_)
+        c.txn->commit();
+    companions_.clear();
+    auto* env = mdb_txn_env(handle_);
     int rc = mdb_txn_commit(std::exchange(handle_, nullptr));
     if (lock_.owns_lock()) lock_.unlock();
-    check(rc, "commit");
+    check(rc, "commit", env);
+}
+
+transaction& transaction::with(environment& env, std::shared_ptr<const void> keep) {
+    if (&env == env_) return *this;
+    for (auto& c : companions_)
+        if (c.env == &env) return *c.txn;
+    std::unique_ptr<transaction> txn;
+    if (read_only_) {
+        txn = std::make_unique<transaction>(env.read());
+    } else if (!parent_) {
+        txn = std::make_unique<transaction>(env.begin(0));
+    } else {
+        auto& outer = parent_->with(env, keep);
+        MDB_txn* child;
+        check(mdb_txn_begin(env.handle(), outer.handle_, 0, &child), "begin nested", env.handle());
+        txn.reset(new transaction(child, env, {}, &outer));
+    }
+    companions_.push_back({&env, std::move(keep), std::move(txn)});
+    return *companions_.back().txn;
+}
+
+environment* transaction::environment_of(MDB_env* handle) {
+    if (handle == env_->handle()) return env_;
+    for (auto& c : companions_)
+        if (auto* e = c.txn->environment_of(handle)) return e;
+    return nullptr;
+}
+
+transaction::marks transaction::deferred_marks() {
+    marks out;
+    std::vector<std::size_t> own;
+    for (auto& [owner, d] : deferred_)
+        own.push_back(d->mark());
+    out.emplace_back(this, std::move(own));
+    for (auto& c : companions_) {
+        auto more = c.txn->deferred_marks();
+        out.insert(out.end(), more.begin(), more.end());
+    }
+    return out;
+}
+
+void transaction::undo_deferred(const marks& m) {
+    // Companions begun since the marks were taken gathered nothing that stays.
+    auto marked = [&](transaction* t) {
+        return std::find_if(m.begin(), m.end(), [&](auto& x) { return x.first == t; });
+    };
+    auto it = marked(this);
+    auto& own = it->second;
+    deferred_.erase(deferred_.begin() + std::ptrdiff_t(own.size()), deferred_.end());
+    for (std::size_t i = 0; i < own.size(); ++i)
+        deferred_[i].second->undo(own[i]);
+    for (auto& c : companions_) {
+        if (marked(c.txn.get()) != m.end())
+            c.txn->undo_deferred(m);
+        else
+            c.txn->deferred_.clear();
+    }
 }
 
 std::optional<std::string_view> transaction::get(table t, std::string_view key) const {
@@ -123,19 +208,19 @@ std::optional<std::string_view> transaction::get(table t, std::string_view key) 
 
 void transaction::put(table t, std::string_view key, std::string_view value) {
     MDB_val k = to_val(key), v = to_val(value);
-    check(mdb_put(handle_, t, &k, &v, 0), "put");
+    check(mdb_put(handle_, t, &k, &v, 0), "put", mdb_txn_env(handle_));
 }
 
 void transaction::append(table t, std::string_view key, std::string_view value) {
     MDB_val k = to_val(key), v = to_val(value);
-    check(mdb_put(handle_, t, &k, &v, MDB_APPEND), "append");
+    check(mdb_put(handle_, t, &k, &v, MDB_APPEND), "append", mdb_txn_env(handle_));
 }
 
 bool transaction::insert(table t, std::string_view key, std::string_view value) {
     MDB_val k = to_val(key), v = to_val(value);
     int rc = mdb_put(handle_, t, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return false;
-    check(rc, "insert");
+    check(rc, "insert", mdb_txn_env(handle_));
     return true;
 }
 
@@ -143,16 +228,16 @@ bool transaction::erase(table t, std::string_view key) {
     MDB_val k = to_val(key);
     int rc = mdb_del(handle_, t, &k, nullptr);
     if (rc == MDB_NOTFOUND) return false;
-    check(rc, "erase");
+    check(rc, "erase", mdb_txn_env(handle_));
     return true;
 }
 
 void transaction::clear(table t) {
-    check(mdb_drop(handle_, t, 0), "clear");
+    check(mdb_drop(handle_, t, 0), "clear", mdb_txn_env(handle_));
 }
 
 void transaction::drop(table t) {
-    check(mdb_drop(handle_, t, 1), "drop");
+    check(mdb_drop(handle_, t, 1), "drop", mdb_txn_env(handle_));
 }
 
 std::size_t transaction::entries(table t) const {
@@ -163,24 +248,20 @@ std::size_t transaction::entries(table t) const {
 
 void transaction::nested(const std::function<void(transaction&)>& body) {
     MDB_txn* child;
-    check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested");
-    transaction t(child, {}, this);
-    // What the outermost transaction's deferred writes held before, to take back a failure's part.
+    check(mdb_txn_begin(mdb_txn_env(handle_), handle_, 0, &child), "begin nested",
+          mdb_txn_env(handle_));
+    transaction t(child, *env_, {}, this);
+    // What the outermost transactions' deferred writes held before, to take back a failure's part.
     auto* root = this;
     while (root->parent_)
         root = root->parent_;
-    auto& deferred = root->deferred_;
-    std::vector<std::size_t> marks;
-    for (auto& [owner, d] : deferred)
-        marks.push_back(d->mark());
+    auto marks = root->deferred_marks();
     try {
         body(t);
         t.commit();
     } catch (...) {
         t.abort();
-        deferred.erase(deferred.begin() + std::ptrdiff_t(marks.size()), deferred.end());
-        for (std::size_t i = 0; i < marks.size(); ++i)
-            deferred[i].second->undo(marks[i]);
+        root->undo_deferred(marks);
         throw;
     }
 }
@@ -262,7 +343,8 @@ transaction environment::begin(unsigned flags) const {
         std::shared_lock lock(resize_mutex_);
         MDB_txn* txn;
         int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
-        if (rc == MDB_SUCCESS) return transaction(txn, std::move(lock));
+        if (rc == MDB_SUCCESS)
+            return transaction(txn, const_cast<environment&>(*this), std::move(lock));
         if (rc != MDB_MAP_RESIZED) check(rc, "begin transaction");
         // Another process (the `audex user` command) grew the map: adopt its size, which LMDB
         // allows only while no transaction of this process is active.
@@ -273,7 +355,9 @@ transaction environment::begin(unsigned flags) const {
 }
 
 transaction environment::read() const {
-    return begin(MDB_RDONLY);
+    auto txn = begin(MDB_RDONLY);
+    txn.read_only_ = true;
+    return txn;
 }
 
 std::uint64_t environment::map_size() const {

@@ -24,7 +24,8 @@ namespace audex::store {
 // An LMDB failure that is not an expected outcome (not found, key exists).
 struct lmdb_error : std::runtime_error {
     int code;
-    lmdb_error(int code, std::string_view what);
+    MDB_env* env;  // the environment whose transaction failed, where known (a full map)
+    lmdb_error(int code, std::string_view what, MDB_env* env = nullptr);
 };
 
 // The map cannot grow any further (the configured maximum or the disk is reached).
@@ -122,18 +123,43 @@ class transaction {
             if (o == owner) return static_cast<T&>(*d);
         return static_cast<T&>(*deferred_.emplace_back(owner, make()).second);
     }
+    // A transaction of another environment `env` that goes with this one: a read transaction
+    // beside a read transaction, begun on first use; beside a write transaction a write
+    // transaction, nested as this one is nested, so that a nested transaction that fails takes its
+    // writes in `env` back too, and committed just before this one commits (after the deferred
+    // writes of both). `keep` is held until then (the partition that owns `env`). This
+    // transaction itself for its own environment. Writers of several environments take them in
+    // one order: the one they begin with (the catalog) first.
+    transaction& with(environment& env, std::shared_ptr<const void> keep = nullptr);
     MDB_txn* handle() const { return handle_; }
 
   private:
     friend class environment;
-    transaction(MDB_txn* handle, std::shared_lock<std::shared_mutex> lock,
+    transaction(MDB_txn* handle, environment& env, std::shared_lock<std::shared_mutex> lock,
                 transaction* parent = nullptr);
     void commit();
     void abort() noexcept;
+    // Runs the deferred writes of this transaction and of its companions.
+    void write_deferred();
+    // Marks of the deferred writes of this root and its companions, and going back to them.
+    using marks = std::vector<std::pair<transaction*, std::vector<std::size_t>>>;
+    marks deferred_marks();
+    void undo_deferred(const marks& m);
+    // The environment of this transaction or of a companion, by LMDB's handle.
+    environment* environment_of(MDB_env* handle);
+
+    struct companion {
+        environment* env;
+        std::shared_ptr<const void> keep;
+        std::unique_ptr<transaction> txn;
+    };
     MDB_txn* handle_;
+    environment* env_;
     std::shared_lock<std::shared_mutex> lock_;
     transaction* parent_;
+    bool read_only_ = false;
     std::vector<std::pair<const void*, std::unique_ptr<deferred_write>>> deferred_;
+    std::vector<companion> companions_;
 };
 
 // The distinct first 8 bytes of the keys that `c` reads, as big-endian numbers (keys.hpp),
@@ -168,6 +194,7 @@ class environment {
     auto write(Body&& body) -> decltype(body(std::declval<transaction&>())) {
         for (;;) {
             auto txn = begin(0);
+            environment* full = this;
             try {
                 if constexpr (std::is_void_v<decltype(body(txn))>) {
                     body(txn);
@@ -180,9 +207,10 @@ class environment {
                 }
             } catch (const lmdb_error& e) {
                 if (e.code != MDB_MAP_FULL) throw;
+                if (auto* other = txn.environment_of(e.env)) full = other;
             }
             txn.abort();
-            grow();
+            full->grow();
         }
     }
 
@@ -199,6 +227,7 @@ class environment {
     std::size_t clear_stale_readers();
 
   private:
+    friend class transaction;
     transaction begin(unsigned flags) const;
     void grow();
     // The exclusive hold of resize_mutex_ for a resize. A reader-preferring lock would let a steady

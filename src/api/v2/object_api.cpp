@@ -820,7 +820,7 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
     if (m.name == "session" && p.size() == 3 && p[2] == "content") {
         if (c.method != verb::post) not_allowed();
         no_params();
-        return append_content_on_commit(txn, who, id, json::serialize(c.body));
+        return append_content_from_catalog(txn, who, id, json::serialize(c.body));
     }
     if (m.name == "user" && p.size() == 3 && p[2] == "api_key") {
         if (c.method != verb::post && c.method != verb::delete_) not_allowed();

@@ -130,9 +130,11 @@ class object_api {
     void check_takes_content(const store::transaction& catalog,
                              const session_content& content) const;
     // Content appended through execute(), in a write transaction of the catalog (a batch, `audex
-    // import`): its records are written in their partition just before that transaction commits.
-    json::object append_content_on_commit(store::transaction& txn, const auth::principal& who,
-                                          std::uint64_t id, std::string_view body);
+    // import`): its records are written in the partition's companion of that transaction
+    // (transaction::with), which commits just before it, so that a request or a batch that is
+    // undone leaves none of it.
+    json::object append_content_from_catalog(store::transaction& txn, const auth::principal& who,
+                                             std::uint64_t id, std::string_view body);
     // execute() for the calls whose answer is built as JSON (all but GETs of lists and objects).
     json::object execute_json(store::transaction& txn, const auth::principal& who, const call& c);
     json::object render(const store::transaction& txn, const model& m, const json::object& stored,

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,45 +76,18 @@ json::object object_api::append_content(store::transaction& txn, const session_c
     return {{"result", "success"}, {"indexed", content.records.size()}};
 }
 
-namespace {
-
-// Content appended in a write transaction of the catalog (a batch, `audex import`): written in its
-// partitions just before that transaction commits, so that a request or a batch that is undone
-// leaves none of it.
-struct content_on_commit final : store::deferred_write {
-    std::vector<object_api::session_content> contents;
-
-    void write(store::transaction&) override {
-        std::map<std::string, std::vector<const object_api::session_content*>> by_partition;
-        for (auto& c : contents)
-            by_partition[c.partition->name].push_back(&c);
-        for (auto& [name, part] : by_partition) {
-            auto& p = *part.front()->partition;
-            p.env.write([&](store::transaction& txn) {
-                for (auto* c : part) {
-                    p.contents.content.add(txn, c->records);
-                    p.contents.alerts.add(txn, c->alerts);
-                }
-            });
-        }
-    }
-    std::size_t mark() const override { return contents.size(); }
-    void undo(std::size_t mark) override { contents.resize(mark); }
-};
-
-}  // namespace
-
-json::object object_api::append_content_on_commit(store::transaction& txn,
-                                                  const auth::principal& who, std::uint64_t id,
-                                                  std::string_view body) {
+json::object object_api::append_content_from_catalog(store::transaction& txn,
+                                                     const auth::principal& who, std::uint64_t id,
+                                                     std::string_view body) {
     auto content = parse_session_content(who, id, body, false);
     content.partition = partition_of(txn, id);
     check_takes_content(txn, content);
     mark_screen_content(txn, content);
-    auto n = content.records.size();
-    txn.deferred<content_on_commit>(&content_, [] { return std::make_unique<content_on_commit>(); })
-        .contents.push_back(std::move(content));
-    return {{"result", "success"}, {"indexed", n}};
+    auto& p = *content.partition;
+    auto& partition = txn.with(p.env, content.partition);
+    p.contents.content.add(partition, content.records);
+    p.contents.alerts.add(partition, content.alerts);
+    return {{"result", "success"}, {"indexed", content.records.size()}};
 }
 
 void object_api::mark_screen_content(store::transaction& txn, const session_content& content) {

@@ -415,6 +415,88 @@ BOOST_AUTO_TEST_CASE(nested_keeps_or_undoes) {
     BOOST_TEST(keys(env, t) == want, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_companion_nests_commits_and_undoes_with_its_holder) {
+    temp_dir dir;
+    environment catalog(dir.path / "catalog"), partition(dir.path / "partition");
+    auto c = catalog.open_table("c");
+    auto p = partition.open_table("p");
+    int writes = 0;
+    int owner = 0;
+    catalog.write([&](transaction& txn) {
+        txn.put(c, "outer", "1");
+        auto& other = txn.with(partition);
+        BOOST_TEST(&txn.with(partition) == &other);  // one companion per environment
+        BOOST_TEST(&txn.with(catalog) == &txn);
+        other.put(p, "outer", "1");
+        txn.nested([&](transaction& child) {
+            auto& nested = child.with(partition);
+            BOOST_TEST(nested.get(p, "outer").has_value());  // sees its holder's writes
+            nested.put(p, "kept", "1");
+            nested
+                .deferred<gathered_keys>(
+                    &owner, [&] { return std::make_unique<gathered_keys>(p, &writes); })
+                .keys.push_back("deferred");
+        });
+        // A failed nested transaction takes back its writes and what it gathered in both.
+        BOOST_CHECK_THROW(txn.nested([&](transaction& child) {
+            child.put(c, "undone", "1");
+            auto& nested = child.with(partition);
+            nested.put(p, "undone", "1");
+            nested.erase(p, "kept");
+            nested
+                .deferred<gathered_keys>(
+                    &owner, [&] { return std::make_unique<gathered_keys>(p, &writes); })
+                .keys.push_back("deferred undone");
+            throw std::runtime_error("fails");
+        }),
+                          std::runtime_error);
+        BOOST_TEST(other.get(p, "kept").has_value());
+        BOOST_TEST(!other.get(p, "undone").has_value());
+        BOOST_TEST(!other.get(p, "deferred").has_value());  // written at the commit
+        // Nothing is durable in the partition before the holder commits.
+        BOOST_TEST(!read_value(partition, p, "outer").has_value());
+    });
+    BOOST_TEST(writes == 1);
+    std::vector<std::string> want = {"deferred", "kept", "outer"};
+    BOOST_TEST(keys(partition, p) == want, boost::test_tools::per_element());
+    BOOST_TEST(!read_value(catalog, c, "undone").has_value());
+    // A holder that throws commits nothing in either.
+    BOOST_CHECK_THROW(catalog.write([&](transaction& txn) {
+        txn.with(partition).put(p, "never", "1");
+        throw std::runtime_error("fails");
+    }),
+                      std::runtime_error);
+    BOOST_TEST(!read_value(partition, p, "never").has_value());
+    // A read transaction's companion reads a snapshot of its own.
+    auto snapshot = catalog.read();
+    auto& read = snapshot.with(partition);
+    partition.write([&](transaction& txn) { txn.put(p, "later", "1"); });
+    BOOST_TEST(!read.get(p, "later").has_value());
+    BOOST_TEST(read.get(p, "outer").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_full_companion_grows_its_own_map) {
+    temp_dir dir;
+    environment catalog(dir.path / "catalog", {.initial_map_size = 1 * mib});
+    environment partition(dir.path / "partition", {.initial_map_size = 1 * mib});
+    auto c = catalog.open_table("c");
+    auto p = partition.open_table("p");
+    int runs = 0;
+    const std::string value(1000, 'x');
+    catalog.write([&](transaction& txn) {
+        ++runs;
+        txn.put(c, "k", "1");
+        auto& other = txn.with(partition);
+        for (int i = 0; i < 3000; ++i)
+            other.put(p, u64_key(std::uint64_t(i)), value);
+    });
+    BOOST_TEST(runs > 1);
+    BOOST_TEST(partition.map_size() > 1 * mib);
+    BOOST_TEST(catalog.map_size() == 1 * mib);
+    BOOST_TEST(read_value(catalog, c, "k").has_value());
+    BOOST_TEST(read_value(partition, p, u64_key(2999)).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_write_that_throws_commits_nothing) {
     temp_dir dir;
     environment env(dir.path);

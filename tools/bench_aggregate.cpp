@@ -5,6 +5,7 @@
 // answers from PostgreSQL through libpq, checks that both answer alike and prints the table.
 #include "auth/user_directory.hpp"
 #include "core/time.hpp"
+#include "search/partitioned_store.hpp"
 #include "store/object_store.hpp"
 
 #include <libpq-fe.h>
@@ -114,6 +115,7 @@ int load(const std::string& dir, std::size_t count, const std::string& csv,
          const std::string& admin_password) {
     store::environment env(dir);
     store::object_store objects(env);
+    search::partitioned_store partitions(env, env.directory() / "partitions", env.options());
     auth::user_directory directory(objects, auth::password_cost::minimum());
     auto& user_model = *find_model("user");
     auto& server_model = *find_model("server");
@@ -156,7 +158,8 @@ int load(const std::string& dir, std::size_t count, const std::string& csv,
                                {"dump_mode", "all"},
                                {"indexed", 2},
                                {"size", (r.finished - r.started) / 1000}};
-                auto id = objects.create(txn, session_model, std::move(s));
+                auto at = partitions.for_new(txn, r.started);
+                auto id = at.sessions().create(at.txn, session_model, std::move(s));
                 if (!id) throw std::runtime_error(id.error().message);
             }
         });

@@ -63,7 +63,8 @@ void load(domain& d, std::size_t count) {
                                {"size", pick(1 << 20)},
                                {"started_at", started}};
                 if (pick(20)) s["finished_at"] = started + micros(pick(7200)) * us_second;
-                if (!d.objects.create(txn, *find_model("session"), std::move(s)))
+                auto at = d.partitions.for_new(txn, started);
+                if (!at.sessions().create(at.txn, *find_model("session"), std::move(s)))
                     throw std::runtime_error("create failed");
             }
         });

@@ -181,7 +181,7 @@ struct audex_stack : data_dir, api::domain {
 // since they last looked; finish() returns once none is left.
 class background_merges {
   public:
-    explicit background_merges(search::content_store& content)
+    explicit background_merges(search::partitioned_store& content)
         : thread_([this, &content] {
               std::unique_lock lock(mutex_);
               for (;;) {
@@ -266,7 +266,7 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
     // of their own, as a server's maintenance thread runs them. The whole process is pinned to
     // one core.
     {
-        background_merges merges(stack->content);
+        background_merges merges(stack->partitions);
         store::group_writer writer(stack->env);
         std::vector<std::future<void>> stored;  // the batch the writer holds, by partition
         time_ingest(
@@ -316,7 +316,8 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
             if (!selected) throw std::runtime_error(selected.error().message);
             return std::min(top, selected->size());
         }
-        auto hits = stack->content.search_records(parsed(audex_query(q)), top);
+        auto hits =
+            stack->partitions.search_records(stack->env.read(), parsed(audex_query(q)), top);
         if (!hits) throw std::runtime_error(hits.error().message);
         return hits->size();
     });
@@ -327,7 +328,9 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
     auto t = steady::now();
     stack = std::make_unique<audex_stack>(dir);
     result("audex", "open_ms", ms_since(t));
-    if (auto hits = stack->content.search_records(parsed(audex_query(first)), top); !hits)
+    if (auto hits =
+            stack->partitions.search_records(stack->env.read(), parsed(audex_query(first)), top);
+        !hits)
         throw std::runtime_error(hits.error().message);
     result("audex", "restart_ms", ms_since(t));
 }

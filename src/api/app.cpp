@@ -202,7 +202,7 @@ void app::purge_pending() {
     std::vector<std::uint64_t> pending;
     {
         auto txn = env_.read();
-        pending = domain_.content.pending_purges(txn);
+        pending = domain_.partitions.pending_purges(txn);
     }
     std::lock_guard lock(maintenance_mutex_);
     for (auto session : pending) {
@@ -211,14 +211,8 @@ void app::purge_pending() {
             try {
                 // Bounded steps, each its own transaction, so that ingestion goes on between them;
                 // the purge mark goes after the last step.
-                std::optional<json::object> removed;
-                {
-                    auto txn = env_.read();
-                    removed = domain_.objects.get(txn, *find_model("session"), session);
-                }
-                if (!removed) throw std::logic_error("the session is not in the store");
                 for (bool done = false; !done && !stopping_;)
-                    done = domain_.content.purge_step(*removed, session);
+                    done = domain_.partitions.purge_step(session);
             } catch (const std::exception& e) {
                 spdlog::error("purging the content of session {} failed: {}", session, e.what());
             }
@@ -240,7 +234,7 @@ void app::merge_content() {
     boost::asio::post(maintenance_, [this] {
         for (;;) {
             try {
-                domain_.content.merge_all([this] { return stopping_.load(); });
+                domain_.partitions.merge_all([this] { return stopping_.load(); });
             } catch (const std::exception& e) {
                 spdlog::error("merging content segments failed: {}", e.what());
             }

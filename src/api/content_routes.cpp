@@ -54,7 +54,7 @@ http::reply listing_reply(request_context& ctx, json::array items, std::size_t t
 json::object app::session_for(const store::transaction& txn, const request_context& ctx) const {
     auto key = ctx.path_params.at(0);
     auto id = parse_id(key);
-    auto s = id ? domain_.objects.get(txn, *find_model("session"), *id) : std::nullopt;
+    auto s = id ? domain_.partitions.get(txn, *id) : std::nullopt;
     bool visible = s && !(s->contains("removed") && s->at("removed") == true);
     // A session outside the caller's scope does not exist for it.
     if (auto scope = audit::scope_query(ctx.who()); visible && scope) {
@@ -85,16 +85,15 @@ http::net::awaitable<http::reply> app::ingest_content(request_context& ctx) {
     };
     co_await on_workers(ingest_workers_, prepare, ctx.deadline);
     auto answer = std::make_shared<std::string>();
-    // The records commit in their partition, then the activity entry (and the session's mark of
-    // screen content) in the catalog: a recorder is answered once both are durable.
+    // The records commit in their session's partition, then the activity entry in the catalog: a
+    // recorder is answered once both are durable.
     const store::group_writer::job job = [this, content, answer](store::transaction& txn) {
         *answer = to_json_text(domain_.api.append_content(txn, *content));
     };
     co_await write_grouped(job, &content->partition->env);
     ctx.items = content->records.size();
     auto entry = std::make_shared<const activity::entry>(*activity_entry(ctx, 200));
-    const store::group_writer::job recorded = [this, content, entry](store::transaction& txn) {
-        domain_.api.mark_screen_content(txn, *content);
+    const store::group_writer::job recorded = [this, entry](store::transaction& txn) {
         activity_.append(txn, std::span(entry.get(), 1));
     };
     co_await write_grouped(recorded);
@@ -132,8 +131,8 @@ http::reply app::audit_content(request_context& ctx) {
             fail({error_type::invalid_query_value,
                   "q: " + e->message,
                   {{"field", "q"}, {"position", e->position}}});
-        auto hits = domain_.content.search(session, *parse_id(ctx.path_params.at(0)),
-                                           std::get<query::node>(parsed), offset + limit);
+        auto hits = domain_.partitions.search(txn, *parse_id(ctx.path_params.at(0)),
+                                              std::get<query::node>(parsed), offset + limit);
         if (!hits) fail(hits.error());
         auto trail = std::to_string(session.at("_trail").to_number<std::int64_t>());
         for (std::size_t i = offset; i < hits->size() && i < offset + limit; ++i) {
@@ -157,10 +156,11 @@ http::reply app::audit_events(request_context& ctx) {
     std::tie(limit, offset) = listing_page(ctx, "events");
     json::array items;
     std::size_t total = 0;
-    auto partition = domain_.content.of(session_for(env_.read(), ctx));
-    if (!partition) return listing_reply(ctx, std::move(items), total, limit, offset);
-    partition->contents.content.scan_session(
-        partition->env.read(), *parse_id(ctx.path_params.at(0)),
+    auto txn = env_.read();
+    session_for(txn, ctx);
+    auto at = domain_.partitions.locate(txn, *parse_id(ctx.path_params.at(0)));
+    at->partition->contents.content.scan_session(
+        at->txn, *parse_id(ctx.path_params.at(0)),
         [&](std::uint32_t, const index::content_record& r) {
             if (r.type == "screen") return true;
             if (total >= offset && total < offset + limit) {
@@ -183,11 +183,11 @@ http::reply app::audit_events(request_context& ctx) {
 http::reply app::audit_alerts(request_context& ctx) {
     auto [limit, offset] = listing_page(ctx, "alerts");
     json::array items;
-    auto partition = domain_.content.of(session_for(env_.read(), ctx));
-    if (!partition) return listing_reply(ctx, std::move(items), 0, limit, offset);
-    auto total = partition->contents.alerts.page(
-        partition->env.read(), *parse_id(ctx.path_params.at(0)), offset, limit,
-        [&](const ingest::alert& a) {
+    auto txn = env_.read();
+    session_for(txn, ctx);
+    auto at = domain_.partitions.locate(txn, *parse_id(ctx.path_params.at(0)));
+    auto total = at->partition->contents.alerts.page(
+        at->txn, *parse_id(ctx.path_params.at(0)), offset, limit, [&](const ingest::alert& a) {
             items.push_back(json::object{
                 {"psm.alerts.alert_type", ingest::alert_type_name(a.type)},
                 {"psm.alerts.channel_id", std::to_string(a.channel)},

@@ -20,18 +20,13 @@ domain::domain(store::environment& env, const domain_settings& settings)
     : objects(env),
       users(objects, settings.password_cost),
       logins(settings.session_timeout),
-      content(env, env.directory() / "partitions", env.options()),
+      partitions(env, env.directory() / "partitions", env.options()),
       policies(objects),
-      api(objects, users, logins, content, policies,
+      api(objects, users, logins, partitions, policies,
           {.node_serial = settings.node_serial ? *settings.node_serial : stored_serial(objects),
            .content_grace = settings.content_grace}),
-      search(objects, api, content) {
-    content.migrate([this](std::uint64_t id) -> std::optional<micros> {
-        auto txn = objects.env().read();
-        auto s = objects.get(txn, *find_model("session"), id);
-        if (!s) return std::nullopt;
-        return s->at("started_at").to_number<micros>();
-    });
+      search(api, partitions) {
+    partitions.migrate();
     api.session_scope = [this](const auth::principal& who) -> object_api::session_check {
         auto scope = audit::scope_query(who);
         if (!scope) return nullptr;
@@ -44,23 +39,18 @@ domain::domain(store::environment& env, const domain_settings& settings)
 }
 
 json::object domain::storage() const {
-    auto txn = objects.env().read();
     json::array items;
-    for (auto& p : content.describe([&](micros from, micros to) {
-             std::uint64_t n = 0;
-             objects.scan_started(txn, from, to - 1, [&](auto, auto) { return ++n, true; });
-             return n;
-         }))
+    for (auto& p : partitions.describe())
         items.push_back({{"name", p.name},
                          {"sessions", p.sessions},
                          {"records", p.records},
                          {"bytes", p.bytes},
                          {"state", "open"}});
-    auto partitions = items.size();
+    auto count = items.size();
     return {
         {"items", std::move(items)},
         {"meta",
-         {{"partitions", partitions},
+         {{"partitions", count},
           {"catalog_bytes", std::filesystem::file_size(objects.env().directory() / "data.mdb")}}}};
 }
 

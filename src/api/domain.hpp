@@ -1,6 +1,6 @@
-// The domain of one data directory, wired together: the object store, users and login sessions,
-// the content and its alerts (in monthly partitions), content policies, the object API v2 and the
-// audit session search.
+// The domain of one data directory, wired together: the catalog's object store, users and login
+// sessions, the monthly partitions (sessions, their content and alerts), content policies, the
+// object API v2 and the audit session search.
 // The server holds one; `audex import --data`, the benchmarks and the tests make their own.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include "auth/login_sessions.hpp"
 #include "auth/user_directory.hpp"
 #include "ingest/policy_set.hpp"
-#include "search/content_store.hpp"
+#include "search/partitioned_store.hpp"
 #include "store/lmdb.hpp"
 #include "store/object_store.hpp"
 
@@ -40,8 +40,8 @@ struct domain {
     store::object_store objects;
     auth::user_directory users;
     auth::login_sessions logins;
-    search::content_store content;
-    ingest::policy_set policies;  // matches ingested content against the content policies
+    search::partitioned_store partitions;  // the sessions, their content and alerts, by month
+    ingest::policy_set policies;           // matches ingested content against the content policies
     object_api api;
     audit::session_search search;
 };

@@ -38,7 +38,7 @@ cursor::cursor(MDB_txn* txn, table t) {
     check(mdb_cursor_open(txn, t, &handle_), "cursor open");
 }
 cursor::~cursor() {
-    mdb_cursor_close(handle_);
+    if (handle_) mdb_cursor_close(handle_);
 }
 
 bool cursor::move(MDB_cursor_op op) {
@@ -141,8 +141,8 @@ void transaction::commit() {
     check(rc, "commit", env);
 }
 
-transaction& transaction::with(environment& env, std::shared_ptr<const void> keep) {
-    if (&env == env_) return *this;
+transaction& transaction::with(environment& env, std::shared_ptr<const void> keep) const {
+    if (&env == env_) return const_cast<transaction&>(*this);
     for (auto& c : companions_)
         if (c.env == &env) return *c.txn;
     std::unique_ptr<transaction> txn;

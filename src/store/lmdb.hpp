@@ -61,6 +61,8 @@ class cursor {
   public:
     cursor(MDB_txn* txn, table t);
     ~cursor();
+    cursor(cursor&& other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), key_(other.key_), value_(other.value_) {}
     cursor(const cursor&) = delete;
     cursor& operator=(const cursor&) = delete;
 
@@ -129,8 +131,9 @@ class transaction {
     // writes in `env` back too, and committed just before this one commits (after the deferred
     // writes of both). `keep` is held until then (the partition that owns `env`). This
     // transaction itself for its own environment. Writers of several environments take them in
-    // one order: the one they begin with (the catalog) first.
-    transaction& with(environment& env, std::shared_ptr<const void> keep = nullptr);
+    // one order: the one they begin with (the catalog) first. Reads that take a transaction as
+    // const take their companions too: a companion is part of the transaction, not a change of it.
+    transaction& with(environment& env, std::shared_ptr<const void> keep = nullptr) const;
     MDB_txn* handle() const { return handle_; }
 
   private:
@@ -159,7 +162,7 @@ class transaction {
     transaction* parent_;
     bool read_only_ = false;
     std::vector<std::pair<const void*, std::unique_ptr<deferred_write>>> deferred_;
-    std::vector<companion> companions_;
+    mutable std::vector<companion> companions_;
 };
 
 // The distinct first 8 bytes of the keys that `c` reads, as big-endian numbers (keys.hpp),

@@ -5,6 +5,7 @@
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "store/keys.hpp"
+#include "store/partition_set.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
@@ -66,12 +67,12 @@ std::string pair_key(std::uint64_t a, std::uint64_t b) {
 }
 }  // namespace
 
-object_store::object_store(environment& env)
-    : env_(env), meta_(env.open_table("meta")), fields_(env, meta_) {
-    started_ = env.open_table("by_time.session.started_at");
-    assignments_ = env.open_table("session_backup");
+object_store::object_store(environment& env, object_role role)
+    : env_(env), role_(role), meta_(env.open_table("meta")) {
+    const bool holds_sessions = role == object_role::sessions;
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;  // an assignment model, not a table of objects
+        if ((name == "session") != holds_sessions) continue;
         model_tables t;
         t.objects = env.open_table("objects." + name);
         for (auto& a : m.attributes) {
@@ -81,12 +82,16 @@ object_store::object_store(environment& env)
         }
         tables_.emplace(name, std::move(t));
     }
+    if (!holds_sessions) return;
+    started_ = env.open_table("by_time.session.started_at");
+    assignments_ = env.open_table("session_backup");
+    fields_.emplace(env, meta_);
     // A store written before the field indexes, or before their present form, is indexed once,
     // so that every session it holds is selected and counted; in batches, as one transaction of
     // a large store would outgrow LMDB's limit on the pages a write may change. Interrupted, it
     // starts again on the next open.
-    if (fields_.current(env.read())) return;
-    env.write([&](transaction& txn) { fields_.reset(txn); });
+    if (fields_->current(env.read())) return;
+    env.write([&](transaction& txn) { fields_->reset(txn); });
     auto& sessions = *find_model("session");
     constexpr std::size_t batch = 20000;
     std::uint64_t from = 0, count = 0;
@@ -94,7 +99,7 @@ object_store::object_store(environment& env)
         auto [next, done] = env.write([&](transaction& txn) {
             std::uint64_t next = from, done = 0;
             scan(txn, sessions, from, [&](std::uint64_t id, const stored_object& o) {
-                fields_.update(txn, id, nullptr, o.parse());
+                fields_->update(txn, id, nullptr, o.parse());
                 next = id + 1;
                 return ++done < batch;
             });
@@ -104,8 +109,19 @@ object_store::object_store(environment& env)
         count += done;
         more = done == batch;
     }
-    env.write([&](transaction& txn) { fields_.set_current(txn); });
+    env.write([&](transaction& txn) { fields_->set_current(txn); });
     if (count) spdlog::info("session field indexes built for {} sessions", count);
+}
+
+object_cursor::object_cursor(const transaction& txn, table objects, std::uint64_t from)
+    : cursor_(txn.open_cursor(objects)), valid_(cursor_.seek(u64_key(from))) {}
+
+std::uint64_t object_cursor::id() const {
+    return read_u64(cursor_.key());
+}
+
+stored_object object_cursor::object() const {
+    return decode(cursor_.value());
 }
 
 json::object stored_object::parse() const {
@@ -131,8 +147,8 @@ std::optional<json::object> object_store::get(const transaction& txn, const mode
 }
 
 bool object_store::sessions_indexed(const transaction& txn) const {
-    return txn.entries(tables(*find_model("session")).objects) == fields_.numbered(txn) &&
-           fields_.numbers_follow_ids(txn);
+    return txn.entries(tables(*find_model("session")).objects) == fields_->numbered(txn) &&
+           fields_->numbers_follow_ids(txn);
 }
 
 std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, const model& m,
@@ -148,9 +164,8 @@ std::optional<std::uint64_t> object_store::find_unique(const transaction& txn, c
 void object_store::scan(
     const transaction& txn, const model& m, std::uint64_t from,
     const std::function<bool(std::uint64_t, const stored_object&)>& visit) const {
-    auto c = txn.open_cursor(tables(m).objects);
-    for (bool ok = c.seek(u64_key(from)); ok; ok = c.next())
-        if (!visit(read_u64(c.key()), decode(c.value()))) return;
+    for (auto c = objects(txn, m, from); c.valid(); c.next())
+        if (!visit(c.id(), c.object())) return;
 }
 
 void object_store::scan_references(const transaction& txn, const model& m, const attribute& a,
@@ -174,14 +189,27 @@ void object_store::scan_started(
     }
 }
 
-std::uint64_t object_store::next_id(transaction& txn) {
+result<std::uint64_t> object_store::next_id(transaction& txn, const model& m,
+                                            const json::object& o) {
     // Ids grow with the clock (microseconds << 10, as large as the appliance's own ids) and never
-    // repeat, even when the clock steps back.
+    // repeat, even when the clock steps back. A session's grow with its start instead, and so
+    // name the partition that holds it (session_partition).
     std::uint64_t last = 0;
     if (auto raw = txn.get(meta_, "last_id")) last = read_u64(*raw);
-    std::uint64_t id = std::max(last + 1, std::uint64_t(now_micros()) << 10);
+    micros t = now_micros();
+    if (role_ == object_role::sessions) t = o.at("started_at").to_number<micros>();
+    std::uint64_t id = std::max(last + 1, std::uint64_t(t) << 10);
+    if (m.name == "session" && session_partition(id) != partition_name(t))
+        return api_error{error_type::search_unavailable,
+                         "partition " + partition_name(t) + " has numbered all the sessions it can",
+                         {{"reason", "session_ids"}}};
     txn.put(meta_, "last_id", u64_key(id));
     return id;
+}
+
+void object_store::reserve_id(transaction& txn, std::uint64_t id) {
+    auto raw = txn.get(meta_, "last_id");
+    if (!raw || read_u64(*raw) < id) txn.put(meta_, "last_id", u64_key(id));
 }
 
 void object_store::put(transaction& txn, const model& m, std::uint64_t id, const json::object& o) {
@@ -237,15 +265,21 @@ void object_store::index(transaction& txn, const model& m, std::uint64_t id, con
 result<std::uint64_t> object_store::create(transaction& txn, const model& m, json::object object) {
     // Checked before an id is handed out, so that a conflict writes nothing (0 is never an id).
     if (auto ok = check_unique(txn, m, 0, object); !ok) return ok.error();
-    auto id = next_id(txn);
+    auto id = next_id(txn, m, object);
+    if (!id) return id.error();
     auto now = now_micros();
-    object["id"] = std::to_string(id);
+    object["id"] = std::to_string(*id);
     object["created_at"] = now;
     object["modified_at"] = now;
+    restore(txn, m, *id, object);
+    return *id;
+}
+
+void object_store::restore(transaction& txn, const model& m, std::uint64_t id,
+                           const json::object& object) {
     put(txn, m, id, object);
     index(txn, m, id, object, true);
-    if (m.name == "session") fields_.update(txn, id, nullptr, object);
-    return id;
+    if (m.name == "session") fields_->update(txn, id, nullptr, object);
 }
 
 result<void> object_store::replace(transaction& txn, const model& m, std::uint64_t id,
@@ -255,12 +289,14 @@ result<void> object_store::replace(transaction& txn, const model& m, std::uint64
     index(txn, m, id, before, false);
     put(txn, m, id, after);
     index(txn, m, id, after, true);
-    if (m.name == "session") fields_.update(txn, id, &before, after);
+    if (m.name == "session") fields_->update(txn, id, &before, after);
     return {};
 }
 
-void object_store::assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup) {
-    txn.put(assignments_, pair_key(session, backup), u64_key(std::uint64_t(now_micros())));
+void object_store::assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup,
+                                 std::optional<micros> at) {
+    txn.put(assignments_, pair_key(session, backup),
+            u64_key(std::uint64_t(at.value_or(now_micros()))));
 }
 
 void object_store::scan_assignments(

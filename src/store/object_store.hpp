@@ -5,6 +5,7 @@
 
 #include "audex/error.hpp"
 #include "core/schema.hpp"
+#include "core/time.hpp"
 #include "store/field_index.hpp"
 #include "store/lmdb.hpp"
 
@@ -31,9 +32,28 @@ struct stored_object {
     json::object parse() const;
 };
 
+// Which objects a store holds: the catalog every model's but sessions, a partition the sessions
+// that started in its month, with the indexes that only sessions have (start time, backup
+// assignments, the field indexes).
+enum class object_role { catalog, sessions };
+
+// Objects of one model in id order, from a given id on.
+class object_cursor {
+  public:
+    object_cursor(const transaction& txn, table objects, std::uint64_t from);
+    bool valid() const { return valid_; }
+    std::uint64_t id() const;
+    stored_object object() const;
+    void next() { valid_ = cursor_.next(); }
+
+  private:
+    cursor cursor_;
+    bool valid_;
+};
+
 class object_store {
   public:
-    explicit object_store(environment& env);
+    explicit object_store(environment& env, object_role role = object_role::catalog);
 
     environment& env() const { return env_; }
 
@@ -46,6 +66,10 @@ class object_store {
     std::optional<std::uint64_t> find_unique(const transaction& txn, const model& m,
                                              const attribute& a, std::string_view value) const;
 
+    // The objects of `m` in id order from `from` (inclusive).
+    object_cursor objects(const transaction& txn, const model& m, std::uint64_t from) const {
+        return object_cursor(txn, tables(m).objects, from);
+    }
     // Visits objects in id order from `from` (inclusive) while `visit` returns true.
     void scan(const transaction& txn, const model& m, std::uint64_t from,
               const std::function<bool(std::uint64_t id, const stored_object& o)>& visit) const;
@@ -62,18 +86,26 @@ class object_store {
     // modified_at. Conflict when a unique attribute is taken, InvalidArgument when its value is
     // longer than LMDB's key limit (511 bytes).
     result<std::uint64_t> create(transaction& txn, const model& m, json::object object);
+    // Stores an object under the id it already has (one moved from another store), with its
+    // indexes.
+    void restore(transaction& txn, const model& m, std::uint64_t id, const json::object& object);
+    // Hands out only ids above `id` from now on.
+    void reserve_id(transaction& txn, std::uint64_t id);
     // Replaces an object; `after` gets modified_at. Conflict or InvalidArgument as for create().
     result<void> replace(transaction& txn, const model& m, std::uint64_t id,
                          const json::object& before, json::object after);
 
     // Session backup assignments.
-    void assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup);
+    // Assigns a session to a backup, now or at the time `at` (an assignment moved).
+    void assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup,
+                       std::optional<micros> at = std::nullopt);
     void scan_assignments(
         const transaction& txn,
         const std::function<bool(std::uint64_t session, std::uint64_t backup)>& visit) const;
 
-    // The field indexes of sessions, kept in step by create() and replace().
-    const field_index& fields() const { return fields_; }
+    // The field indexes of sessions, kept in step by create() and replace() (a store of sessions
+    // only).
+    const field_index& fields() const { return *fields_; }
     // Whether the field indexes number every session, in id order: not while a store older than
     // them holds sessions not written since, nor once such a session was numbered late.
     bool sessions_indexed(const transaction& txn) const;
@@ -91,7 +123,8 @@ class object_store {
         std::map<std::string, table, std::less<>> unique;      // by attribute
         std::map<std::string, table, std::less<>> references;  // by attribute
     };
-    std::uint64_t next_id(transaction& txn);
+    // Ids grow with the clock; a session's with its start (session_id).
+    result<std::uint64_t> next_id(transaction& txn, const model& m, const json::object& o);
     void put(transaction& txn, const model& m, std::uint64_t id, const json::object& o);
     void index(transaction& txn, const model& m, std::uint64_t id, const json::object& o, bool add);
     result<void> check_unique(const transaction& txn, const model& m, std::uint64_t id,
@@ -99,9 +132,10 @@ class object_store {
     const model_tables& tables(const model& m) const { return tables_.at(m.name); }
 
     environment& env_;
-    table meta_, started_, assignments_;
+    object_role role_;
+    table meta_, started_ = 0, assignments_ = 0;
     std::map<std::string, model_tables, std::less<>> tables_;
-    field_index fields_;
+    std::optional<field_index> fields_;
 };
 
 }  // namespace audex::store

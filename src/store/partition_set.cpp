@@ -20,6 +20,10 @@ std::string partition_name(micros t) {
     return std::string(out, std::size_t(n));
 }
 
+std::string session_partition(std::uint64_t id) {
+    return partition_name(micros(id >> 10));
+}
+
 std::optional<std::pair<micros, micros>> partition_span(std::string_view name) {
     int year = 0;
     unsigned month = 0;

@@ -29,6 +29,12 @@ std::string partition_name(micros t);
 // name that is not a month's.
 std::optional<std::pair<micros, micros>> partition_span(std::string_view name);
 
+// The partition that holds session `id`: a session's id is its start (µs) << 10, or the next free
+// id above it, and so lies in the month it started. Sessions of a store written before partitions
+// kept their ids, which name the month they were created in; the migration records where those
+// went when it differs (search::partitioned_store).
+std::string session_partition(std::uint64_t id);
+
 // The partitions' directories.
 class partition_catalog {
   public:
@@ -48,16 +54,16 @@ class partition_catalog {
 };
 
 // The open partitions, each an environment and the `Contents` built on it (constructed from the
-// environment). Partitions are shared: one that is dropped while a search reads it stays open
-// until the search lets it go. Partitions that another process (`audex import --data`) made or
-// dropped are found when the directory changed.
+// environment and the partition's name). Partitions are shared: one that is dropped while a search
+// reads it stays open until the search lets it go. Partitions that another process (`audex import
+// --data`) made or dropped are found when the directory changed.
 template <class Contents>
 class partition_set {
   public:
     struct partition {
         partition(std::string name, const std::filesystem::path& directory,
                   const environment_options& options)
-            : name(std::move(name)), env(directory, options), contents(env) {}
+            : name(std::move(name)), env(directory, options), contents(env, this->name) {}
         const std::string name;
         environment env;
         Contents contents;

@@ -5,7 +5,8 @@ import pytest
 
 from conftest import assert_error
 
-# name -> attributes; the module's server holds exactly these sessions, created in this order.
+# name -> attributes; the module's server holds exactly these sessions, created in this order. A
+# session's id grows with its start: in id order they are s5, s1, s2, s3, s4.
 SESSIONS = {
     "s1": {"protocol": "ssh", "started_at": "2022-04-01 10:00:00+00", "source_port": 1000,
            "status": "approved", "source_ip": "10.0.0.9"},
@@ -35,9 +36,9 @@ def names(admin, ids, **params):
     ("protocol:ssh AND status:terminated", ["s2"]),
     ("protocol:ssh OR protocol:rdp", ["s1", "s2", "s3"]),
     ("protocol:(ssh OR vnc)", ["s1", "s2", "s4"]),
-    ("NOT protocol:ssh", ["s3", "s4", "s5"]),
+    ("NOT protocol:ssh", ["s5", "s3", "s4"]),
     ("protocol:ssh AND NOT status:approved", ["s2"]),
-    ("-protocol:ssh -protocol:rdp", ["s4", "s5"]),
+    ("-protocol:ssh -protocol:rdp", ["s5", "s4"]),
     ("(protocol:ssh OR protocol:rdp) AND status:approved", ["s1", "s3"]),
     ("started_at:[2022-04-01 TO 2022-04-05]", ["s1", "s2", "s3"]),
     ("started_at:[2022-04-02T00:00:00Z TO *]", ["s2", "s3", "s4"]),
@@ -52,10 +53,10 @@ def names(admin, ids, **params):
     ("source_ip:[10.0.0.0 TO 10.0.0.255]", ["s1", "s2"]),
     ("source_ip:10.0.0.10", ["s2"]),
     ("retention_locked:true", ["s4"]),
-    ("paused:true OR retention_locked:true", ["s4", "s5"]),
+    ("paused:true OR retention_locked:true", ["s5", "s4"]),
     ("_exists_:status", ["s1", "s2", "s3"]),
     ("status:appr*", ["s1", "s3"]),
-    ("*:*", ["s1", "s2", "s3", "s4", "s5"]),
+    ("*:*", ["s5", "s1", "s2", "s3", "s4"]),
 ])
 def test_filter(admin, ids, query, expected):
     assert names(admin, ids, filter=query) == expected
@@ -88,8 +89,8 @@ def test_unknown_attribute_in_filter_is_invalid_argument(admin, ids):
     ("protocol,-started_at", ["s3", "s2", "s1", "s5", "s4"]),
     ("-protocol,started_at", ["s4", "s5", "s1", "s2", "s3"]),
     ("source_port", ["s4", "s1", "s3", "s2", "s5"]),  # unset last
-    ("-id", ["s5", "s4", "s3", "s2", "s1"]),
-    ("id", ["s1", "s2", "s3", "s4", "s5"]),
+    ("-id", ["s4", "s3", "s2", "s1", "s5"]),
+    ("id", ["s5", "s1", "s2", "s3", "s4"]),
 ])
 def test_order(admin, ids, order, expected):
     assert names(admin, ids, order=order) == expected
@@ -100,9 +101,9 @@ def test_order_with_filter(admin, ids):
 
 
 @pytest.mark.parametrize("params, expected", [
-    ({"limit": 2}, ["s1", "s2"]),
-    ({"limit": 2, "offset": 2}, ["s3", "s4"]),
-    ({"offset": 4}, ["s5"]),
+    ({"limit": 2}, ["s5", "s1"]),
+    ({"limit": 2, "offset": 2}, ["s2", "s3"]),
+    ({"offset": 4}, ["s4"]),
     ({"offset": 9}, []),
     ({"limit": 0}, []),
     ({"order": "-started_at", "limit": 2, "offset": 1}, ["s3", "s2"]),
@@ -134,7 +135,7 @@ def test_bad_offset_is_invalid_argument(admin, ids):
 def test_fields_selects_attributes(admin, ids):
     items = admin.list("session", fields="id,protocol")
     assert [set(i) for i in items] == [{"id", "protocol"}] * 5
-    assert [i["protocol"] for i in items] == ["ssh", "ssh", "rdp", "vnc", "telnet"]
+    assert [i["protocol"] for i in items] == ["telnet", "ssh", "ssh", "rdp", "vnc"]
 
 
 def test_fields_leaves_unset_attributes_out(admin, ids):

@@ -65,10 +65,17 @@ def test_a_store_written_before_partitions_is_migrated_when_opened(tmp_path):
     server = Server(tmp_path / "data").start()
     try:
         admin = server.login()
-        # The catalog no longer holds content; each month's partition holds its sessions'.
+        # The catalog no longer holds sessions or content; each month's partition holds the
+        # sessions that started in it, their content and alerts. The sessions kept their ids,
+        # which name the month they were made in (2026-12): its partition holds those ids back.
         parts = server.data / "partitions"
-        assert sorted(p.name for p in parts.iterdir()) == ["2026-09", "2026-10", "2026-11"]
-        assert not {"content.records", "alerts"} & tables(server.data)
+        assert sorted(p.name for p in parts.iterdir()) == [
+            "2026-09", "2026-10", "2026-11", "2026-12"]
+        assert not {"content.records", "alerts", "objects.session",
+                    "session.numbers"} & tables(server.data)
+        for month in ("2026-09", "2026-10", "2026-11"):
+            assert {"objects.session", "session.numbers", "content.records"} <= tables(
+                parts / month)
         sessions = admin.list("session", fields="id,started_at,removed", limit=100)
         live = [s for s in sessions if not s.get("removed")]
         assert len(live) == 9
@@ -113,10 +120,10 @@ def test_the_storage_report_lists_each_partition(server):
     body = r.json()
     items = body["items"]
     assert [(i["name"], i["sessions"], i["records"], i["state"]) for i in items] == [
-        ("2026-03", 2, 3, "open"), ("2026-04", 1, 3, "open")]
+        ("2026-03", 2, 3, "open"), ("2026-04", 1, 3, "open"), ("2026-05", 1, 0, "open")]
     for i in items:
         assert i["bytes"] == (server.data / "partitions" / i["name"] / "data.mdb").stat().st_size
-    assert body["meta"]["partitions"] == 2
+    assert body["meta"]["partitions"] == 3
     assert body["meta"]["catalog_bytes"] == (server.data / "data.mdb").stat().st_size
     assert body["meta"]["href"] == "/api/system/storage"
     # Admins and above; unknown parameters are refused.
@@ -128,6 +135,7 @@ def test_the_storage_report_lists_each_partition(server):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["partition", "sessions", "records", "bytes", "state"]
-    assert [line.split()[:3] for line in lines[1:3]] == [["2026-03", "2", "3"],
-                                                         ["2026-04", "1", "3"]]
-    assert lines[3].split()[0] == "catalog"
+    assert [line.split()[:3] for line in lines[1:4]] == [["2026-03", "2", "3"],
+                                                         ["2026-04", "1", "3"],
+                                                         ["2026-05", "1", "0"]]
+    assert lines[4].split()[0] == "catalog"

@@ -63,14 +63,28 @@ bool in_scope(const session_query& scope, session_view& v) {
     return scope.filter.matches([&](const attribute& a) { return v(a); });
 }
 
-session_search::session_search(const store::object_store& objects, const object_api& api,
-                               const search::content_store& content)
-    : objects_(objects), api_(api), content_(content), sessions_(*find_model("session")) {}
+session_search::session_search(const object_api& api, const search::partitioned_store& partitions)
+    : api_(api), partitions_(partitions), sessions_(*find_model("session")) {}
+
+std::vector<session_search::located> session_search::reach(const store::transaction& txn,
+                                                           std::optional<micros> end) const {
+    std::vector<located> out;
+    for (auto& at : partitions_.every(txn))
+        if (!end || store::partition_span(at.partition->name)->first <= *end) out.push_back(at);
+    return out;
+}
 
 std::optional<session_view> session_search::view(const store::transaction& txn, std::uint64_t id,
                                                  micros now) const {
+    auto at = partitions_.locate(txn, id);
+    if (!at) return std::nullopt;
+    return view(txn, *at, id, now);
+}
+
+std::optional<session_view> session_search::view(const store::transaction& txn, const located& at,
+                                                 std::uint64_t id, micros now) const {
     check_deadline();  // every search reads a view per session it cannot decide otherwise
-    auto stored = objects_.get(txn, sessions_, id);
+    auto stored = at.sessions().get(at.txn, sessions_, id);
     if (!stored || is_removed(*stored)) return std::nullopt;
     return session_view(api_, txn, id, std::move(*stored), now);
 }
@@ -80,34 +94,35 @@ json::value session_search::field_value(const store::transaction& txn, const att
     return session_view(api_, txn, 0, std::move(stored), now).stored(field);
 }
 
-store::session_candidates session_search::run(const store::transaction& txn, const query::node& q,
-                                              const Roaring& live, micros now) const {
+store::session_candidates session_search::run(const store::transaction& txn, const located& at,
+                                              const query::node& q, const Roaring& live,
+                                              micros now) const {
     store::query_fields f{
         view_model(),
         [&](const attribute& field) { return sessions_.find(source_attribute(field)); },
         [&](const attribute& field, json::object stored) {
             return field_value(txn, field, std::move(stored), now);
         }};
-    return objects_.fields().candidates(txn, q, live, f);
+    return at.sessions().fields().candidates(at.txn, q, live, f);
 }
 
-Roaring session_search::indexed(const store::transaction& txn, const session_selection& s,
-                                micros now, bool superset) const {
-    auto& fields = objects_.fields();
+Roaring session_search::indexed(const store::transaction& txn, const located& at,
+                                const session_selection& s, micros now, bool superset) const {
+    auto& fields = at.sessions().fields();
     std::optional<store::session_candidates> c;
-    if (s.q) c = run(txn, s.q->tree, fields.live(txn), now);
+    if (s.q) c = run(txn, at, s.q->tree, fields.live(at.txn), now);
     Roaring out;
     if (s.start || s.end) {
-        out = fields.overlapping(txn, c ? &c->numbers : nullptr,
+        out = fields.overlapping(at.txn, c ? &c->numbers : nullptr,
                                  s.start.value_or(std::numeric_limits<micros>::min()),
                                  s.end.value_or(std::numeric_limits<micros>::max()), now);
     } else {
-        out = c ? std::move(c->numbers) : fields.live(txn);
+        out = c ? std::move(c->numbers) : fields.live(at.txn);
     }
     if (!c || c->exact || superset) return out;
     std::vector<std::uint32_t> kept;
-    fields.scan_spans(txn, out, [&](std::uint32_t n, const store::session_span& x) {
-        auto v = view(txn, x.id, now);
+    fields.scan_spans(at.txn, out, [&](std::uint32_t n, const store::session_span& x) {
+        auto v = view(txn, at, x.id, now);
         if (v && s.q->filter.matches([&](const attribute& a) { return (*v)(a); }))
             kept.push_back(n);
     });
@@ -116,45 +131,52 @@ Roaring session_search::indexed(const store::transaction& txn, const session_sel
     return bits;
 }
 
-result<Roaring> session_search::numbers(const store::transaction& txn, const session_selection& s,
-                                        micros now) const {
-    if (!s.content) return indexed(txn, s, now);
-    auto ids = select(txn, s, now);
-    if (!ids) return ids.error();
-    std::vector<std::uint32_t> out;
-    for (auto id : *ids)
-        if (auto n = objects_.fields().number(txn, id)) out.push_back(*n);
-    std::sort(out.begin(), out.end());
-    Roaring bits;
-    bits.addMany(out.size(), out.data());
-    return bits;
+std::map<std::string, Roaring, std::less<>> session_search::numbers(
+    const store::transaction& txn, const std::vector<std::uint64_t>& ids) const {
+    std::map<std::string, Roaring, std::less<>> out;
+    for (auto id : ids)
+        if (auto at = partitions_.locate(txn, id))
+            if (auto n = at->sessions().fields().number(at->txn, id))
+                out[at->partition->name].add(*n);
+    return out;
 }
 
 result<std::vector<std::uint64_t>> session_search::select(
     const store::transaction& txn, const session_selection& s, micros now,
     std::unordered_map<std::uint64_t, std::uint64_t>* hits) const {
     std::vector<std::uint64_t> out;
+    auto all = reach(txn, s.end);
     if (!s.content) {
-        objects_.fields().scan_spans(txn, indexed(txn, s, now),
-                                     [&](std::uint32_t, auto& x) { out.push_back(x.id); });
-        // Numbers follow creation, and so ids, as the indexes number sessions in id order.
+        for (auto& at : all)
+            at.sessions().fields().scan_spans(at.txn, indexed(txn, at, s, now),
+                                              [&](std::uint32_t, auto& x) { out.push_back(x.id); });
+        // Numbers follow creation, and so ids, within a partition; partitions follow one another
+        // in id order but for sessions of a store written before them.
+        if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
         return out;
     }
     // A window or q that leaves few sessions: only their records are searched (the loop below
     // checks the window and q on each session found).
     std::optional<std::vector<std::uint64_t>> among;
     if (s.start || s.end || s.q) {
-        auto selected = indexed(txn, s, now, true);
-        if (selected.cardinality() * 8 < objects_.fields().live(txn).cardinality()) {
-            among.emplace();
-            objects_.fields().scan_spans(txn, selected,
-                                         [&](std::uint32_t, auto& x) { among->push_back(x.id); });
+        std::vector<std::uint64_t> selected;
+        std::uint64_t live = 0;
+        for (auto& at : partitions_.every(txn)) {
+            auto& fields = at.sessions().fields();
+            live += fields.live(at.txn).cardinality();
+            if (std::find_if(all.begin(), all.end(),
+                             [&](auto& x) { return x.partition == at.partition; }) == all.end())
+                continue;
+            fields.scan_spans(at.txn, indexed(txn, at, s, now, true),
+                              [&](std::uint32_t, auto& x) { selected.push_back(x.id); });
+        }
+        if (selected.size() * 8 < live) {
+            std::sort(selected.begin(), selected.end());
+            among = std::move(selected);
         }
     }
-    // A partition holds the sessions that started in its month: those after the window's end hold
-    // none of the window's.
-    auto found = content_.search_sessions(
-        *s.content, among ? &*among : nullptr, hits != nullptr, s.end, max_content_sessions,
+    auto found = partitions_.search_sessions(
+        txn, *s.content, among ? &*among : nullptr, hits != nullptr, s.end, max_content_sessions,
         [&](const index::session_match& m) {
             auto v = view(txn, m.session, now);
             if (!v) return false;
@@ -181,15 +203,20 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
         return k.field->name == "start_time" || k.field->name == "end_time";
     };
     const bool from_column = std::all_of(keys.begin(), keys.end(), timed);
-    auto& fields = objects_.fields();
-    auto column = fields.column(txn);
+    std::map<const void*, store::column_cursor> columns;  // by partition
     std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
     keyed.reserve(ids.size());
     for (auto id : ids) {
+        auto at = partitions_.locate(txn, id);
+        if (!at) continue;
         std::vector<json::value> values;
         if (from_column) {
-            auto n = fields.number(txn, id);
-            auto span = n ? column.at(*n) : std::nullopt;
+            auto& fields = at->sessions().fields();
+            auto column = columns.find(at->partition.get());
+            if (column == columns.end())
+                column = columns.emplace(at->partition.get(), fields.column(at->txn)).first;
+            auto n = fields.number(at->txn, id);
+            auto span = n ? column->second.at(*n) : std::nullopt;
             if (!span) continue;
             for (auto& k : keys)
                 values.push_back(k.field->name == "start_time" ? json::value(span->started)
@@ -197,7 +224,7 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                                      ? json::value(nullptr)
                                      : json::value(span->finished));
         } else {
-            auto v = view(txn, id, now);
+            auto v = view(txn, *at, id, now);
             if (!v) continue;
             for (auto& k : keys)
                 values.push_back(v->stored(*k.field));
@@ -229,39 +256,58 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
 result<index::top_values> session_search::stats(const store::transaction& txn,
                                                 const session_selection& s, const attribute& field,
                                                 std::size_t size, micros now) const {
-    // Without a selection, every live session: the postings hold only those.
-    std::optional<Roaring> selected;
-    if (s.q || s.start || s.end || s.content) {
-        auto numbers = this->numbers(txn, s, now);
-        if (!numbers) return numbers.error();
-        selected = std::move(*numbers);
+    // With content, the selected sessions' numbers in each partition.
+    std::optional<std::map<std::string, Roaring, std::less<>>> by_content;
+    if (s.content) {
+        auto ids = select(txn, s, now);
+        if (!ids) return ids.error();
+        by_content = numbers(txn, *ids);
     }
-    auto selection = selected ? &*selected : nullptr;
-    auto& fields = objects_.fields();
     index::value_counter counter(field);
     auto stored = sessions_.find(source_attribute(field));
-    if (stored && store::field_index::indexed(*stored)) {
-        std::uint64_t counted = 0;
-        fields.count_values(txn, *stored, selection, [&](const json::value& v, std::uint64_t n) {
-            counter.add(field_value(txn, field, {{stored->name, v}}, now), n);
-            counted += n;
-        });
-        auto all = selection ? selection->cardinality() : fields.live(txn).cardinality();
-        if (auto unset = all - counted) counter.add(field_value(txn, field, {}, now), unset);
-    } else {
-        fields.scan_spans(txn, selection ? *selection : fields.live(txn),
-                          [&](std::uint32_t, auto& x) {
-                              if (auto v = view(txn, x.id, now)) counter.add(v->stored(field));
-                          });
+    // Each partition counted into one counter: values and their counts sum exactly.
+    for (auto& at : reach(txn, s.end)) {
+        auto& fields = at.sessions().fields();
+        // Without a selection, every live session: the postings hold only those.
+        std::optional<Roaring> selected;
+        if (by_content) {
+            auto it = by_content->find(at.partition->name);
+            if (it == by_content->end()) continue;
+            selected = std::move(it->second);
+        } else if (s.q || s.start || s.end) {
+            selected = indexed(txn, at, s, now);
+        }
+        auto selection = selected ? &*selected : nullptr;
+        if (stored && store::field_index::indexed(*stored)) {
+            std::uint64_t counted = 0;
+            fields.count_values(
+                at.txn, *stored, selection, [&](const json::value& v, std::uint64_t n) {
+                    counter.add(field_value(txn, field, {{stored->name, v}}, now), n);
+                    counted += n;
+                });
+            auto all = selection ? selection->cardinality() : fields.live(at.txn).cardinality();
+            if (auto unset = all - counted) counter.add(field_value(txn, field, {}, now), unset);
+        } else {
+            fields.scan_spans(at.txn, selection ? *selection : fields.live(at.txn),
+                              [&](std::uint32_t, auto& x) {
+                                  if (auto v = view(txn, at, x.id, now))
+                                      counter.add(v->stored(field));
+                              });
+        }
     }
     return counter.top(size);
 }
 
 void session_search::count(const store::transaction& txn, session_selection s, index::histogram& h,
                            micros now) const {
-    std::optional<Roaring> selected;
-    if (s.q) selected = indexed(txn, {std::move(s.q), {}, {}, {}}, now);
-    objects_.fields().count_spans(txn, selected ? &*selected : nullptr, h.begin(), h.end(), now, h);
+    const session_selection by_q{std::move(s.q), {}, {}, {}};
+    // Each partition's sessions counted into the same bins: counts sum exactly.
+    for (auto& at : reach(txn, h.end())) {
+        std::optional<Roaring> selected;
+        if (by_q.q) selected = indexed(txn, at, by_q, now);
+        at.sessions().fields().count_spans(at.txn, selected ? &*selected : nullptr, h.begin(),
+                                           h.end(), now, h);
+    }
 }
 
 }  // namespace audex::api::audit

@@ -6,13 +6,14 @@
 #include "api/audit/session_view.hpp"
 #include "core/query.hpp"
 #include "index/aggregate.hpp"
-#include "search/content_store.hpp"
+#include "search/partitioned_store.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -55,8 +56,7 @@ struct sort_key {
 
 class session_search {
   public:
-    session_search(const store::object_store& objects, const object_api& api,
-                   const search::content_store& content);
+    session_search(const object_api& api, const search::partitioned_store& partitions);
 
     // The live session `id` through the audit view, or nullopt (unknown or removed).
     std::optional<session_view> view(const store::transaction& txn, std::uint64_t id,
@@ -89,24 +89,31 @@ class session_search {
                micros now) const;
 
   private:
-    // The live sessions that could match `q`, by number, through the field indexes.
-    store::session_candidates run(const store::transaction& txn, const query::node& q,
-                                  const Roaring& live, micros now) const;
-    // The numbers of the live sessions that q and the time window select (not content); with
-    // `superset`, the leaves of q that the indexes cannot decide are not checked.
-    Roaring indexed(const store::transaction& txn, const session_selection& s, micros now,
-                    bool superset = false) const;
-    // The numbers of the selected sessions.
-    result<Roaring> numbers(const store::transaction& txn, const session_selection& s,
-                            micros now) const;
+    using located = search::partitioned_store::located;
+    // The partitions that can hold sessions overlapping [begin, end]: those of the months that
+    // begin before its end (a partition holds the sessions that started in its month).
+    std::vector<located> reach(const store::transaction& txn, std::optional<micros> end) const;
+    // Session `id` of partition `at` through the audit view, or nullopt (removed).
+    std::optional<session_view> view(const store::transaction& txn, const located& at,
+                                     std::uint64_t id, micros now) const;
+    // The live sessions of partition `at` that could match `q`, by number, through its field
+    // indexes.
+    store::session_candidates run(const store::transaction& txn, const located& at,
+                                  const query::node& q, const Roaring& live, micros now) const;
+    // The numbers of the live sessions of partition `at` that q and the time window select (not
+    // content); with `superset`, the leaves of q that the indexes cannot decide are not checked.
+    Roaring indexed(const store::transaction& txn, const located& at, const session_selection& s,
+                    micros now, bool superset = false) const;
+    // The numbers, partition by partition, of the sessions in `ids`.
+    std::map<std::string, Roaring, std::less<>> numbers(
+        const store::transaction& txn, const std::vector<std::uint64_t>& ids) const;
     // A field's value for a session whose only stored attribute is `stored` (values through the
     // field's source attribute).
     json::value field_value(const store::transaction& txn, const attribute& field,
                             json::object stored, micros now) const;
 
-    const store::object_store& objects_;
     const object_api& api_;
-    const search::content_store& content_;
+    const search::partitioned_store& partitions_;
     const model& sessions_;
 };
 

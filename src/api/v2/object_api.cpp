@@ -149,12 +149,12 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
 }
 
 object_api::object_api(store::object_store& objects, auth::user_directory& users,
-                       auth::login_sessions& logins, search::content_store& content,
+                       auth::login_sessions& logins, search::partitioned_store& partitions,
                        ingest::policy_set& policies, object_api_settings settings)
     : objects_(objects),
       users_(users),
       logins_(logins),
-      content_(content),
+      partitions_(partitions),
       policies_(policies),
       settings_(std::move(settings)) {}
 
@@ -352,7 +352,13 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     if (cur.by_id) {
         std::size_t scanned = 0;
         bool more = false;
-        objects_.scan(txn, m, cur.next_id, [&](std::uint64_t id, const store::stored_object& so) {
+        auto scan = [&](std::uint64_t from, const auto& visit) {
+            if (m.name == "session")
+                partitions_.scan(txn, from, visit);
+            else
+                objects_.scan(txn, m, from, visit);
+        };
+        scan(cur.next_id, [&](std::uint64_t id, const store::stored_object& so) {
             if (cur.emitted >= r.limit || produced >= max_items || scanned++ >= 20 * max_items) {
                 more = cur.emitted < r.limit;
                 cur.next_id = id;
@@ -382,12 +388,24 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
             }
             keyed.emplace_back(std::move(keys), id);
         };
-        if (m.name == "session" && !r.include_removed && objects_.sessions_indexed(txn)) {
-            // The field indexes give the candidates, and the session column their ids (in number
-            // order, which is id order) and times: only the sessions that the indexes cannot
-            // decide, or that are ordered by other attributes, are read.
-            auto& index = objects_.fields();
-            store::session_candidates c{index.live(txn), true};
+        // Every object of the catalog's store, or of one partition, in id order.
+        auto scan_all = [&](const store::object_store& objects, const store::transaction& in) {
+            objects.scan(in, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
+                if (enough()) return false;
+                std::optional<json::object> parsed;
+                if (!matches(id, so, parsed)) return true;
+                if (!parsed) parsed = so.parse();
+                add(id, *parsed);
+                return true;
+            });
+        };
+        // A partition's live sessions through its field indexes, which give the candidates, and
+        // the session column their ids (in number order, which is id order) and times: only the
+        // sessions that the indexes cannot decide, or that are ordered by other attributes, are
+        // read.
+        auto indexed = [&](const store::object_store& objects, const store::transaction& in) {
+            auto& index = objects.fields();
+            store::session_candidates c{index.live(in), true};
             if (r.filter) {
                 store::query_fields stored{
                     m, [](const attribute& a) { return a.expensive ? nullptr : &a; },
@@ -395,14 +413,14 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                         auto it = o.find(a.name);
                         return it == o.end() ? json::value(nullptr) : it->value();
                     }};
-                c = index.candidates(txn, *r.filter_tree, c.numbers, stored);
+                c = index.candidates(in, *r.filter_tree, c.numbers, stored);
             }
             bool column_keys =
                 c.exact && std::all_of(r.order.begin(), r.order.end(), [](auto& o) {
                     auto& name = o.first->name;
                     return name == "id" || name == "started_at" || name == "finished_at";
                 });
-            index.scan_spans(txn, c.numbers, [&](std::uint32_t, const store::session_span& x) {
+            index.scan_spans(in, c.numbers, [&](std::uint32_t, const store::session_span& x) {
                 if (enough()) return false;
                 if (r.visible && !r.visible(txn, x.id)) return true;
                 if (column_keys) {
@@ -416,22 +434,25 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
                     keyed.emplace_back(std::move(keys), x.id);
                     return true;
                 }
-                auto so = objects_.find(txn, m, x.id);
+                auto so = objects.find(in, m, x.id);
                 std::optional<json::object> parsed;
                 if (!so || (!c.exact && !matches(x.id, *so, parsed))) return true;
                 if (!parsed) parsed = so->parse();
                 add(x.id, *parsed);
                 return true;
             });
+        };
+        if (m.name != "session") {
+            scan_all(objects_, txn);
         } else {
-            objects_.scan(txn, m, 0, [&](std::uint64_t id, const store::stored_object& so) {
-                if (enough()) return false;
-                std::optional<json::object> parsed;
-                if (!matches(id, so, parsed)) return true;
-                if (!parsed) parsed = so.parse();
-                add(id, *parsed);
-                return true;
-            });
+            // Partition by partition, in id order where the partitions follow one another in it.
+            if (!partitions_.ids_follow_partitions()) id_order = false;
+            for (auto& at : partitions_.every(txn)) {
+                if (r.include_removed || !at.sessions().sessions_indexed(at.txn))
+                    scan_all(at.sessions(), at.txn);
+                else
+                    indexed(at.sessions(), at.txn);
+            }
         }
         std::stable_sort(keyed.begin(), keyed.end(), [&](auto& x, auto& y) {
             check_deadline();
@@ -450,7 +471,8 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
     }
     while (cur.position < cur.ids.size() && produced < max_items) {
         auto id = cur.ids[cur.position++];
-        if (auto so = objects_.find(txn, m, id)) {
+        auto at = place_of(txn, m, id);
+        if (auto so = at ? at->objects.find(at->txn, m, id) : std::nullopt) {
             std::optional<json::object> parsed;
             emit(*so, parsed);
             ++produced;
@@ -490,9 +512,18 @@ std::string object_api::list_all(const store::transaction& txn, const list_reque
 
 // ---- single objects --------------------------------------------------------------------------
 
+std::optional<object_api::place> object_api::place_of(const store::transaction& txn, const model& m,
+                                                      std::uint64_t id) const {
+    if (m.name != "session") return place{objects_, const_cast<store::transaction&>(txn)};
+    auto at = partitions_.locate(txn, id);
+    if (!at) return std::nullopt;
+    return place{at->sessions(), at->txn};
+}
+
 json::object object_api::live_object(const store::transaction& txn, const model& m,
                                      std::uint64_t id) const {
-    auto o = objects_.get(txn, m, id);
+    auto at = place_of(txn, m, id);
+    auto o = at ? at->objects.get(at->txn, m, id) : std::nullopt;
     if (!o || is_removed(*o))
         fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
     return std::move(*o);
@@ -507,7 +538,8 @@ std::string object_api::get(const store::transaction& txn, const model& m, std::
         fields = &value;
     }
     auto chosen = field_list(m, fields);
-    auto so = objects_.find(txn, m, id);
+    auto at = place_of(txn, m, id);
+    auto so = at ? at->objects.find(at->txn, m, id) : std::nullopt;
     if (!so || so->removed)
         fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
     std::string out = "{\"result\":\"success\",\"" + m.name + "\":";
@@ -587,6 +619,7 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
     auto o = validated(m, body, nullptr);
     if (m.name == "user") check_role_change(who, nullptr, o);
     if (m.name == "content_policy") policy_written(txn, &o);
+    std::optional<place> at;
     if (m.name == "session") {
         // The trail number: the audit view's psm.content_reference_id and content hits' trail_id.
         auto last = objects_.meta(txn, "last_trail");
@@ -594,8 +627,12 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
         objects_.set_meta(txn, "last_trail", std::to_string(trail));
         o["_trail"] = trail;
         note_finish(o);
+        check_start(o);
+        auto in = partitions_.for_new(txn, started_at(o));
+        at.emplace(in.sessions(), in.txn);
     }
-    auto id = objects_.create(txn, m, std::move(o));
+    auto id =
+        at ? at->objects.create(at->txn, m, std::move(o)) : objects_.create(txn, m, std::move(o));
     if (!id) fail(id.error());
     return {{"result", "success"}, {m.name, {{"id", std::to_string(*id)}}}};
 }
@@ -603,7 +640,8 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
 json::object object_api::patch(store::transaction& txn, const auth::principal& who, const model& m,
                                std::uint64_t id, const json::value& body) {
     require(who, m.name == "session" ? auth::capability::ingest : auth::capability::manage);
-    auto before = objects_.get(txn, m, id);
+    auto at = place_of(txn, m, id);
+    auto before = at ? at->objects.get(at->txn, m, id) : std::nullopt;
     if (!before) fail(api_error::not_found("no " + m.name + " with id " + std::to_string(id)));
     if (is_removed(*before))
         fail(api_error::conflict(m.name + " " + std::to_string(id) + " is removed"));
@@ -611,10 +649,9 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     auto after = validated(m, body, &*before);
     if (m.name == "session") {
         check_session_patch(who, *before, body.as_object());
-        // A session's content lives in the partition of its start's month.
-        auto month = [](const json::object& o) {
-            return store::partition_name(o.at("started_at").to_number<micros>());
-        };
+        check_start(after);
+        // A session lives in the partition of its start's month.
+        auto month = [](const json::object& o) { return store::partition_name(started_at(o)); };
         if (month(after) != month(*before))
             fail(api_error::invalid_argument(
                 "started_at", "a session's start stays in its month (" + month(*before) + ")"));
@@ -634,7 +671,8 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
             logins_.end_all_of(id);
         if (changes.contains("password")) users_.revoke_api_key(txn, id);
     }
-    if (auto ok = objects_.replace(txn, m, id, *before, std::move(after)); !ok) fail(ok.error());
+    if (auto ok = at->objects.replace(at->txn, m, id, *before, std::move(after)); !ok)
+        fail(ok.error());
     return {{"result", "success"}, {m.name, {{"id", std::to_string(id)}}}};
 }
 
@@ -647,7 +685,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
         if (is_retention_locked(before))
             fail(api_error::conflict("session " + std::to_string(id) + " is retention-locked"));
         // Purged in the background once this commits; marked here so that a stop cannot lose it.
-        content_.mark_for_purge(txn, id);
+        partitions_.mark_for_purge(txn, id);
     }
     if (m.name == "user") {
         check_role_change(who, &before, before);
@@ -658,7 +696,9 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
     if (m.name == "content_policy") policy_written(txn, nullptr);
     auto after = before;
     after["removed"] = true;
-    if (auto ok = objects_.replace(txn, m, id, before, std::move(after)); !ok) fail(ok.error());
+    auto at = place_of(txn, m, id);
+    if (auto ok = at->objects.replace(at->txn, m, id, before, std::move(after)); !ok)
+        fail(ok.error());
     return {{"result", "success"}};
 }
 
@@ -712,7 +752,8 @@ json::object object_api::assign_backups(store::transaction& txn, const auth::pri
         auto id = *parse_id(sid.as_string());
         live_object(txn, sessions, id);
         check_in_scope(txn, who, id);
-        objects_.assign_backup(txn, id, backup);
+        auto at = place_of(txn, sessions, id);
+        at->objects.assign_backup(at->txn, id, backup);
     }
     json::object out{{"result", "success"}};
     if (one)
@@ -814,7 +855,8 @@ json::object object_api::execute_json(store::transaction& txn, const auth::princ
         live_object(txn, m, id);
         check_in_scope(txn, who, id);
         live_object(txn, *find_model("backup"), backup);
-        objects_.assign_backup(txn, id, backup);
+        auto at = place_of(txn, m, id);
+        at->objects.assign_backup(at->txn, id, backup);
         return {{"result", "success"}};
     }
     if (m.name == "session" && p.size() == 3 && p[2] == "content") {

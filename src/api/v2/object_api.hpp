@@ -10,7 +10,7 @@
 #include "auth/user_directory.hpp"
 #include "index/content_index.hpp"
 #include "ingest/policy_set.hpp"
-#include "search/content_store.hpp"
+#include "search/partitioned_store.hpp"
 #include "store/object_filter.hpp"
 #include "store/object_store.hpp"
 
@@ -60,7 +60,7 @@ struct object_api_settings {
 class object_api {
   public:
     object_api(store::object_store& objects, auth::user_directory& users,
-               auth::login_sessions& logins, search::content_store& content,
+               auth::login_sessions& logins, search::partitioned_store& partitions,
                ingest::policy_set& policies, object_api_settings settings);
 
     // Whether a session is in a scope; see session_scope.
@@ -101,34 +101,36 @@ class object_api {
         std::uint64_t session = 0;
         std::vector<index::content_record> records;
         std::vector<ingest::alert> alerts;
-        search::content_store::handle partition;  // where they go
+        search::partitioned_store::handle partition;  // where they go
     };
     // Checks the role, reads the content records of an ingestion body (parse_content), matches
-    // them against the content policies and finds the partition of the session (made if need
-    // be): 404 for an unknown session. Writes nothing else.
+    // them against the content policies and finds the partition of the session: 404 for an
+    // unknown session. Writes nothing.
     session_content prepare_content(const auth::principal& who, std::uint64_t session,
                                     std::string_view body, bool ndjson);
     // Stores and indexes the records and their alerts in `txn`, a write transaction of their
-    // partition, once the session as the catalog holds it then takes them: 404 for an unknown
-    // session, 409 for a removed or closed one.
+    // partition, once the session as it holds it then takes them (404 for an unknown session, 409
+    // for a removed or closed one), and marks the session as holding screen content (its
+    // `ocred` attribute) when its first screen records came.
     json::object append_content(store::transaction& txn, const session_content& content);
-    // Marks the session as holding screen content (its `ocred` attribute) when its first screen
-    // records came, in a write transaction of the catalog after theirs committed.
-    void mark_screen_content(store::transaction& txn, const session_content& content);
 
   private:
     struct list_cursor;
     // prepare_content() but the partition.
     session_content parse_session_content(const auth::principal& who, std::uint64_t session,
                                           std::string_view body, bool ndjson) const;
-    // The partition of a session's content as `catalog` holds the session (made if need be);
-    // 404 for an unknown session.
-    search::content_store::handle partition_of(const store::transaction& catalog,
-                                               std::uint64_t session);
-    // Whether the session takes content as `catalog` holds it: 404 for an unknown session, 409
-    // for a removed or closed one.
+    // The partition of session `id`: 404 when none holds it.
+    search::partitioned_store::handle partition_of(const store::transaction& catalog,
+                                                   std::uint64_t session) const;
+    // Whether session `s` (as its partition holds it now) takes content: 404 for an unknown
+    // session, 409 for a removed or closed one; `catalog` for the caller's scope.
     void check_takes_content(const store::transaction& catalog,
+                             const std::optional<json::object>& s,
                              const session_content& content) const;
+    // Stores the records, their alerts and the session's mark of screen content in `txn`, a write
+    // transaction of the session's partition whose store is `sessions`.
+    void store_content(store::object_store& sessions, store::transaction& txn,
+                       const session_content& content);
     // Content appended through execute(), in a write transaction of the catalog (a batch, `audex
     // import`): its records are written in the partition's companion of that transaction
     // (transaction::with), which commits just before it, so that a request or a batch that is
@@ -162,6 +164,15 @@ class object_api {
     json::object api_key(store::transaction& txn, const auth::principal& who, std::uint64_t user,
                          bool issue);
 
+    // Where the objects of `m` are: the catalog's store and `txn`, or for session `id` its
+    // partition's store and the companion of `txn` there; nullopt for a session that no
+    // partition holds.
+    struct place {
+        store::object_store& objects;
+        store::transaction& txn;
+    };
+    std::optional<place> place_of(const store::transaction& txn, const model& m,
+                                  std::uint64_t id) const;
     json::object live_object(const store::transaction& txn, const model& m, std::uint64_t id) const;
     json::object validated(const model& m, const json::value& body,
                            const json::object* before) const;
@@ -174,7 +185,7 @@ class object_api {
     store::object_store& objects_;
     auth::user_directory& users_;
     auth::login_sessions& logins_;
-    search::content_store& content_;
+    search::partitioned_store& partitions_;
     ingest::policy_set& policies_;
     object_api_settings settings_;
 };

@@ -1,9 +1,11 @@
 // The object API's small rules shared by its source files: failing with a catalogue error, the
-// role a call needs, and the states of a stored object (removed, retention-locked).
+// role a call needs, and the states of a stored object (removed, retention-locked, a session's
+// start).
 #pragma once
 
 #include "audex/error.hpp"
 #include "auth/roles.hpp"
+#include "core/time.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -34,6 +36,20 @@ inline bool is_removed(const boost::json::object& o) {
 inline bool is_retention_locked(const boost::json::object& session) {
     auto it = session.find("retention_locked");
     return it != session.end() && it->value() == true;
+}
+
+// A session's start, in its stored form (µs).
+inline micros started_at(const boost::json::object& session) {
+    return session.at("started_at").to_number<micros>();
+}
+
+// A session's id grows with its start (store::session_partition): starts from 1970 on, before
+// 2500.
+inline void check_start(const boost::json::object& session) {
+    constexpr micros first = 0, end = 16'725'225'600'000'000;  // 2500-01-01T00:00:00Z
+    if (auto t = started_at(session); t < first || t >= end)
+        fail(api_error::invalid_argument(
+            "started_at", "a session starts from 1970-01-01 on and before 2500-01-01"));
 }
 
 }  // namespace audex::api

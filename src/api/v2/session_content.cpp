@@ -1,6 +1,6 @@
 // Session content through the object API: records read and matched against the content policies,
-// checked against the session as the catalog holds it, and stored in the session's partition
-// (search/content_store.hpp).
+// checked against the session, and stored beside it in its partition
+// (search/partitioned_store.hpp).
 #include "api/content_body.hpp"
 #include "api/v2/object_api.hpp"
 #include "api/v2/object_rules.hpp"
@@ -38,17 +38,17 @@ object_api::session_content object_api::parse_session_content(const auth::princi
     return out;
 }
 
-search::content_store::handle object_api::partition_of(const store::transaction& catalog,
-                                                       std::uint64_t session) {
-    auto s = objects_.get(catalog, *find_model("session"), session);
-    if (!s) fail(api_error::not_found("no session " + std::to_string(session)));
-    return content_.for_writing(*s);
+search::partitioned_store::handle object_api::partition_of(const store::transaction& catalog,
+                                                           std::uint64_t session) const {
+    auto at = partitions_.locate(catalog, session);
+    if (!at) fail(api_error::not_found("no session " + std::to_string(session)));
+    return at->partition;
 }
 
 void object_api::check_takes_content(const store::transaction& catalog,
+                                     const std::optional<json::object>& s,
                                      const session_content& content) const {
     auto id = content.session;
-    auto s = objects_.get(catalog, *find_model("session"), id);
     if (!s) fail(api_error::not_found("no session " + std::to_string(id)));
     if (is_removed(*s)) fail(api_error::conflict("session " + std::to_string(id) + " is removed"));
     check_in_scope(catalog, content.who, id);
@@ -66,13 +66,13 @@ void object_api::check_takes_content(const store::transaction& catalog,
 }
 
 json::object object_api::append_content(store::transaction& txn, const session_content& content) {
-    // The session is read as the catalog holds it during this write transaction of the partition:
-    // a removal that commits after this check queues a purge, which waits for this transaction
-    // and removes these records too.
-    check_takes_content(objects_.env().read(), content);
-    auto& partition = content.partition->contents;
-    partition.content.add(txn, content.records);
-    partition.alerts.add(txn, content.alerts);
+    // The session is read in this write transaction of its partition, where a removal writes
+    // too: one that commits after this one queues a purge that removes these records as well.
+    auto& p = *content.partition;
+    auto& sessions = p.contents.sessions;
+    check_takes_content(objects_.env().read(),
+                        sessions.get(txn, *find_model("session"), content.session), content);
+    store_content(sessions, txn, content);
     return {{"result", "success"}, {"indexed", content.records.size()}};
 }
 
@@ -81,26 +81,28 @@ json::object object_api::append_content_from_catalog(store::transaction& txn,
                                                      std::string_view body) {
     auto content = parse_session_content(who, id, body, false);
     content.partition = partition_of(txn, id);
-    check_takes_content(txn, content);
-    mark_screen_content(txn, content);
-    auto& p = *content.partition;
-    auto& partition = txn.with(p.env, content.partition);
-    p.contents.content.add(partition, content.records);
-    p.contents.alerts.add(partition, content.alerts);
+    auto& partition = txn.with(content.partition->env, content.partition);
+    auto& sessions = content.partition->contents.sessions;
+    check_takes_content(txn, sessions.get(partition, *find_model("session"), id), content);
+    store_content(sessions, partition, content);
     return {{"result", "success"}, {"indexed", content.records.size()}};
 }
 
-void object_api::mark_screen_content(store::transaction& txn, const session_content& content) {
-    // Later screen records leave the session as it is.
+void object_api::store_content(store::object_store& sessions, store::transaction& txn,
+                               const session_content& content) {
+    auto& p = content.partition->contents;
+    p.content.add(txn, content.records);
+    p.alerts.add(txn, content.alerts);
+    // The session holds screen content (its `ocred` attribute) from its first screen records on.
     if (std::none_of(content.records.begin(), content.records.end(),
                      [](auto& r) { return r.type == "screen"; }))
         return;
-    const model& sessions = *find_model("session");
-    auto s = objects_.get(txn, sessions, content.session);
+    const model& m = *find_model("session");
+    auto s = sessions.get(txn, m, content.session);
     if (!s || s->contains("_screen_content")) return;
     auto after = *s;
     after["_screen_content"] = true;
-    if (auto ok = objects_.replace(txn, sessions, content.session, *s, std::move(after)); !ok)
+    if (auto ok = sessions.replace(txn, m, content.session, *s, std::move(after)); !ok)
         fail(ok.error());
 }
 

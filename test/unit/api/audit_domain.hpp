@@ -22,19 +22,39 @@ struct audit_domain : test_data_dir, domain {
         : domain(env,
                  {.password_cost = auth::password_cost::minimum(), .node_serial = "AUDEX-TEST"}) {}
 
+    // Stores an object as the object API does: a session in the partition of its start, any
+    // other in the catalog.
+    result<std::uint64_t> put_object(store::transaction& txn, const model& m, json::object o) {
+        if (m.name != "session") return objects.create(txn, m, std::move(o));
+        auto at = partitions.for_new(txn, o.at("started_at").to_number<micros>());
+        return at.sessions().create(at.txn, m, std::move(o));
+    }
+    std::optional<json::object> object(const store::transaction& txn, const model& m,
+                                       std::uint64_t id) {
+        if (m.name != "session") return objects.get(txn, m, id);
+        return partitions.get(txn, id);
+    }
+    result<void> change_object(store::transaction& txn, const model& m, std::uint64_t id,
+                               json::object after) {
+        auto before = object(txn, m, id);
+        BOOST_TEST_REQUIRE(before.has_value());
+        if (m.name != "session") return objects.replace(txn, m, id, *before, std::move(after));
+        auto at = partitions.locate(txn, id);
+        return at->sessions().replace(at->txn, m, id, *before, std::move(after));
+    }
+
     // Stores content records in their sessions' partitions, one transaction each.
     void add_content(const std::vector<index::content_record>& records) {
         std::map<std::string,
-                 std::pair<search::content_store::handle, std::vector<index::content_record>>>
+                 std::pair<search::partitioned_store::handle, std::vector<index::content_record>>>
             by_partition;
         {
             auto txn = env.read();
             for (auto& r : records) {
-                auto session = objects.get(txn, *find_model("session"), r.session);
-                BOOST_TEST_REQUIRE(session.has_value());
-                auto p = content.for_writing(*session);
-                auto& part = by_partition[p->name];
-                part.first = p;
+                auto at = partitions.locate(txn, r.session);
+                BOOST_TEST_REQUIRE(at.has_value());
+                auto& part = by_partition[at->partition->name];
+                part.first = at->partition;
                 part.second.push_back(r);
             }
         }
@@ -47,8 +67,8 @@ struct audit_domain : test_data_dir, domain {
     // Every session whose content matches `q`, with its hits, best first.
     std::vector<index::session_match> all_sessions(
         const query::node& q, const std::vector<std::uint64_t>* among = nullptr) {
-        auto found = content.search_sessions(q, among, true, std::nullopt, SIZE_MAX,
-                                             [](auto&) { return true; });
+        auto found = partitions.search_sessions(env.read(), q, among, true, std::nullopt, SIZE_MAX,
+                                                [](auto&) { return true; });
         BOOST_TEST_REQUIRE(found.has_value());
         return *found;
     }

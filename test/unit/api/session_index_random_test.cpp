@@ -33,15 +33,12 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
     std::vector<std::uint64_t> sessions, user_ids, server_ids;
 
     std::uint64_t create(store::transaction& txn, const char* m, json::object o) {
-        auto id = objects.create(txn, *find_model(m), std::move(o));
+        auto id = put_object(txn, *find_model(m), std::move(o));
         BOOST_TEST_REQUIRE(id.has_value());
         return *id;
     }
     void replace(store::transaction& txn, const char* m, std::uint64_t id, json::object after) {
-        auto before = objects.get(txn, *find_model(m), id);
-        BOOST_TEST_REQUIRE(before.has_value());
-        BOOST_TEST_REQUIRE(
-            objects.replace(txn, *find_model(m), id, *before, std::move(after)).has_value());
+        BOOST_TEST_REQUIRE(change_object(txn, *find_model(m), id, std::move(after)).has_value());
     }
 
     // Every attribute is left out now and then, so that unset values are exercised too.
@@ -84,7 +81,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
         for (int i = 0; i < 120; ++i)
             env.write([&](store::transaction& txn) {
                 auto id = pick(sessions);
-                auto s = *objects.get(txn, *find_model("session"), id);
+                auto s = *object(txn, *find_model("session"), id);
                 if (s.contains("removed")) return;
                 if (pick(6) == 0) {
                     s["removed"] = true;
@@ -99,10 +96,10 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
                 replace(txn, "session", id, std::move(s));
             });
         env.write([&](store::transaction& txn) {
-            auto renamed = *objects.get(txn, *find_model("user"), user_ids[1]);
+            auto renamed = *object(txn, *find_model("user"), user_ids[1]);
             renamed["name"] = "renamed";
             replace(txn, "user", user_ids[1], std::move(renamed));
-            auto removed = *objects.get(txn, *find_model("user"), user_ids[2]);
+            auto removed = *object(txn, *find_model("user"), user_ids[2]);
             removed["removed"] = true;
             replace(txn, "user", user_ids[2], std::move(removed));
         });

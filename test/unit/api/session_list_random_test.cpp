@@ -39,7 +39,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
     std::string two_digits(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
 
     std::uint64_t create(store::transaction& txn, const char* m, json::object o) {
-        auto id = objects.create(txn, *find_model(m), std::move(o));
+        auto id = put_object(txn, *find_model(m), std::move(o));
         BOOST_TEST_REQUIRE(id.has_value());
         return *id;
     }
@@ -80,7 +80,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
         for (int i = 0; i < 120; ++i)
             env.write([&](store::transaction& txn) {
                 auto id = pick(sessions);
-                auto before = *objects.get(txn, sessions_model(), id);
+                auto before = *object(txn, sessions_model(), id);
                 if (before.contains("removed")) return;
                 auto after = before;
                 if (pick(6) == 0) {
@@ -94,8 +94,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
                             after.erase(key);
                 }
                 BOOST_TEST_REQUIRE(
-                    objects.replace(txn, sessions_model(), id, before, std::move(after))
-                        .has_value());
+                    change_object(txn, sessions_model(), id, std::move(after)).has_value());
             });
     }
 
@@ -209,7 +208,7 @@ BOOST_AUTO_TEST_CASE(the_indexed_list_agrees_with_the_evaluator) {
         bool with_removed = f->attributes().contains("removed");
         std::vector<std::pair<json::object, std::uint64_t>> expected;
         for (auto id : sessions) {
-            auto s = *objects.get(txn, sessions_model(), id);
+            auto s = *object(txn, sessions_model(), id);
             if (!with_removed && s.contains("removed")) continue;
             std::map<std::string, json::value> values;
             if (!f->matches([&](const attribute& a) -> const json::value* {

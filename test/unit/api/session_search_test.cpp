@@ -33,7 +33,7 @@ struct fixture : api::test::audit_domain {
 
     std::uint64_t create(const char* model, json::object o) {
         return env.write([&](store::transaction& txn) {
-            auto id = objects.create(txn, *find_model(model), std::move(o));
+            auto id = put_object(txn, *find_model(model), std::move(o));
             BOOST_TEST_REQUIRE(id.has_value());
             return *id;
         });
@@ -234,8 +234,8 @@ BOOST_AUTO_TEST_CASE(content_selects_at_most_3000_sessions) {
     std::vector<index::content_record> records;
     env.write([&](store::transaction& txn) {
         for (int i = 0; i < 3005; ++i) {
-            auto id = objects.create(txn, *find_model("session"),
-                                     {{"protocol", "ssh"}, {"started_at", at("2020-01-01")}});
+            auto id = put_object(txn, *find_model("session"),
+                                 {{"protocol", "ssh"}, {"started_at", at("2020-01-01")}});
             BOOST_TEST_REQUIRE(id.has_value());
             index::content_record r;
             r.session = *id;

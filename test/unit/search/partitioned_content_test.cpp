@@ -4,7 +4,7 @@
 #include "../api/random_queries.hpp"
 #include "../index/all_sessions.hpp"
 #include "../store/temp_dir.hpp"
-#include "search/content_store.hpp"
+#include "search/partitioned_store.hpp"
 #include "store/partition_set.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -23,20 +23,39 @@ constexpr micros day = 86'400'000'000;
 struct stores {
     store::test::temp_dir dir;
     store::environment catalog{dir.path / "catalog"};
-    search::content_store partitioned{catalog, dir.path / "partitions"};
+    search::partitioned_store partitioned{catalog, dir.path / "partitions"};
     store::environment single_env{dir.path / "single"};
     index::content_index single{single_env};
-    std::map<std::uint64_t, json::object> sessions;  // stored forms, with their start
+    std::map<std::uint64_t, micros> started;  // of each session, by id
+    std::vector<std::uint64_t> ids;           // in the order they were made
+
+    // Stores a session that starts at `t` in its partition; its id.
+    std::uint64_t add_session(micros t) {
+        auto id = catalog.write([&](store::transaction& txn) {
+            auto at = partitioned.for_new(txn, t);
+            auto made = at.sessions().create(at.txn, *find_model("session"),
+                                             {{"protocol", "ssh"}, {"started_at", t}});
+            BOOST_TEST_REQUIRE(made.has_value());
+            return *made;
+        });
+        started[id] = t;
+        ids.push_back(id);
+        return id;
+    }
 
     // Adds the records in one write transaction of each store they go to.
     void add(const std::vector<index::content_record>& records) {
         std::map<std::string,
-                 std::pair<search::content_store::handle, std::vector<index::content_record>>>
+                 std::pair<search::partitioned_store::handle, std::vector<index::content_record>>>
             by_partition;
-        for (auto& r : records) {
-            auto p = partitioned.for_writing(sessions.at(r.session));
-            by_partition[p->name].first = p;
-            by_partition[p->name].second.push_back(r);
+        {
+            auto txn = catalog.read();
+            for (auto& r : records) {
+                auto at = partitioned.locate(txn, r.session);
+                BOOST_TEST_REQUIRE(at.has_value());
+                by_partition[at->partition->name].first = at->partition;
+                by_partition[at->partition->name].second.push_back(r);
+            }
         }
         for (auto& [name, part] : by_partition)
             part.first->env.write([&](store::transaction& txn) {
@@ -46,7 +65,7 @@ struct stores {
     }
 
     void purge(std::uint64_t session) {
-        while (!partitioned.purge_step(sessions.at(session), session)) {
+        while (!partitioned.purge_step(session)) {
         }
         while (!single_env.write(
             [&](store::transaction& txn) { return single.purge_session(txn, session, 3); })) {
@@ -85,24 +104,26 @@ BOOST_AUTO_TEST_CASE(partition_names_are_utc_months) {
 
 BOOST_AUTO_TEST_CASE(a_dropped_partition_goes_whole_and_a_search_holding_it_reads_on) {
     stores s;
-    s.sessions[1] = {{"started_at", store::partition_span("2025-03")->first}};
+    auto id = s.add_session(store::partition_span("2025-03")->first);
+    BOOST_TEST(store::session_partition(id) == "2025-03");
     index::content_record ping;
-    ping.session = 1;
+    ping.session = id;
     ping.type = "command";
     ping.text = "ping host";
     s.add({ping});
-    auto held = s.partitioned.of(s.sessions[1]);
-    BOOST_TEST_REQUIRE(held != nullptr);
+    auto held = s.partitioned.locate(s.catalog.read(), id)->partition;
     BOOST_TEST(s.partitioned.all().drop("2025-03"));
     BOOST_TEST(!std::filesystem::exists(s.dir.path / "partitions" / "2025-03"));
-    BOOST_TEST(s.partitioned.of(s.sessions[1]) == nullptr);
+    BOOST_TEST(!s.partitioned.locate(s.catalog.read(), id).has_value());
     auto q = std::get<query::node>(query::parse("ping"));
-    auto found = s.partitioned.search_sessions(q, nullptr, true, std::nullopt, 10,
+    auto found = s.partitioned.search_sessions(s.catalog.read(), q, nullptr, true, std::nullopt, 10,
                                                [](auto&) { return true; });
     BOOST_TEST_REQUIRE(found.has_value());
     BOOST_TEST(found->empty());
-    // The search that held it still reads it.
-    auto old = index::test::all_sessions(held->contents.content, held->env.read(), q);
+    // The search that held it still reads it: the session and its content.
+    auto txn = held->env.read();
+    BOOST_TEST(held->contents.sessions.get(txn, *find_model("session"), id).has_value());
+    auto old = index::test::all_sessions(held->contents.content, txn, q);
     BOOST_TEST_REQUIRE(old.has_value());
     BOOST_TEST(old->size() == 1u);
     BOOST_TEST(!s.partitioned.all().drop("2025-03"));
@@ -118,14 +139,13 @@ BOOST_AUTO_TEST_CASE(random_queries_answer_as_one_store) {
     const micros first = store::partition_span("2025-01")->first;
     stores s;
     // 240 sessions over 14 months, their records in batches that mix months and sessions.
-    for (std::uint64_t id = 1; id <= 240; ++id)
-        s.sessions[id] = {{"started_at", first + micros(r.pick(14 * 30)) * day +
-                                             micros(r.pick(86400)) * 1'000'000}};
+    for (int i = 0; i < 240; ++i)
+        s.add_session(first + micros(r.pick(14 * 30)) * day + micros(r.pick(86400)) * 1'000'000);
     for (int batch = 0; batch < 12; ++batch) {
         std::vector<index::content_record> records;
         for (int n = 0; n < 150; ++n) {
             index::content_record rec;
-            rec.session = std::uint64_t(1 + r.pick(240));
+            rec.session = r.pick(s.ids);
             rec.type = r.pick(3) == 0 ? "screen" : "command";
             for (int w = 0, count = 1 + r.pick(9); w < count; ++w)
                 rec.text += (w ? " " : "") + r.pick(words);
@@ -134,7 +154,7 @@ BOOST_AUTO_TEST_CASE(random_queries_answer_as_one_store) {
         s.add(records);
     }
     for (int i = 0; i < 6; ++i)
-        s.purge(std::uint64_t(1 + r.pick(240)));
+        s.purge(r.pick(s.ids));
     BOOST_TEST(s.partitioned.all().all().size() > 10u);
 
     auto leaf = [&]() -> std::string {
@@ -168,34 +188,33 @@ BOOST_AUTO_TEST_CASE(random_queries_answer_as_one_store) {
         // Every matching session with its hits.
         auto want = index::test::all_sessions(s.single, single, q);
         BOOST_TEST_REQUIRE(want.has_value(), text);
-        auto got = s.partitioned.search_sessions(q, nullptr, true, std::nullopt, SIZE_MAX,
-                                                 [](auto&) { return true; });
+        auto got = s.partitioned.search_sessions(s.catalog.read(), q, nullptr, true, std::nullopt,
+                                                 SIZE_MAX, [](auto&) { return true; });
         BOOST_TEST_REQUIRE(got.has_value(), text);
         check_equal(*got, *want, text);
         // The best few that a filter accepts, without counting hits (phrases verified lazily),
         // from the partitions that a window's end leaves.
         const micros until = first + micros(r.pick(14 * 30)) * day;
         auto accept = [&](const index::session_match& m) {
-            return m.session % 3 != 0 &&
-                   s.sessions.at(m.session).at("started_at").to_number<micros>() <= until;
+            return m.session % 3 != 0 && s.started.at(m.session) <= until;
         };
         // (Checked against the counted answer: a different path, which ranks every record.)
         std::vector<index::session_match> best;
         for (auto& m : *want)
             if (best.size() < 7 && accept(m)) best.push_back(m);
-        got = s.partitioned.search_sessions(q, nullptr, false, until, 7, accept);
+        got = s.partitioned.search_sessions(s.catalog.read(), q, nullptr, false, until, 7, accept);
         BOOST_TEST_REQUIRE(got.has_value(), text);
         check_equal(*got, best, text + " (best 7 accepted)", false);
         // The best records: the same ranks.
-        auto records = s.partitioned.search_records(q, 25);
+        auto records = s.partitioned.search_records(s.catalog.read(), q, 25);
         auto oracle = s.single.search_records(single, q, 25);
         BOOST_TEST_REQUIRE(records.has_value(), text);
         BOOST_TEST_REQUIRE(records->size() == oracle->size(), text);
         for (std::size_t i = 0; i < records->size(); ++i)
             BOOST_TEST((*records)[i].rank == (*oracle)[i].rank, text << " record #" << i);
         // One session's records: the same records with the same ranks.
-        auto id = std::uint64_t(1 + r.pick(240));
-        auto mine = s.partitioned.search(s.sessions.at(id), id, q, 50);
+        auto id = r.pick(s.ids);
+        auto mine = s.partitioned.search(s.catalog.read(), id, q, 50);
         auto theirs = s.single.search(single, q, id, 50);
         BOOST_TEST_REQUIRE(mine.has_value(), text);
         BOOST_TEST_REQUIRE(mine->size() == theirs->size(), text);

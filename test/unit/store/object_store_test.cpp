@@ -3,6 +3,7 @@
 // kept in step by create and replace, backup assignments, meta values, persistence across
 // reopening, and whether the field indexes number every session in id order.
 #include "store/object_store.hpp"
+#include "store/partition_set.hpp"
 
 #include "core/time.hpp"
 #include "store/keys.hpp"
@@ -28,13 +29,22 @@ namespace {
 
 using ids = std::vector<std::uint64_t>;
 
+// A catalog and a partition: sessions in the partition's store, every other model in the
+// catalog's, as the server keeps them.
 struct store_fixture {
     temp_dir dir;
-    std::unique_ptr<environment> env = std::make_unique<environment>(dir.path);
+    std::unique_ptr<environment> env = std::make_unique<environment>(dir.path / "catalog");
     std::unique_ptr<object_store> store = std::make_unique<object_store>(*env);
+    std::unique_ptr<environment> session_env =
+        std::make_unique<environment>(dir.path / "partition");
+    std::unique_ptr<object_store> session_store =
+        std::make_unique<object_store>(*session_env, object_role::sessions);
     const model& users = *find_model("user");
     const model& sessions = *find_model("session");
     const model& servers = *find_model("server");
+
+    environment& env_of(const model& m) { return m.name == "session" ? *session_env : *env; }
+    object_store& of(const model& m) { return m.name == "session" ? *session_store : *store; }
 
     const audex::attribute& attr(const model& m, std::string_view name) {
         auto a = m.find(name);
@@ -43,44 +53,45 @@ struct store_fixture {
     }
 
     std::uint64_t create(const model& m, json::object o) {
-        auto r = env->write([&](transaction& txn) { return store->create(txn, m, std::move(o)); });
+        auto r = try_create(m, std::move(o));
         BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
         return *r;
     }
 
     audex::result<std::uint64_t> try_create(const model& m, json::object o) {
-        return env->write([&](transaction& txn) { return store->create(txn, m, std::move(o)); });
+        return env_of(m).write(
+            [&](transaction& txn) { return of(m).create(txn, m, std::move(o)); });
     }
 
     // Applies `change` to the stored object and replaces it.
     template <class Change>
     audex::result<void> modify(const model& m, std::uint64_t id, Change change) {
-        return env->write([&](transaction& txn) -> audex::result<void> {
-            auto before = store->get(txn, m, id);
+        return env_of(m).write([&](transaction& txn) -> audex::result<void> {
+            auto before = of(m).get(txn, m, id);
             BOOST_TEST_REQUIRE(before.has_value());
             auto after = *before;
             change(after);
-            return store->replace(txn, m, id, *before, std::move(after));
+            return of(m).replace(txn, m, id, *before, std::move(after));
         });
     }
 
     json::object get(const model& m, std::uint64_t id) {
-        auto txn = env->read();
-        auto o = store->get(txn, m, id);
+        auto txn = env_of(m).read();
+        auto o = of(m).get(txn, m, id);
         BOOST_TEST_REQUIRE(o.has_value());
         return *o;
     }
 
     // The holder of a unique value, or 0 (never an id) when there is none.
     std::uint64_t find_unique(const model& m, std::string_view attribute, std::string_view value) {
-        auto txn = env->read();
-        return store->find_unique(txn, m, attr(m, attribute), value).value_or(0);
+        auto txn = env_of(m).read();
+        return of(m).find_unique(txn, m, attr(m, attribute), value).value_or(0);
     }
 
     ids scan(const model& m, std::uint64_t from = 0, std::size_t limit = SIZE_MAX) {
         ids out;
-        auto txn = env->read();
-        store->scan(txn, m, from, [&](std::uint64_t id, const stored_object& o) {
+        auto txn = env_of(m).read();
+        of(m).scan(txn, m, from, [&](std::uint64_t id, const stored_object& o) {
             BOOST_TEST(o.parse().at("id").as_string() == std::to_string(id));
             out.push_back(id);
             return out.size() < limit;
@@ -90,8 +101,8 @@ struct store_fixture {
 
     ids references(const model& m, std::string_view attribute, std::uint64_t target) {
         ids out;
-        auto txn = env->read();
-        store->scan_references(txn, m, attr(m, attribute), target, [&](std::uint64_t id) {
+        auto txn = env_of(m).read();
+        of(m).scan_references(txn, m, attr(m, attribute), target, [&](std::uint64_t id) {
             out.push_back(id);
             return true;
         });
@@ -101,15 +112,15 @@ struct store_fixture {
     std::vector<std::pair<std::int64_t, std::uint64_t>> started(std::int64_t from,
                                                                 std::int64_t to) {
         std::vector<std::pair<std::int64_t, std::uint64_t>> out;
-        auto txn = env->read();
-        store->scan_started(txn, from, to, [&](std::uint64_t id, std::int64_t t) {
+        auto txn = session_env->read();
+        session_store->scan_started(txn, from, to, [&](std::uint64_t id, std::int64_t t) {
             out.emplace_back(t, id);
             return true;
         });
         return out;
     }
 
-    // A meta value, or "<unset>".
+    // A meta value of the catalog, or "<unset>".
     std::string meta(std::string_view key) {
         auto txn = env->read();
         return store->meta(txn, key).value_or("<unset>");
@@ -117,9 +128,13 @@ struct store_fixture {
 
     void reopen() {
         store.reset();
+        session_store.reset();
         env.reset();
-        env = std::make_unique<environment>(dir.path);
+        session_env.reset();
+        env = std::make_unique<environment>(dir.path / "catalog");
         store = std::make_unique<object_store>(*env);
+        session_env = std::make_unique<environment>(dir.path / "partition");
+        session_store = std::make_unique<object_store>(*session_env, object_role::sessions);
     }
 };
 
@@ -171,6 +186,29 @@ BOOST_AUTO_TEST_CASE(ids_increase_when_the_clock_is_behind) {
     auto b = create(users, {{"name", "b"}});
     BOOST_TEST(a == ahead + 1);
     BOOST_TEST(b == ahead + 2);
+}
+
+BOOST_AUTO_TEST_CASE(session_ids_grow_with_their_start_and_name_their_month) {
+    constexpr std::int64_t feb = 1'643'673'600'000'000;    // 2022-02-01T00:00:00Z
+    constexpr std::int64_t march = 1'646'092'800'000'000;  // 2022-03-01T00:00:00Z
+    auto a = create(sessions, session("", feb + 5));
+    auto b = create(sessions, session("", feb + 5));  // the same start: the next id
+    auto c = create(sessions, session("", feb + 1));  // earlier, made later: above the last
+    BOOST_TEST(a == std::uint64_t(feb + 5) << 10);
+    BOOST_TEST(b == a + 1);
+    BOOST_TEST(c == b + 1);
+    for (auto id : {a, b, c})
+        BOOST_TEST(session_partition(id) == "2022-02");
+    BOOST_TEST(session_partition(std::uint64_t(march) << 10) == "2022-03");
+    // A month whose ids are all handed out refuses a new session rather than give it an id that
+    // names the next month.
+    session_env->write([&](transaction& txn) {
+        session_store->reserve_id(txn, (std::uint64_t(march) << 10) - 1);
+    });
+    auto full = try_create(sessions, session("", feb + 7));
+    BOOST_TEST_REQUIRE(!full.has_value());
+    BOOST_TEST(full.error().type == audex::error_type::search_unavailable);
+    BOOST_TEST(full.error().message.find("2022-02") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(get_missing) {
@@ -357,48 +395,45 @@ BOOST_AUTO_TEST_CASE(references_follow_create_and_replace) {
 BOOST_AUTO_TEST_CASE(start_times_follow_create_and_replace) {
     using started_list = std::vector<std::pair<std::int64_t, std::uint64_t>>;
     auto late = create(sessions, session("", 3000));
-    auto early = create(sessions, session("", -5000));  // before 1970
+    auto early = create(sessions, session("", 5));
     auto middle = create(sessions, session("", 1000));
     auto same = create(sessions, session("", 1000));
-    auto unset = create(sessions, {{"protocol", "ssh"}});
     create(users, {{"name", "not a session"}, {"started_at", 1000}});
 
     BOOST_CHECK((started(INT64_MIN, INT64_MAX) ==
-                 started_list{{-5000, early}, {1000, middle}, {1000, same}, {3000, late}}));
+                 started_list{{5, early}, {1000, middle}, {1000, same}, {3000, late}}));
     // Both ends are inclusive.
     BOOST_CHECK((started(1000, 3000) == started_list{{1000, middle}, {1000, same}, {3000, late}}));
     BOOST_TEST(started(1001, 2999).empty());
-    BOOST_CHECK((started(-5000, -5000) == started_list{{-5000, early}}));
+    BOOST_CHECK((started(5, 5) == started_list{{5, early}}));
     BOOST_TEST(started(4000, INT64_MAX).empty());
 
     BOOST_TEST_REQUIRE(
         modify(sessions, middle, [](json::object& o) { o["started_at"] = 4000; }).has_value());
     BOOST_TEST_REQUIRE(
-        modify(sessions, unset, [](json::object& o) { o["started_at"] = 0; }).has_value());
-    BOOST_TEST_REQUIRE(
-        modify(sessions, late, [](json::object& o) { o.erase("started_at"); }).has_value());
+        modify(sessions, early, [](json::object& o) { o["started_at"] = 0; }).has_value());
     BOOST_CHECK((started(INT64_MIN, INT64_MAX) ==
-                 started_list{{-5000, early}, {0, unset}, {1000, same}, {4000, middle}}));
+                 started_list{{0, early}, {1000, same}, {3000, late}, {4000, middle}}));
 
     // Early stop.
     int visited = 0;
-    auto txn = env->read();
-    store->scan_started(txn, INT64_MIN, INT64_MAX,
-                        [&](std::uint64_t, std::int64_t) { return ++visited < 2; });
+    auto txn = session_env->read();
+    session_store->scan_started(txn, INT64_MIN, INT64_MAX,
+                                [&](std::uint64_t, std::int64_t) { return ++visited < 2; });
     BOOST_TEST(visited == 2);
 }
 
 BOOST_AUTO_TEST_CASE(backup_assignments) {
-    env->write([&](transaction& txn) {
-        store->assign_backup(txn, 20, 2);
-        store->assign_backup(txn, 10, 3);
-        store->assign_backup(txn, 10, 1);
-        store->assign_backup(txn, 10, 1);  // again: still one assignment
+    session_env->write([&](transaction& txn) {
+        session_store->assign_backup(txn, 20, 2);
+        session_store->assign_backup(txn, 10, 3);
+        session_store->assign_backup(txn, 10, 1);
+        session_store->assign_backup(txn, 10, 1);  // again: still one assignment
     });
     std::vector<std::pair<std::uint64_t, std::uint64_t>> got;
     {
-        auto txn = env->read();
-        store->scan_assignments(txn, [&](std::uint64_t s, std::uint64_t b) {
+        auto txn = session_env->read();
+        session_store->scan_assignments(txn, [&](std::uint64_t s, std::uint64_t b) {
             got.emplace_back(s, b);
             return true;
         });
@@ -407,8 +442,8 @@ BOOST_AUTO_TEST_CASE(backup_assignments) {
     BOOST_CHECK(got == want);
 
     got.clear();
-    auto txn = env->read();
-    store->scan_assignments(txn, [&](std::uint64_t s, std::uint64_t b) {
+    auto txn = session_env->read();
+    session_store->scan_assignments(txn, [&](std::uint64_t s, std::uint64_t b) {
         got.emplace_back(s, b);
         return false;
     });
@@ -426,10 +461,8 @@ BOOST_AUTO_TEST_CASE(meta_values) {
 BOOST_AUTO_TEST_CASE(everything_survives_reopening) {
     auto alice = create(users, {{"name", "Alice"}});
     auto s = create(sessions, session(std::to_string(alice), 1234));
-    env->write([&](transaction& txn) {
-        store->set_meta(txn, "node_serial", "AUDEX-1");
-        store->assign_backup(txn, s, 99);
-    });
+    env->write([&](transaction& txn) { store->set_meta(txn, "node_serial", "AUDEX-1"); });
+    session_env->write([&](transaction& txn) { session_store->assign_backup(txn, s, 99); });
     reopen();
     BOOST_TEST(get(users, alice).at("name").as_string() == "Alice");
     BOOST_TEST(find_unique(users, "name", "alice") == alice);
@@ -443,15 +476,16 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopening) {
 
 BOOST_AUTO_TEST_CASE(sessions_are_indexed_in_id_order_until_one_is_numbered_late) {
     auto indexed = [&] {
-        auto txn = env->read();
-        return store->sessions_indexed(txn);
+        auto txn = session_env->read();
+        return session_store->sessions_indexed(txn);
     };
     auto first = create(sessions, session("", 1000));
     create(sessions, session("", 2000));
     BOOST_TEST(indexed());
     // A session of a store older than the field indexes has no number until it is written.
-    auto numbers = env->open_table("session.numbers");
-    env->write([&](transaction& txn) { BOOST_TEST_REQUIRE(txn.erase(numbers, u64_key(first))); });
+    auto numbers = session_env->open_table("session.numbers");
+    session_env->write(
+        [&](transaction& txn) { BOOST_TEST_REQUIRE(txn.erase(numbers, u64_key(first))); });
     BOOST_TEST(!indexed());
     BOOST_TEST_REQUIRE(modify(sessions, first, [](json::object& o) { o["size"] = 1; }).has_value());
     BOOST_TEST(!indexed());  // every session is numbered now, the first after the second
@@ -471,9 +505,9 @@ BOOST_AUTO_TEST_CASE(a_store_older_than_the_field_indexes_is_indexed_on_open) {
     std::vector<table> tables;
     for (auto name : {"session.numbers", "session.postings", "session.live", "session.columns",
                       "session.times"})
-        tables.push_back(env->open_table(name));
-    auto meta = env->open_table("meta");
-    env->write([&](transaction& txn) {
+        tables.push_back(session_env->open_table(name));
+    auto meta = session_env->open_table("meta");
+    session_env->write([&](transaction& txn) {
         for (auto t : tables)
             txn.clear(t);
         txn.erase(meta, "next_session_number");
@@ -483,8 +517,8 @@ BOOST_AUTO_TEST_CASE(a_store_older_than_the_field_indexes_is_indexed_on_open) {
     auto later = create(
         sessions,
         {{"protocol", "ssh"}, {"started_at", 40 * hour}, {"finished_at", 40 * hour + 60'000'000}});
-    auto txn = env->read();
-    auto& fields = store->fields();
+    auto txn = session_env->read();
+    auto& fields = session_store->fields();
     auto numbers = [&](std::initializer_list<std::uint64_t> ids) {
         Roaring out;
         for (auto id : ids) {
@@ -513,8 +547,8 @@ BOOST_AUTO_TEST_CASE(records_keep_the_default_view_and_the_removed_flag) {
     auto s = create(sessions, {{"protocol", "ssh"}, {"started_at", 1649167567313862}});
     auto u = create(users, {{"name", "alice"}, {"password", "$argon2id$hash"}});
     auto view = [&](const model& m, std::uint64_t id) {
-        auto txn = env->read();
-        auto o = store->find(txn, m, id);
+        auto txn = env_of(m).read();
+        auto o = of(m).find(txn, m, id);
         BOOST_TEST_REQUIRE(o.has_value());
         BOOST_TEST(o->parse() == get(m, id));
         return std::pair{json::parse(o->view).as_object(), o->removed};

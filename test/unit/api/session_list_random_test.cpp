@@ -23,8 +23,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr micros us_hour = 3600'000'000, us_day = 24 * us_hour;
-// 2022-04-01T00:00:00Z; sessions start within ten days of it.
+// 2022-04-01T00:00:00Z.
 constexpr micros apr1 = 1'648'771'200'000'000;
+// Sessions start within ten days from five days before it: in two monthly partitions.
+constexpr micros first = apr1 - 5 * us_day;
 
 const model& sessions_model() {
     return *find_model("session");
@@ -62,7 +64,7 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
         maybe("paused", bool(pick(2)));
         maybe("user_id", std::to_string(pick(user_ids)).c_str());
         if (pick(3) == 0) s["reason"] = pick(std::vector<std::string>{"backup", "fix", "audit"});
-        auto started = apr1 + micros(pick(10 * 24)) * us_hour + pick(3600) * micros(1'000'000);
+        auto started = first + micros(pick(10 * 24)) * us_hour + pick(3600) * micros(1'000'000);
         s["started_at"] = started;
         if (pick(5)) s["finished_at"] = started + micros(pick(48 * 60)) * 60'000'000;
         if (pick(4) == 0) s["terminate_at"] = started + micros(pick(48)) * us_hour;
@@ -99,7 +101,9 @@ struct fixture : api::test::audit_domain, api::test::random_queries {
     }
 
     std::string random_time() {
-        std::string d = "2022-04-" + two_digits(1 + pick(10));
+        auto day = 1 + pick(10);
+        std::string d =
+            day > 5 ? "2022-04-" + two_digits(day - 5) : "2022-03-" + two_digits(26 + day);
         if (pick(2)) return d;
         return d + "T" + two_digits(pick(24)) + ":" + two_digits(pick(2) * 30) + "Z";
     }

@@ -43,6 +43,7 @@ struct serve_options {
     std::uint64_t max_store_mib = 1 << 20;
     std::uint64_t body_budget_mib = 1024;
     unsigned content_grace = 3600;
+    unsigned seal_after = 7 * 24 * 3600;
     unsigned activity_flush_ms = 1000;
     unsigned workers = std::max(1u, std::thread::hardware_concurrency());
     unsigned ingest_workers = std::max(1u, std::thread::hardware_concurrency());
@@ -129,6 +130,7 @@ int serve(const std::string& data, const serve_options& o) {
     api::app_settings settings;
     settings.session_timeout = std::chrono::seconds(o.session_timeout);
     settings.content_grace = std::chrono::seconds(o.content_grace);
+    settings.seal_after = std::chrono::seconds(o.seal_after);
     settings.activity_flush_delay = std::chrono::milliseconds(o.activity_flush_ms);
     settings.workers = o.workers;
     settings.ingest_workers = o.ingest_workers;
@@ -289,6 +291,12 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(0u, 86400u * 365));
     serve_cmd
+        ->add_option("--seal-after", serve_opts.seal_after,
+                     "Seconds after its month ended, and after its last write, that a partition is "
+                     "sealed, once it can be; 0: never by itself")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 86400u * 36500));
+    serve_cmd
         ->add_option("--activity-flush-ms", serve_opts.activity_flush_ms,
                      "Milliseconds within which the activity log entries of reads are durable")
         ->capture_default_str()
@@ -367,6 +375,17 @@ int main(int argc, char** argv) {
     auto* storage_cmd =
         cli.add_subcommand("storage", "The store's monthly partitions and what each holds");
     storage_cmd->add_option("--data", data, "Data directory")->capture_default_str();
+    std::string partition;
+    unsigned storage_grace = 3600;
+    auto* seal_cmd = storage_cmd->add_subcommand(
+        "seal", "Seal a partition: its sessions, content and alerts are final from now on");
+    seal_cmd->add_option("partition", partition, "The partition (YYYY-MM)")->required();
+    seal_cmd->add_option("--content-grace", storage_grace, "As for `audex serve`")
+        ->capture_default_str();
+    auto* unseal_cmd = storage_cmd->add_subcommand("unseal", "Open a sealed partition again");
+    unseal_cmd->add_option("partition", partition, "The partition (YYYY-MM)")->required();
+    seal_cmd->fallthrough();  // --data after the partition
+    unseal_cmd->fallthrough();
 
     CLI11_PARSE(cli, argc, argv);
     try {
@@ -384,7 +403,14 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (storage_cmd->parsed()) {
-            print_storage(api::local_api(data).storage());
+            api::local_api local(data);
+            if (seal_cmd->parsed() || unseal_cmd->parsed()) {
+                auto done = seal_cmd->parsed()
+                                ? local.seal(partition, micros(storage_grace) * 1'000'000)
+                                : local.unseal(partition);
+                if (!done) throw std::runtime_error(done.error().message);
+            }
+            print_storage(local.storage());
             return 0;
         }
         if (asciicast_cmd->parsed()) {

@@ -1,6 +1,6 @@
 // The routes of admins' views of the store: GET /api/audit/activity, the activity log filtered by
 // user, action and time and paged like a session's alerts, and GET /api/system/storage, the
-// partitions.
+// partitions, with the sealing of one.
 #include "api/app.hpp"
 #include "api/audit/routes.hpp"
 #include "api/params.hpp"
@@ -45,6 +45,31 @@ http::reply app::storage(request_context& ctx) {
     ctx.items = report.at("items").as_array().size();
     report["meta"].as_object()["href"] = ctx.path;
     return json_reply(200, report);
+}
+
+http::net::awaitable<http::reply> app::seal(request_context& ctx) {
+    const bool sealing = ctx.path.ends_with("/seal");
+    // Opening a sealed partition again lets its records change: a superadmin's call, as lifting
+    // a legal hold is.
+    if (!auth::can(ctx.who().role, auth::capability::manage) ||
+        (!sealing && ctx.who().role != auth::role::superadmin))
+        throw api_exception({error_type::forbidden,
+                             sealing ? "sealing a partition is for admins"
+                                     : "only a superadmin may unseal a partition",
+                             {}});
+    only_params(ctx, {});
+    auto name = ctx.path_params.at(0);
+    result<void> done;
+    // On a worker: sealing reads every session of the month.
+    const std::function<void()> work = [&] {
+        auto grace = std::chrono::duration_cast<std::chrono::microseconds>(settings_.content_grace);
+        done = sealing ? domain_.partitions.seal(name, now_micros(), grace.count())
+                       : domain_.partitions.unseal(name);
+    };
+    co_await on_workers(workers_, work, std::nullopt);
+    if (!done) throw api_exception(done.error());
+    ctx.items = 1;
+    co_return json_reply(200, json::object{{"result", "success"}});
 }
 
 }  // namespace audex::api

@@ -154,6 +154,8 @@ app::app(app_settings settings, store::environment& env)
     add(verb::get, "/api/audit/sessions/{}/alerts", family::audit, bind(&app::audit_alerts));
     add(verb::get, "/api/audit/activity", family::audit, bind(&app::audit_activity));
     add(verb::get, "/api/system/storage", family::system, bind(&app::storage));
+    add_async(verb::post, "/api/system/storage/{}/seal", family::system, bind(&app::seal));
+    add_async(verb::post, "/api/system/storage/{}/unseal", family::system, bind(&app::seal));
     audit::register_sessions(*this, domain_.search);
     audit::register_stats(*this, domain_.search);
     audit::register_histogram(*this, domain_.search);
@@ -165,6 +167,7 @@ app::app(app_settings settings, store::environment& env)
     purge_pending();  // purges and merges that a stop interrupted go on
     merge_content();
     purge_logins();
+    seal_due();
     for (auto& [name, m] : models()) {
         if (!m.find("id")) continue;
         auto collection = "/api/v2/" + name, item = collection + "/{}";
@@ -188,6 +191,7 @@ void app::purge_logins() {
     login_purge_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
         if (auto n = domain_.logins.purge_expired()) spdlog::debug("purged {} expired logins", n);
+        seal_due();
         try {
             if (auto n = env_.clear_stale_readers())
                 spdlog::warn("freed {} LMDB reader slots of processes that died", n);
@@ -218,6 +222,37 @@ void app::purge_pending() {
             }
             std::lock_guard lock(maintenance_mutex_);
             purging_.erase(session);
+        });
+    }
+}
+
+void app::seal_due() {
+    if (settings_.seal_after.count() == 0) return;
+    const auto now = now_micros();
+    const auto after = std::chrono::duration_cast<std::chrono::microseconds>(settings_.seal_after);
+    for (auto& p : domain_.partitions.describe()) {
+        if (p.sealed || now - store::partition_span(p.name)->second < after.count() ||
+            now - p.written < after.count())
+            continue;
+        {
+            std::lock_guard lock(maintenance_mutex_);
+            auto tried = seal_tried_.find(p.name);
+            if (tried != seal_tried_.end() &&
+                std::chrono::steady_clock::now() - tried->second < std::chrono::hours(1))
+                continue;
+            seal_tried_[p.name] = std::chrono::steady_clock::now();
+        }
+        boost::asio::post(maintenance_, [this, name = p.name] {
+            try {
+                auto grace =
+                    std::chrono::duration_cast<std::chrono::microseconds>(settings_.content_grace);
+                if (auto ok = domain_.partitions.seal(name, now_micros(), grace.count()); ok)
+                    spdlog::info("partition {} sealed", name);
+                else
+                    spdlog::info("{}; trying again in an hour", ok.error().message);
+            } catch (const std::exception& e) {
+                spdlog::error("sealing partition {} failed: {}", name, e.what());
+            }
         });
     }
 }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -39,6 +40,9 @@ struct app_settings {
     // auditors' searches on the other workers never hold up ingestion.
     unsigned ingest_workers = 2;
     std::chrono::milliseconds request_deadline{30000};  // a request's work past it answers 503
+    // A partition is sealed (search::partitioned_store::seal) once it can be, when its month ended
+    // this long ago and nothing was written in it for as long; zero: never by itself.
+    std::chrono::seconds seal_after{7 * 24 * 3600};
 };
 
 // Who a request's credentials name, checked from its header before its body is read.
@@ -151,6 +155,11 @@ class app : public http::application {
     http::reply audit_alerts(request_context& ctx);
     http::reply audit_activity(request_context& ctx);
     http::reply storage(request_context& ctx);
+    // POST /api/system/storage/<name>/seal and /unseal.
+    http::net::awaitable<http::reply> seal(request_context& ctx);
+    // Seals, in the background, the partitions whose month ended seal_after ago and that were
+    // not written for as long; one that cannot be sealed yet is tried again an hour later.
+    void seal_due();
     // Purges the content and alerts of removed sessions in the background: those marked for
     // purging and not already on their way.
     void purge_pending();
@@ -179,6 +188,7 @@ class app : public http::application {
     std::mutex maintenance_mutex_;
     std::set<std::uint64_t> purging_;  // sessions whose purge is queued or running
     bool merging_ = false, merge_again_ = false;
+    std::map<std::string, std::chrono::steady_clock::time_point> seal_tried_;  // by partition
     std::atomic<bool> stopping_ = false;
     // Purges the content of removed sessions and merges content segments, one job at a time.
     boost::asio::thread_pool maintenance_{1};

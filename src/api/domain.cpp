@@ -45,7 +45,9 @@ json::object domain::storage() const {
                          {"sessions", p.sessions},
                          {"records", p.records},
                          {"bytes", p.bytes},
-                         {"state", "open"}});
+                         {"state", p.sealed ? "sealed" : "open"},
+                         {"sealed_at", p.sealed ? json::value(format_iso_time(*p.sealed))
+                                                : json::value(nullptr)}});
     auto count = items.size();
     return {
         {"items", std::move(items)},

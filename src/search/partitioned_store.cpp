@@ -9,6 +9,12 @@
 
 namespace audex::search {
 
+std::optional<micros> partition_contents::sealed(const store::transaction& txn) const {
+    auto at = sessions.meta(txn, "sealed");
+    if (!at) return std::nullopt;
+    return micros(store::read_u64(*at));
+}
+
 partitioned_store::partitioned_store(store::environment& catalog, const std::filesystem::path& root,
                                      store::environment_options options)
     : catalog_(catalog),
@@ -75,11 +81,64 @@ std::vector<partition_info> partitioned_store::describe() const {
     std::vector<partition_info> out;
     for (auto& p : partitions_.all()) {
         auto txn = p->env.read();
-        out.push_back({p->name, p->contents.sessions.fields().live(txn).cardinality(),
-                       p->contents.content.records(txn),
-                       std::filesystem::file_size(p->env.directory() / "data.mdb")});
+        auto file = p->env.directory() / "data.mdb";
+        auto written = std::chrono::file_clock::to_sys(std::filesystem::last_write_time(file));
+        out.push_back(
+            {p->name, p->contents.sessions.fields().live(txn).cardinality(),
+             p->contents.content.records(txn), std::filesystem::file_size(file),
+             std::chrono::duration_cast<std::chrono::microseconds>(written.time_since_epoch())
+                 .count(),
+             p->contents.sealed(txn)});
     }
     return out;
+}
+
+result<void> partitioned_store::seal(std::string_view name, micros now, micros grace) {
+    auto p = partitions_.find(name);
+    if (!p) return api_error::not_found("no partition " + std::string(name));
+    auto conflict = [&](std::string why) -> result<void> {
+        return api_error::conflict("partition " + std::string(name) + " cannot be sealed: " + why);
+    };
+    if (now < store::partition_span(name)->second) return conflict("its month has not ended");
+    std::vector<std::uint64_t> purging;
+    {
+        auto txn = catalog_.read();
+        purging = pending_purges(txn);
+    }
+    // In a write transaction of the partition, so that no session of it changes meanwhile; the
+    // catalog and the other partitions go on.
+    return p->env.write([&](store::transaction& txn) -> result<void> {
+        auto& sessions = p->contents.sessions;
+        if (p->contents.sealed(txn)) return {};
+        const model& m = *find_model("session");
+        for (auto id : purging)
+            if (sessions.find(txn, m, id))
+                return conflict("the content of removed session " + std::to_string(id) +
+                                " is being purged");
+        std::optional<std::string> open;
+        auto& fields = sessions.fields();
+        fields.scan_spans(txn, fields.live(txn), [&](std::uint32_t, const store::session_span& x) {
+            auto s = sessions.get(txn, m, x.id);
+            const boost::json::value* seen = nullptr;
+            if (s)
+                if (auto it = s->find("_finished_seen"); it != s->end()) seen = &it->value();
+            if (x.finished == store::session_span::open_end || !seen)
+                open = "session " + std::to_string(x.id) + " is active";
+            else if (now - seen->to_number<micros>() <= grace)
+                open = "session " + std::to_string(x.id) + " still takes content";
+            return !open;
+        });
+        if (open) return conflict(*open);
+        sessions.set_meta(txn, "sealed", store::u64_key(std::uint64_t(now)));
+        return {};
+    });
+}
+
+result<void> partitioned_store::unseal(std::string_view name) {
+    auto p = partitions_.find(name);
+    if (!p) return api_error::not_found("no partition " + std::string(name));
+    p->env.write([&](store::transaction& txn) { p->contents.sessions.erase_meta(txn, "sealed"); });
+    return {};
 }
 
 index::corpus_stats partitioned_store::statistics(const std::vector<located>& all,

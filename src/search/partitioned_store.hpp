@@ -28,6 +28,9 @@ struct partition_contents {
     store::object_store sessions;
     index::content_index content;
     ingest::alert_store alerts;
+
+    // When the partition was sealed, or nullopt while it is open (partitioned_store::seal).
+    std::optional<micros> sealed(const store::transaction& txn) const;
 };
 
 // What a partition holds, for GET /api/system/storage and `audex storage`.
@@ -36,6 +39,8 @@ struct partition_info {
     std::uint64_t sessions;  // live sessions
     std::uint64_t records;   // content records
     std::uint64_t bytes;     // of its LMDB file
+    micros written;          // when its LMDB file was last written
+    std::optional<micros> sealed;
 };
 
 class partitioned_store {
@@ -77,6 +82,15 @@ class partitioned_store {
 
     // Every partition, by month.
     std::vector<partition_info> describe() const;
+
+    // Seals partition `name` at `now`: its sessions, their content and alerts are final from then
+    // on (a legal hold and backup assignments aside), so that it is copied, kept or moved as it
+    // is. NotFound for no such partition; Conflict while its month has not ended, while one of
+    // its sessions is active or finished less than `grace` ago (it still takes content), or while
+    // the content of a removed one is being purged. Sealing a sealed partition changes nothing.
+    result<void> seal(std::string_view name, micros now, micros grace);
+    // Opens a sealed partition again; NotFound for no such partition.
+    result<void> unseal(std::string_view name);
 
     // The best `limit` sessions that `accept` takes among those whose records match `q`
     // (content_index::search_sessions), in the partitions of sessions that started before `until`

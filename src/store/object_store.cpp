@@ -316,4 +316,8 @@ void object_store::set_meta(transaction& txn, std::string_view key, std::string_
     txn.put(meta_, key, value);
 }
 
+void object_store::erase_meta(transaction& txn, std::string_view key) {
+    txn.erase(meta_, key);
+}
+
 }  // namespace audex::store

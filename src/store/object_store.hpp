@@ -113,6 +113,7 @@ class object_store {
     // A value of the `meta` table.
     std::optional<std::string> meta(const transaction& txn, std::string_view key) const;
     void set_meta(transaction& txn, std::string_view key, std::string_view value);
+    void erase_meta(transaction& txn, std::string_view key);
 
     // The key of a unique attribute's value (case-folded when the attribute ignores case).
     static std::string unique_key(const attribute& a, std::string_view value);

@@ -1,6 +1,7 @@
 """The time-partitioned store through the real server: content in the partition of its session's
 month, searches across partitions, and the migration of a store written before partitions."""
 import pathlib
+import time
 import tarfile
 
 import lmdb
@@ -139,3 +140,102 @@ def test_the_storage_report_lists_each_partition(server):
                                                          ["2026-04", "1", "3"],
                                                          ["2026-05", "1", "0"]]
     assert lines[4].split()[0] == "catalog"
+
+
+def storage_items(admin):
+    r = admin.get("/api/system/storage")
+    assert r.status_code == 200, r.text
+    return {i["name"]: i for i in r.json()["items"]}
+
+
+def test_a_sealed_partition_is_final(server_factory):
+    # Sessions take no content once the store learned they finished: sealing need not wait.
+    server = server_factory(args=["--content-grace", "0", "--seal-after", "0"])
+    admin = server.login()
+    done = admin.create("session", protocol="ssh", started_at="2026-01-10T10:00:00Z")
+    r = admin.post(f"/api/v2/session/{done}/content",
+                   json=[record("command", "tar czf backup.tgz /etc", 1, "2026-01-10T10:00:01")])
+    assert r.status_code == 200, r.text
+    active = admin.create("session", protocol="ssh", started_at="2026-02-10T10:00:00Z")
+    admin.create("session", protocol="ssh", started_at="2099-05-01T00:00:00Z")
+
+    # What cannot be sealed yet: an active session, a month that has not ended, no partition.
+    err = assert_error(admin.post("/api/system/storage/2026-01/seal"), 409, "Conflict")
+    assert f"session {done} is active" in err["message"]
+    err = assert_error(admin.post("/api/system/storage/2026-02/seal"), 409, "Conflict")
+    assert f"session {active} is active" in err["message"]
+    err = assert_error(admin.post("/api/system/storage/2099-05/seal"), 409, "Conflict")
+    assert "has not ended" in err["message"]
+    assert_error(admin.post("/api/system/storage/2026-03/seal"), 404, "NotFound")
+    assert {i["state"] for i in storage_items(admin).values()} == {"open"}
+
+    r = admin.patch(f"/api/v2/session/{done}", json={"finished_at": "2026-01-10T11:00:00Z"})
+    assert r.status_code == 200, r.text
+    r = admin.post("/api/system/storage/2026-01/seal")
+    assert r.status_code == 200, r.text
+    items = storage_items(admin)
+    assert items["2026-01"]["state"] == "sealed" and items["2026-01"]["sealed_at"]
+    assert items["2026-02"]["state"] == "open" and items["2026-02"]["sealed_at"] is None
+    assert admin.post("/api/system/storage/2026-01/seal").status_code == 200  # already sealed
+
+    # Its sessions, content and alerts are final; a legal hold still goes on and off; reads go on.
+    assert_error(admin.post(f"/api/v2/session/{done}/content",
+                            json=[record("command", "rm -rf /", 2, "2026-01-10T10:30:00")]),
+                 409, "Conflict")
+    err = assert_error(admin.patch(f"/api/v2/session/{done}", json={"reason": "rewritten"}), 409,
+                       "Conflict")
+    assert "partition 2026-01 is sealed" in err["message"]
+    assert_error(admin.delete(f"/api/v2/session/{done}"), 409, "Conflict")
+    assert_error(admin.post("/api/v2/session", json={"protocol": "ssh",
+                                                     "started_at": "2026-01-20T00:00:00Z"}),
+                 409, "Conflict")
+    r = admin.post("/api/v2/batch", json={"requests": [
+        {"id": "a", "method": "POST", "endpoint": f"session/{done}/content",
+         "data": [record("command", "rm -rf /", 2, "2026-01-10T10:30:00")]}]})
+    assert r.status_code == 200 and r.json()["responses"][0]["status"] == 409, r.text
+    for locked in (True, False):
+        r = admin.patch(f"/api/v2/session/{done}", json={"retention_locked": locked})
+        assert r.status_code == 200, r.text
+    assert [i["id"] for i in content_hits(admin, content="backup")] == [done]
+    assert content_hits(admin, content="rm") == []
+    assert admin.fetch("session", done)["finished_at"].startswith("2026-01-10 11:00:00")
+
+    # Admins seal; only a superadmin opens a partition again.
+    other = server.add_user(admin, "adm", "admin")
+    assert_error(other.post("/api/system/storage/2026-01/unseal"), 403, "Forbidden")
+    operator = server.add_user(admin, "op", "operator")
+    assert_error(operator.post("/api/system/storage/2026-01/seal"), 403, "Forbidden")
+    assert admin.post("/api/system/storage/2026-01/unseal").status_code == 200
+    assert storage_items(admin)["2026-01"]["state"] == "open"
+    r = admin.patch(f"/api/v2/session/{done}", json={"reason": "reviewed"})
+    assert r.status_code == 200, r.text
+
+    # The command seals beside the running server, and prints the table.
+    r = server.cli("storage", "seal", "2026-01", "--content-grace", "0")
+    assert r.returncode == 0, r.stderr
+    assert [line.split()[-1] for line in r.stdout.splitlines()[1:3]] == ["sealed", "open"]
+    assert storage_items(admin)["2026-01"]["state"] == "sealed"
+    r = server.cli("storage", "seal", "2026-02", "--content-grace", "0")
+    assert r.returncode != 0 and "is active" in r.stdout + r.stderr
+
+
+def test_partitions_are_sealed_after_their_month_by_themselves(server_factory):
+    server = server_factory(args=["--content-grace", "0", "--seal-after", "2"])
+    admin = server.login()
+    old = admin.create("session", protocol="ssh", started_at="2026-01-10T10:00:00Z",
+                       finished_at="2026-01-10T11:00:00Z")
+    admin.create("session", protocol="ssh", started_at="2026-02-10T10:00:00Z")  # active
+    # A month that ended long ago, but written just now: not sealed while it is being written.
+    server.restart()  # the server looks at start, then every minute
+    admin = server.login()
+    assert storage_items(admin)["2026-01"]["state"] == "open"
+    time.sleep(2.5)
+    server.restart()
+    admin = server.login()
+    deadline = time.monotonic() + 20
+    while storage_items(admin)["2026-01"]["state"] != "sealed" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    items = storage_items(admin)
+    assert items["2026-01"]["state"] == "sealed"
+    assert items["2026-02"]["state"] == "open"
+    assert_error(admin.delete(f"/api/v2/session/{old}"), 409, "Conflict")

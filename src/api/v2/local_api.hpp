@@ -18,6 +18,12 @@ class local_api {
     json::object execute(const call& c);
     // domain::storage().
     json::object storage() const { return domain_.storage(); }
+    // Seals or unseals a partition (search::partitioned_store::seal), now; `grace` is how long
+    // after its end a session takes content (µs).
+    result<void> seal(std::string_view name, micros grace) {
+        return domain_.partitions.seal(name, now_micros(), grace);
+    }
+    result<void> unseal(std::string_view name) { return domain_.partitions.unseal(name); }
 
   private:
     store::environment env_;

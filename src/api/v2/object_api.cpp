@@ -514,10 +514,10 @@ std::string object_api::list_all(const store::transaction& txn, const list_reque
 
 std::optional<object_api::place> object_api::place_of(const store::transaction& txn, const model& m,
                                                       std::uint64_t id) const {
-    if (m.name != "session") return place{objects_, const_cast<store::transaction&>(txn)};
+    if (m.name != "session") return place{objects_, const_cast<store::transaction&>(txn), nullptr};
     auto at = partitions_.locate(txn, id);
     if (!at) return std::nullopt;
-    return place{at->sessions(), at->txn};
+    return place{at->sessions(), at->txn, at->partition};
 }
 
 json::object object_api::live_object(const store::transaction& txn, const model& m,
@@ -629,7 +629,8 @@ json::object object_api::create(store::transaction& txn, const auth::principal& 
         note_finish(o);
         check_start(o);
         auto in = partitions_.for_new(txn, started_at(o));
-        at.emplace(in.sessions(), in.txn);
+        check_open(in.partition, in.txn, "it takes no new sessions");
+        at.emplace(in.sessions(), in.txn, in.partition);
     }
     auto id =
         at ? at->objects.create(at->txn, m, std::move(o)) : objects_.create(txn, m, std::move(o));
@@ -650,6 +651,10 @@ json::object object_api::patch(store::transaction& txn, const auth::principal& w
     if (m.name == "session") {
         check_session_patch(who, *before, body.as_object());
         check_start(after);
+        // A sealed partition's sessions take a legal hold, and nothing else.
+        if (std::any_of(body.as_object().begin(), body.as_object().end(),
+                        [](auto& kv) { return kv.key() != "retention_locked"; }))
+            check_open(at->partition, at->txn, "its sessions change no more but for a legal hold");
         // A session lives in the partition of its start's month.
         auto month = [](const json::object& o) { return store::partition_name(started_at(o)); };
         if (month(after) != month(*before))
@@ -697,6 +702,7 @@ json::object object_api::remove(store::transaction& txn, const auth::principal& 
     auto after = before;
     after["removed"] = true;
     auto at = place_of(txn, m, id);
+    if (at->partition) check_open(at->partition, at->txn, "its sessions stay");
     if (auto ok = at->objects.replace(at->txn, m, id, before, std::move(after)); !ok)
         fail(ok.error());
     return {{"result", "success"}};

@@ -170,6 +170,7 @@ class object_api {
     struct place {
         store::object_store& objects;
         store::transaction& txn;
+        search::partitioned_store::handle partition;  // a session's; null for the catalog
     };
     std::optional<place> place_of(const store::transaction& txn, const model& m,
                                   std::uint64_t id) const;

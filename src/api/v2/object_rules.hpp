@@ -1,11 +1,12 @@
 // The object API's small rules shared by its source files: failing with a catalogue error, the
 // role a call needs, and the states of a stored object (removed, retention-locked, a session's
-// start).
+// start, a sealed partition).
 #pragma once
 
 #include "audex/error.hpp"
 #include "auth/roles.hpp"
 #include "core/time.hpp"
+#include "search/partitioned_store.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -36,6 +37,14 @@ inline bool is_removed(const boost::json::object& o) {
 inline bool is_retention_locked(const boost::json::object& session) {
     auto it = session.find("retention_locked");
     return it != session.end() && it->value() == true;
+}
+
+// Refuses a change `what` to sealed partition `p` (search::partitioned_store::seal), read in
+// `txn`: 409 Conflict.
+inline void check_open(const search::partitioned_store::handle& p, const store::transaction& txn,
+                       const std::string& what) {
+    if (p->contents.sealed(txn))
+        fail(api_error::conflict("partition " + p->name + " is sealed: " + what));
 }
 
 // A session's start, in its stored form (µs).

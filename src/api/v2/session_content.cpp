@@ -90,6 +90,7 @@ json::object object_api::append_content_from_catalog(store::transaction& txn,
 
 void object_api::store_content(store::object_store& sessions, store::transaction& txn,
                                const session_content& content) {
+    check_open(content.partition, txn, "its sessions take no content");
     auto& p = content.partition->contents;
     p.content.add(txn, content.records);
     p.alerts.add(txn, content.alerts);

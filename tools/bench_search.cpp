@@ -333,6 +333,12 @@ void run_audex(const bench::corpus& corpus, const std::filesystem::path& dir, st
         !hits)
         throw std::runtime_error(hits.error().message);
     result("audex", "restart_ms", ms_since(t));
+
+    // Dropping the oldest month: its partition goes whole, with its sessions.
+    auto oldest = stack->partitions.all().all().front()->name;
+    t = steady::now();
+    if (!stack->partitions.all().drop(oldest)) throw std::runtime_error("no partition to drop");
+    result("audex", "drop_ms", ms_since(t));
 }
 
 // ---- Audex through HTTP ------------------------------------------------------------------------

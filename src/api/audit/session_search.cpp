@@ -193,6 +193,41 @@ result<std::vector<std::uint64_t>> session_search::select(
     return out;
 }
 
+std::vector<std::pair<std::uint64_t, store::session_span>> session_search::spans(
+    const store::transaction& txn, const std::vector<std::uint64_t>& ids) const {
+    std::vector<std::pair<std::uint64_t, store::session_span>> out;
+    out.reserve(ids.size());
+    std::vector<bool> found(ids.size());
+    // A partition holds the ids of its month, a range of `ids` (ascending): read with one cursor
+    // over its column each.
+    for (auto& at : partitions_.every(txn)) {
+        auto [from, to] = *store::partition_span(at.partition->name);
+        auto first = std::lower_bound(ids.begin(), ids.end(), std::uint64_t(from) << 10);
+        auto last = std::lower_bound(first, ids.end(), std::uint64_t(to) << 10);
+        auto& fields = at.sessions().fields();
+        auto column = fields.column(at.txn);
+        for (auto it = first; it != last; ++it) {
+            auto n = fields.number(at.txn, *it);
+            auto span = n ? column.at(*n) : std::nullopt;
+            if (!span) continue;
+            found[std::size_t(it - ids.begin())] = true;
+            out.emplace_back(*it, *span);
+        }
+    }
+    // Sessions of a store written before partitions whose ids name another month.
+    if (!partitions_.ids_follow_partitions())
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (found[i]) continue;
+            auto at = partitions_.locate(txn, ids[i]);
+            if (!at) continue;
+            auto& fields = at->sessions().fields();
+            auto n = fields.number(at->txn, ids[i]);
+            if (auto span = n ? fields.column(at->txn).at(*n) : std::nullopt)
+                out.emplace_back(ids[i], *span);
+        }
+    return out;
+}
+
 std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
                                                   const std::vector<std::uint64_t>& ids,
                                                   const std::vector<sort_key>& keys, micros now,
@@ -203,33 +238,27 @@ std::vector<std::uint64_t> session_search::sorted(const store::transaction& txn,
         return k.field->name == "start_time" || k.field->name == "end_time";
     };
     const bool from_column = std::all_of(keys.begin(), keys.end(), timed);
-    std::map<const void*, store::column_cursor> columns;  // by partition
     std::vector<std::pair<std::vector<json::value>, std::uint64_t>> keyed;
     keyed.reserve(ids.size());
-    for (auto id : ids) {
-        auto at = partitions_.locate(txn, id);
-        if (!at) continue;
-        std::vector<json::value> values;
-        if (from_column) {
-            auto& fields = at->sessions().fields();
-            auto column = columns.find(at->partition.get());
-            if (column == columns.end())
-                column = columns.emplace(at->partition.get(), fields.column(at->txn)).first;
-            auto n = fields.number(at->txn, id);
-            auto span = n ? column->second.at(*n) : std::nullopt;
-            if (!span) continue;
+    if (from_column) {
+        for (auto& [id, span] : spans(txn, ids)) {
+            std::vector<json::value> values;
             for (auto& k : keys)
-                values.push_back(k.field->name == "start_time" ? json::value(span->started)
-                                 : span->finished == store::session_span::open_end
+                values.push_back(k.field->name == "start_time" ? json::value(span.started)
+                                 : span.finished == store::session_span::open_end
                                      ? json::value(nullptr)
-                                     : json::value(span->finished));
-        } else {
-            auto v = view(txn, *at, id, now);
+                                     : json::value(span.finished));
+            keyed.emplace_back(std::move(values), id);
+        }
+    } else {
+        for (auto id : ids) {
+            auto v = view(txn, id, now);
             if (!v) continue;
+            std::vector<json::value> values;
             for (auto& k : keys)
                 values.push_back(v->stored(*k.field));
+            keyed.emplace_back(std::move(values), id);
         }
-        keyed.emplace_back(std::move(values), id);
     }
     auto before = [&](auto& x, auto& y) {
         check_deadline();

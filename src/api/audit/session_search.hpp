@@ -69,7 +69,8 @@ class session_search {
         const store::transaction& txn, const session_selection& s, micros now,
         std::unordered_map<std::uint64_t, std::uint64_t>* hits = nullptr) const;
 
-    // `ids` ordered by `keys` (unset values last in both directions), ties by id: the first
+    // `ids` (live sessions, ascending, as select() gives them) ordered by `keys` (unset values
+    // last in both directions), ties by id: the first
     // `keep` of that order, then the others in no order. A page needs offset + limit of them,
     // and sorting only those (O(n log keep)) keeps a search over every session from sorting it
     // all.
@@ -104,6 +105,9 @@ class session_search {
     // content); with `superset`, the leaves of q that the indexes cannot decide are not checked.
     Roaring indexed(const store::transaction& txn, const located& at, const session_selection& s,
                     micros now, bool superset = false) const;
+    // The live sessions of `ids` (ascending) as their partitions' columns hold them.
+    std::vector<std::pair<std::uint64_t, store::session_span>> spans(
+        const store::transaction& txn, const std::vector<std::uint64_t>& ids) const;
     // The numbers, partition by partition, of the sessions in `ids`.
     std::map<std::string, Roaring, std::less<>> numbers(
         const store::transaction& txn, const std::vector<std::uint64_t>& ids) const;

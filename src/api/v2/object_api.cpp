@@ -448,6 +448,7 @@ bool object_api::list_slice(const store::transaction& txn, list_cursor& cur, std
             // Partition by partition, in id order where the partitions follow one another in it.
             if (!partitions_.ids_follow_partitions()) id_order = false;
             for (auto& at : partitions_.every(txn)) {
+                if (enough()) break;
                 if (r.include_removed || !at.sessions().sessions_indexed(at.txn))
                     scan_all(at.sessions(), at.txn);
                 else

@@ -107,7 +107,8 @@ store::session_candidates session_search::run(const store::transaction& txn, con
 }
 
 Roaring session_search::indexed(const store::transaction& txn, const located& at,
-                                const session_selection& s, micros now, bool superset) const {
+                                const session_selection& s, micros now, bool superset,
+                                bool* exact) const {
     auto& fields = at.sessions().fields();
     std::optional<store::session_candidates> c;
     if (s.q) c = run(txn, at, s.q->tree, fields.live(at.txn), now);
@@ -119,6 +120,7 @@ Roaring session_search::indexed(const store::transaction& txn, const located& at
     } else {
         out = c ? std::move(c->numbers) : fields.live(at.txn);
     }
+    if (exact) *exact = !c || c->exact;
     if (!c || c->exact || superset) return out;
     std::vector<std::uint32_t> kept;
     fields.scan_spans(at.txn, out, [&](std::uint32_t n, const store::session_span& x) {
@@ -155,34 +157,44 @@ result<std::vector<std::uint64_t>> session_search::select(
         if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
         return out;
     }
-    // A window or q that leaves few sessions: only their records are searched (the loop below
-    // checks the window and q on each session found).
+    // What the field indexes decide of q and the window, partition by partition: the content
+    // search takes a session only from these numbers, and reads its view only where q has leaves
+    // that they leave undecided.
+    struct allowed {
+        Roaring numbers;
+        bool exact;
+    };
+    std::map<std::string, allowed, std::less<>> allowed_in;
+    std::uint64_t live = 0, selected = 0;
+    for (auto& at : all) {
+        auto& in = allowed_in[at.partition->name];
+        in.numbers = indexed(txn, at, s, now, true, &in.exact);
+        selected += in.numbers.cardinality();
+    }
+    for (auto& at : partitions_.every(txn))
+        live += at.sessions().fields().live(at.txn).cardinality();
+    // A window or q that leaves few sessions: only their records are searched.
     std::optional<std::vector<std::uint64_t>> among;
-    if (s.start || s.end || s.q) {
-        std::vector<std::uint64_t> selected;
-        std::uint64_t live = 0;
-        for (auto& at : partitions_.every(txn)) {
-            auto& fields = at.sessions().fields();
-            live += fields.live(at.txn).cardinality();
-            if (std::find_if(all.begin(), all.end(),
-                             [&](auto& x) { return x.partition == at.partition; }) == all.end())
-                continue;
-            fields.scan_spans(at.txn, indexed(txn, at, s, now, true),
-                              [&](std::uint32_t, auto& x) { selected.push_back(x.id); });
-        }
-        if (selected.size() * 8 < live) {
-            std::sort(selected.begin(), selected.end());
-            among = std::move(selected);
-        }
+    if ((s.start || s.end || s.q) && selected * 8 < live) {
+        among.emplace();
+        for (auto& at : all)
+            at.sessions().fields().scan_spans(
+                at.txn, allowed_in[at.partition->name].numbers,
+                [&](std::uint32_t, auto& x) { among->push_back(x.id); });
+        std::sort(among->begin(), among->end());
     }
     auto found = partitions_.search_sessions(
         txn, *s.content, among ? &*among : nullptr, hits != nullptr, s.end, max_content_sessions,
         [&](const index::session_match& m) {
-            auto v = view(txn, m.session, now);
-            if (!v) return false;
-            if (s.start && v->ended() < *s.start) return false;
-            if (s.end && v->started() > *s.end) return false;
-            return !s.q || s.q->filter.matches([&](const attribute& a) { return (*v)(a); });
+            auto at = partitions_.locate(txn, m.session);
+            if (!at) return false;
+            auto in = allowed_in.find(at->partition->name);
+            if (in == allowed_in.end()) return false;
+            auto n = at->sessions().fields().number(at->txn, m.session);
+            if (!n || !in->second.numbers.contains(*n)) return false;
+            if (in->second.exact) return true;
+            auto v = view(txn, *at, m.session, now);
+            return v && s.q->filter.matches([&](const attribute& a) { return (*v)(a); });
         });
     if (!found) return found.error();
     for (auto& m : *found) {

@@ -103,8 +103,9 @@ class session_search {
                                   const query::node& q, const Roaring& live, micros now) const;
     // The numbers of the live sessions of partition `at` that q and the time window select (not
     // content); with `superset`, the leaves of q that the indexes cannot decide are not checked.
+    // `exact`, when given, tells whether the indexes decided q alone.
     Roaring indexed(const store::transaction& txn, const located& at, const session_selection& s,
-                    micros now, bool superset = false) const;
+                    micros now, bool superset = false, bool* exact = nullptr) const;
     // The live sessions of `ids` (ascending) as their partitions' columns hold them.
     std::vector<std::pair<std::uint64_t, store::session_span>> spans(
         const store::transaction& txn, const std::vector<std::uint64_t>& ids) const;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace audex::search {
 
@@ -64,7 +65,9 @@ void partitioned_store::migrate_sessions() {
         // and the sessions it had moved are found in place.
         constexpr std::size_t batch = 20000;
         for (bool more = true; more;) {
-            more = catalog_.write([&](store::transaction& txn) {
+            // The write runs again when a map must grow: it starts from the same session.
+            auto [after, count, left] = catalog_.write([&](store::transaction& txn) {
+                std::uint64_t next = from;
                 std::size_t done = 0;
                 bool rest = false;
                 old.scan(txn, m, from, [&](std::uint64_t id, const store::stored_object& o) {
@@ -90,13 +93,15 @@ void partitioned_store::migrate_sessions() {
                         at.sessions().reserve_id(at.txn, id);
                     }
                     ++done;
-                    from = id + 1;
+                    next = id + 1;
                     txn.put(progress, "through", store::u64_key(id));
                     return true;
                 });
-                moved += done;
-                return rest;
+                return std::tuple{next, done, rest};
             });
+            from = after;
+            moved += count;
+            more = left;
         }
     }
     any_moved_ = catalog_.read().entries(moved_) > 0;

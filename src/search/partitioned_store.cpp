@@ -151,7 +151,7 @@ index::corpus_stats partitioned_store::statistics(const std::vector<located>& al
 
 result<std::vector<index::session_match>> partitioned_store::search_sessions(
     const store::transaction& txn, const query::node& q, const std::vector<std::uint64_t>* among,
-    bool count_hits, std::optional<micros> until, std::size_t limit,
+    bool count_hits, const std::function<bool(const std::string&)>& searched, std::size_t limit,
     const std::function<bool(const index::session_match&)>& accept) const {
     if (auto ok = index::content_index::check(q); !ok) return ok.error();
     auto all = every(txn);
@@ -161,7 +161,7 @@ result<std::vector<index::session_match>> partitioned_store::search_sessions(
     // the sooner the other partitions stop.
     for (auto r = all.rbegin(); r != all.rend(); ++r) {
         auto& p = *r->partition;
-        if (until && store::partition_span(p.name)->first > *until) continue;
+        if (!searched(p.name)) continue;
         auto searched = p.contents.content.search_sessions(
             r->txn, q, among, count_hits,
             [&](const index::session_match& m) {

@@ -93,15 +93,16 @@ class partitioned_store {
     result<void> unseal(std::string_view name);
 
     // The best `limit` sessions that `accept` takes among those whose records match `q`
-    // (content_index::search_sessions), in the partitions of sessions that started before `until`
-    // (every partition without it), in the order of merge.hpp's better(). `accept` sees only the
-    // sessions that can still enter. `txn` is a read transaction of the catalog: the partitions
-    // are read through its companions, so that a query's figures and its search (and whatever the
-    // caller reads beside them) rest on one snapshot of each.
+    // (content_index::search_sessions), in the partitions for which `searched` holds (those that
+    // can hold a session `accept` takes), in the order of merge.hpp's better(). `accept` sees only
+    // the sessions that can still enter. `txn` is a read transaction of the catalog: the
+    // partitions are read through its companions, so that a query's figures (every partition's)
+    // and its search (and whatever the caller reads beside them) rest on one snapshot of each.
     result<std::vector<index::session_match>> search_sessions(
         const store::transaction& txn, const query::node& q,
-        const std::vector<std::uint64_t>* among, bool count_hits, std::optional<micros> until,
-        std::size_t limit, const std::function<bool(const index::session_match&)>& accept) const;
+        const std::vector<std::uint64_t>* among, bool count_hits,
+        const std::function<bool(const std::string& partition)>& searched, std::size_t limit,
+        const std::function<bool(const index::session_match&)>& accept) const;
 
     // The records matching `q` across every partition, the `limit` best ranked first; equal
     // ranks in the order of the partitions' months, then of the records' numbers.

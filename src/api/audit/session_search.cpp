@@ -183,8 +183,14 @@ result<std::vector<std::uint64_t>> session_search::select(
                 [&](std::uint32_t, auto& x) { among->push_back(x.id); });
         std::sort(among->begin(), among->end());
     }
+    // A partition none of whose sessions q and the window select (its month after the window,
+    // its sessions all ended before it) is not searched.
+    const std::function<bool(const std::string&)> searched = [&](const std::string& partition) {
+        auto in = allowed_in.find(partition);
+        return in != allowed_in.end() && !in->second.numbers.isEmpty();
+    };
     auto found = partitions_.search_sessions(
-        txn, *s.content, among ? &*among : nullptr, hits != nullptr, s.end, max_content_sessions,
+        txn, *s.content, among ? &*among : nullptr, hits != nullptr, searched, max_content_sessions,
         [&](const index::session_match& m) {
             auto at = partitions_.locate(txn, m.session);
             if (!at) return false;

@@ -67,8 +67,9 @@ struct audit_domain : test_data_dir, domain {
     // Every session whose content matches `q`, with its hits, best first.
     std::vector<index::session_match> all_sessions(
         const query::node& q, const std::vector<std::uint64_t>* among = nullptr) {
-        auto found = partitions.search_sessions(env.read(), q, among, true, std::nullopt, SIZE_MAX,
-                                                [](auto&) { return true; });
+        auto found = partitions.search_sessions(
+            env.read(), q, among, true, [](const std::string&) { return true; }, SIZE_MAX,
+            [](auto&) { return true; });
         BOOST_TEST_REQUIRE(found.has_value());
         return *found;
     }

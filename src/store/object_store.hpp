@@ -95,7 +95,6 @@ class object_store {
     result<void> replace(transaction& txn, const model& m, std::uint64_t id,
                          const json::object& before, json::object after);
 
-    // Session backup assignments.
     // Assigns a session to a backup, now or at the time `at` (an assignment moved).
     void assign_backup(transaction& txn, std::uint64_t session, std::uint64_t backup,
                        std::optional<micros> at = std::nullopt);
@@ -124,7 +123,7 @@ class object_store {
         std::map<std::string, table, std::less<>> unique;      // by attribute
         std::map<std::string, table, std::less<>> references;  // by attribute
     };
-    // Ids grow with the clock; a session's with its start (session_id).
+    // Ids grow with the clock; a session's with its start (session_partition).
     result<std::uint64_t> next_id(transaction& txn, const model& m, const json::object& o);
     void put(transaction& txn, const model& m, std::uint64_t id, const json::object& o);
     void index(transaction& txn, const model& m, std::uint64_t id, const json::object& o, bool add);

@@ -230,7 +230,14 @@ void app::seal_due() {
     if (settings_.seal_after.count() == 0) return;
     const auto now = now_micros();
     const auto after = std::chrono::duration_cast<std::chrono::microseconds>(settings_.seal_after);
-    for (auto& p : domain_.partitions.describe()) {
+    std::vector<search::partition_info> partitions;
+    try {
+        partitions = domain_.partitions.describe();
+    } catch (const std::exception& e) {
+        spdlog::error("looking for partitions to seal failed: {}", e.what());
+        return;
+    }
+    for (auto& p : partitions) {
         if (p.sealed || now - store::partition_span(p.name)->second < after.count() ||
             now - p.written < after.count())
             continue;

@@ -1,17 +1,20 @@
 // The object API's small rules shared by its source files: failing with a catalogue error, the
-// role a call needs, and the states of a stored object (removed, retention-locked, a session's
-// start, a sealed partition).
+// role a call needs, the models and attributes a call names, and the states of a stored object
+// (removed, retention-locked, a session's start, a sealed partition).
 #pragma once
 
 #include "audex/error.hpp"
 #include "auth/roles.hpp"
+#include "core/schema.hpp"
 #include "core/time.hpp"
 #include "search/partitioned_store.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace audex::api {
 
@@ -46,6 +49,13 @@ inline void check_open(const search::partitioned_store::handle& p, const store::
     if (p->contents.sealed(txn))
         fail(api_error::conflict("partition " + p->name + " is sealed: " + what));
 }
+
+// The model of /api/v2/<name>: NotFound for no such resource.
+const model& model_named(std::string_view name);
+// An attribute a client may name in `param` (fields, order); InvalidArgument otherwise.
+const attribute* attribute_named(const model& m, std::string_view param, std::string_view name);
+// The attributes `fields` names (`*`: all), or without it all but the expensive ones.
+std::vector<const attribute*> field_list(const model& m, const std::string* fields);
 
 // A session's start, in its stored form (µs).
 inline micros started_at(const boost::json::object& session) {

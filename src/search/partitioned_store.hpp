@@ -23,7 +23,7 @@ namespace audex::search {
 // What a partition holds: the sessions that started in its month, with their field indexes,
 // their content and its index, their alerts.
 struct partition_contents {
-    partition_contents(store::environment& env, std::string_view)
+    explicit partition_contents(store::environment& env)
         : sessions(env, store::object_role::sessions), content(env), alerts(env) {}
     store::object_store sessions;
     index::content_index content;
@@ -63,7 +63,9 @@ class partitioned_store {
         store::transaction& txn;
         store::object_store& sessions() const { return partition->contents.sessions; }
     };
-    // Session `id`, nullopt when no partition holds it.
+    // The partition of session `id` (the month its id names, or where a migration moved it) and
+    // the companion there, nullopt when there is no such partition. Whether the session is there
+    // is for the caller's read of it to find, so that it is looked up once.
     std::optional<located> locate(const store::transaction& txn, std::uint64_t id) const;
     // The stored session `id`, removed or not.
     std::optional<boost::json::object> get(const store::transaction& txn, std::uint64_t id) const;

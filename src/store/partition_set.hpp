@@ -54,8 +54,8 @@ class partition_catalog {
 };
 
 // The open partitions, each an environment and the `Contents` built on it (constructed from the
-// environment and the partition's name). Partitions are shared: one that is dropped while a search
-// reads it stays open until the search lets it go. Partitions that another process (`audex import
+// environment). Partitions are shared: one that is dropped while a search reads it stays open until
+// the search lets it go. Partitions that another process (`audex import
 // --data`) made or dropped are found when the directory changed.
 template <class Contents>
 class partition_set {
@@ -63,7 +63,7 @@ class partition_set {
     struct partition {
         partition(std::string name, const std::filesystem::path& directory,
                   const environment_options& options)
-            : name(std::move(name)), env(directory, options), contents(env, this->name) {}
+            : name(std::move(name)), env(directory, options), contents(env) {}
         const std::string name;
         environment env;
         Contents contents;

@@ -165,17 +165,21 @@ result<std::vector<std::uint64_t>> session_search::select(
         bool exact;
     };
     std::map<std::string, allowed, std::less<>> allowed_in;
-    std::uint64_t live = 0, selected = 0;
+    std::uint64_t selected = 0;
     for (auto& at : all) {
         auto& in = allowed_in[at.partition->name];
         in.numbers = indexed(txn, at, s, now, true, &in.exact);
         selected += in.numbers.cardinality();
     }
-    for (auto& at : partitions_.every(txn))
-        live += at.sessions().fields().live(at.txn).cardinality();
+    auto few = [&] {
+        std::uint64_t live = 0;
+        for (auto& at : partitions_.every(txn))
+            live += at.sessions().fields().live(at.txn).cardinality();
+        return selected * 8 < live;
+    };
     // A window or q that leaves few sessions: only their records are searched.
     std::optional<std::vector<std::uint64_t>> among;
-    if ((s.start || s.end || s.q) && selected * 8 < live) {
+    if ((s.start || s.end || s.q) && few()) {
         among.emplace();
         for (auto& at : all)
             at.sessions().fields().scan_spans(
